@@ -1,0 +1,45 @@
+"""What every step script shares: logging flags and the mapping of errors to exit codes.
+
+A user mistake (InputError) becomes one line on stderr and exit code 2; Ctrl-C
+becomes exit code 130; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from .errors import InputError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults next to every flag and keeps the description's line breaks."""
+
+
+def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only warnings and errors; no progress bars")
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")
+
+
+def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
+    """Call a script's `main(argv)` and return its exit code (scripts pass it to sys.exit)."""
+    prog = sys.argv[0].rsplit("/", 1)[-1]
+    try:
+        return int(main(argv) or 0)
+    except InputError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; finished outputs are kept, partial ones removed", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,73 @@
+"""Validate the set of files a step reads, together: each file on its own (format,
+values) and against the colour video (size, frame rate, frame count)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .camera import check_fov
+from .io.checks import check_matching
+from .io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from .io.mask_video import MaskVideoReader
+from .io.sidecars import read_tracking, read_transformations, read_xfovs
+from .io.video import VideoInfo, probe
+
+
+@dataclass(frozen=True)
+class InputSet:
+    """Paths a step may read (None = not given) and the FOV flags."""
+
+    color_video: str | Path
+    depth_video: str | Path | None = None
+    max_depth: float = DEFAULT_MAX_DEPTH
+    mask_video: str | Path | None = None
+    track_file: str | Path | None = None
+    transformation_file: str | Path | None = None
+    xfov_file: str | Path | None = None
+    xfov: float | None = None
+    yfov: float | None = None
+
+
+def _describe(info: VideoInfo) -> str:
+    return f"{info.width}x{info.height}, {info.fps} fps, {info.frame_count} frames"
+
+
+def check_input_set(inputs: InputSet) -> Iterator[str]:
+    """Check every given input; yield one summary line per file. Raises InputError at
+    the first problem, naming the file."""
+    if inputs.xfov is not None:
+        check_fov(inputs.xfov, "--xfov")
+    if inputs.yfov is not None:
+        check_fov(inputs.yfov, "--yfov")
+    color = probe(inputs.color_video)
+    yield f"colour video {color.path}: {_describe(color)}"
+    n = color.frame_count
+
+    if inputs.depth_video is not None:
+        depth = DepthVideoReader(inputs.depth_video, inputs.max_depth)
+        check_matching(color, depth.info, "depth video")
+        lo, hi = np.inf, 0.0
+        for frame in depth:
+            lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
+        yield (f"depth video {depth.path}: {_describe(depth.info)}, depth {lo:.3f}-{hi:.3f} m "
+               f"(max_depth {depth.max_depth:g})")
+    if inputs.mask_video is not None:
+        mask = MaskVideoReader(inputs.mask_video)
+        check_matching(color, mask.info, "mask video")
+        covered = np.mean([frame.mean() for frame in mask])
+        yield f"mask video {mask.path}: {_describe(mask.info)}, {100 * covered:.1f}% subject"
+    if inputs.track_file is not None:
+        tracks = read_tracking(inputs.track_file, n, (color.width, color.height))
+        ids = set().union(*(f.ids.tolist() for f in tracks))
+        yield f"tracks {inputs.track_file}: {len(ids)} tracks, {sum(map(len, tracks))} observations"
+    if inputs.transformation_file is not None:
+        poses = read_transformations(inputs.transformation_file, n)
+        path_length = float(np.linalg.norm(np.diff(poses[:, :3, 3], axis=0), axis=1).sum())
+        yield f"poses {inputs.transformation_file}: {len(poses)} frames, camera path {path_length:.3f} m"
+    if inputs.xfov_file is not None:
+        fovs = read_xfovs(inputs.xfov_file, n)
+        yield f"FOVs {inputs.xfov_file}: {fovs.min():.2f}-{fovs.max():.2f} degrees"

@@ -1,0 +1,54 @@
+"""Mask video: FFV1 Matroska, grey replicated to RGB, 255 = subject, 0 = background.
+
+Masks from other tools (lossy, not exactly 0/255) are read by thresholding grey
+at 128; a frame whose channels disagree strongly is not a mask and is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import InputError
+from .video import VideoReader, VideoWriter
+
+MAX_CHANNEL_SPREAD = 32  # grey levels by which R, G, B of a (lossy) mask may differ
+
+
+def encode_mask(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool, True = subject -> (H, W, 4) uint8 bgr0 pixels, 255 or 0 in B, G, R."""
+    mask = np.asarray(mask, dtype=bool)
+    pixels = np.zeros((*mask.shape, 4), np.uint8)
+    pixels[..., :3] = mask[..., None] * np.uint8(255)
+    return pixels
+
+
+class MaskVideoWriter(VideoWriter):
+    """Writes (H, W) bool masks as a mask video, atomically."""
+
+    def write(self, mask: np.ndarray) -> None:
+        """mask: (H, W) bool (or 0/1, 0/255 numbers), True = subject."""
+        self.write_bgr0(encode_mask(mask))
+
+
+class MaskVideoReader(VideoReader):
+    """Streams a mask video as (H, W) bool, True = subject; `chunks` gives (n, H, W)."""
+
+    def _decode(self, rgb: np.ndarray, index: int) -> np.ndarray:
+        grey = rgb[..., 1]
+        spread = max(int(np.abs(rgb[..., 0].astype(np.int16) - grey).max()),
+                     int(np.abs(rgb[..., 2].astype(np.int16) - grey).max()))
+        if spread > MAX_CHANNEL_SPREAD:
+            raise InputError(self.path, f"frame {index} is not a mask (colour channels differ "
+                             f"by up to {spread}; a mask is grey, 255 = subject)")
+        return grey >= 128
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Yield (H, W) bool masks for frames `start` .. `stop - 1`."""
+        for index, rgb in enumerate(super().frames(start, stop), start):
+            yield self._decode(rgb, index)
+
+    def read(self, index: int) -> np.ndarray:
+        """Frame `index` as (H, W) bool."""
+        return self._decode(super().read(index), index)

@@ -1,0 +1,30 @@
+"""The one naming rule for outputs: append a suffix to the input's full path.
+
+``clip.mp4`` -> ``clip.mp4_depth.mkv`` -> ``clip.mp4_depth.mkv_stereo.mkv``: names
+chain from step to step and never collide with the input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Suffixes used by the steps (ARCHITECTURE.md, "The steps").
+DEPTH = "_depth.mkv"
+MASK = "_mask.mkv"
+TRACKING = "_tracking.json"
+TRANSFORMATIONS = "_transformations.json"
+XFOVS = "_xfovs.json"
+RESCALED = "_rescaled.mkv"
+TRIANGULATED_PLY = "_triangulated.ply"
+AVGMONODEPTH_PLY = "_avgmonodepth.ply"
+STEREO = "_stereo.mkv"
+INFILL_MASK = "_infillmask.mkv"
+INFILLED = "_infilled.mkv"
+
+
+def output_path(source: str | Path, suffix: str) -> Path:
+    """`source` with `suffix` appended to its full name (not replacing its extension)."""
+    source = Path(source)
+    if not suffix:
+        raise ValueError("suffix must not be empty")
+    return source.with_name(source.name + suffix)

@@ -1,0 +1,174 @@
+"""JSON sidecars: point tracks, camera poses and per-frame fields of view.
+
+Formats (ARCHITECTURE.md, compatible with the metric_depth_video_toolbox):
+- tracking: a list with one entry per frame; each entry a list of [id, x, y]
+  (pixels, sub-pixel floats; integers accepted). A point absent from a frame is
+  not visible there.
+- transformations: a list of 4x4 camera-to-world matrices (row-major nested
+  lists), one per frame, frame 0 = identity.
+- xfovs: a list of per-frame full horizontal fields of view in degrees.
+
+Readers validate structure and values and raise InputError naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..camera import FOV_RANGE_DEG
+from ..errors import InputError
+from .atomic import atomic_output
+
+TRACK_DECIMALS = 3  # pixels are written to 1/1000 px
+POSE_ORTHONORMAL_TOL = 1e-4
+
+
+def _write_json(path: str | Path, payload: Any, overwrite: bool) -> Path:
+    with atomic_output(path, overwrite) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(payload, f, separators=(",", ":"))
+    return Path(path)
+
+
+def _read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not valid JSON ({exc})") from None
+
+
+def _check_length(path: Path, items: list, what: str, expected: int | None) -> None:
+    if expected is not None and len(items) != expected:
+        raise InputError(path, f"has {len(items)} {what}, the video has {expected} frames")
+
+
+# --- tracking --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FrameTracks:
+    """The tracked points visible in one frame.
+
+    ids: (N,) int64 track ids; xy: (N, 2) float64 pixels (x, y).
+    """
+
+    ids: np.ndarray
+    xy: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def write_tracking(path: str | Path, frames: list[FrameTracks], overwrite: bool = False) -> Path:
+    """Write one FrameTracks per video frame."""
+    payload = [[[int(i), round(float(x), TRACK_DECIMALS), round(float(y), TRACK_DECIMALS)]
+                for i, (x, y) in zip(f.ids, f.xy)] for f in frames]
+    return _write_json(path, payload, overwrite)
+
+
+def read_tracking(path: str | Path, frame_count: int | None = None,
+                  size: tuple[int, int] | None = None) -> list[FrameTracks]:
+    """Read a tracking file; check its length against `frame_count` and, with
+    `size` = (width, height), that every point lies inside the image."""
+    path = Path(path)
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise InputError(path, "tracking file must be a list with one entry per frame")
+    _check_length(path, data, "frames of tracks", frame_count)
+    frames = []
+    for index, entry in enumerate(data):
+        try:
+            rows = np.asarray(entry, dtype=np.float64) if entry != [] else np.zeros((0, 3))
+        except (ValueError, TypeError):
+            rows = None
+        if not isinstance(entry, list) or rows is None or rows.ndim != 2 or rows.shape[1] != 3:
+            raise InputError(path, f"frame {index}: must be a list of [id, x, y] numbers")
+        if not np.isfinite(rows).all():
+            raise InputError(path, f"frame {index}: NaN or infinite coordinates")
+        ids = rows[:, 0]
+        if (ids != np.round(ids)).any():
+            raise InputError(path, f"frame {index}: track ids must be integers")
+        if len(np.unique(ids)) != len(ids):
+            raise InputError(path, f"frame {index}: a track id appears twice")
+        xy = rows[:, 1:]
+        if size is not None and len(xy):
+            width, height = size
+            outside = (xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5) | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)
+            if outside.any():
+                x, y = xy[np.argmax(outside)]
+                raise InputError(path, f"frame {index}: point ({x:g}, {y:g}) lies outside the "
+                                 f"{width}x{height} image")
+        frames.append(FrameTracks(ids.astype(np.int64), xy))
+    return frames
+
+
+# --- transformations -------------------------------------------------------------
+
+def write_transformations(path: str | Path, world_from_cam: np.ndarray,
+                          overwrite: bool = False) -> Path:
+    """Write (N, 4, 4) camera-to-world poses; frame 0 must be the identity."""
+    poses = np.asarray(world_from_cam, dtype=np.float64)
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
+        raise ValueError(f"poses must be (N, 4, 4), got {poses.shape}")
+    if len(poses) and not np.allclose(poses[0], np.eye(4), atol=1e-9):
+        raise ValueError("frame 0 must be the identity (world = camera of frame 0)")
+    return _write_json(path, poses.tolist(), overwrite)
+
+
+def read_transformations(path: str | Path, frame_count: int | None = None) -> np.ndarray:
+    """Read camera-to-world poses as (N, 4, 4) float64, checking that each is a rigid
+    transform (orthonormal rotation, bottom row 0 0 0 1)."""
+    path = Path(path)
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise InputError(path, "transformations file must be a list of 4x4 matrices")
+    _check_length(path, data, "poses", frame_count)
+    try:
+        poses = np.asarray(data, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise InputError(path, "every pose must be a 4x4 list of numbers") from None
+    if poses.ndim != 3 or poses.shape[1:] != (4, 4):
+        raise InputError(path, f"poses must be 4x4 matrices, got shape {poses.shape[1:]}")
+    for index, pose in enumerate(poses):
+        rotation = pose[:3, :3]
+        if not np.isfinite(pose).all():
+            raise InputError(path, f"pose {index} has NaN or infinite values")
+        if not np.allclose(pose[3], [0, 0, 0, 1]):
+            raise InputError(path, f"pose {index}: bottom row must be 0 0 0 1")
+        if not np.allclose(rotation @ rotation.T, np.eye(3), atol=POSE_ORTHONORMAL_TOL) \
+                or np.linalg.det(rotation) < 0:
+            raise InputError(path, f"pose {index}: rotation part is not a rotation")
+    return poses
+
+
+# --- fields of view --------------------------------------------------------------
+
+def write_xfovs(path: str | Path, xfovs: np.ndarray, overwrite: bool = False) -> Path:
+    """Write (N,) per-frame full horizontal FOVs in degrees."""
+    return _write_json(path, [float(v) for v in np.asarray(xfovs).ravel()], overwrite)
+
+
+def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
+    """Read per-frame horizontal FOVs as (N,) float64 degrees, each in (1, 179)."""
+    path = Path(path)
+    data = _read_json(path)
+    if not isinstance(data, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
+        raise InputError(path, "FOV file must be a list of numbers (degrees)")
+    _check_length(path, data, "FOVs", frame_count)
+    fovs = np.asarray(data, dtype=np.float64)
+    lo, hi = FOV_RANGE_DEG
+    bad = ~((fovs > lo) & (fovs < hi))
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise InputError(path, f"frame {index}: field of view {fovs[index]:g} degrees is outside "
+                         f"({lo:g}, {hi:g})")
+    return fovs
