@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .camera import check_fov
+from .errors import InputError
 from .io.checks import check_matching
 from .io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
 from .io.mask_video import MaskVideoReader
@@ -53,7 +54,7 @@ def check_input_set(inputs: InputSet) -> Iterator[str]:
         lo, hi = np.inf, 0.0
         for frame in depth:
             lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
-        yield (f"depth video {depth.path}: {_describe(depth.info)}, depth {lo:.3f}-{hi:.3f} m "
+        yield (f"depth video {depth.path}: {_describe(depth.info)}, depth {lo:.2f}-{hi:.2f} m "
                f"(max_depth {depth.max_depth:g})")
     if inputs.mask_video is not None:
         mask = MaskVideoReader(inputs.mask_video)
@@ -71,3 +72,20 @@ def check_input_set(inputs: InputSet) -> Iterator[str]:
     if inputs.xfov_file is not None:
         fovs = read_xfovs(inputs.xfov_file, n)
         yield f"FOVs {inputs.xfov_file}: {fovs.min():.2f}-{fovs.max():.2f} degrees"
+
+
+def validate_depth(depth: np.ndarray, source: str | Path) -> np.ndarray:
+    """Check imported depth, (H, W) metres: finite and non-negative everywhere.
+
+    Returns it as float32; raises InputError naming `source` and the first bad pixel (x, y).
+    Depth that is unknown on purpose is passed as a separate invalid mask, never as NaN.
+    """
+    depth = np.asarray(depth, dtype=np.float32)
+    bad = ~np.isfinite(depth) | (depth < 0)
+    if bad.any():
+        y, x = np.unravel_index(int(np.argmax(bad)), depth.shape)
+        value = depth[y, x]
+        kind = "NaN" if np.isnan(value) else "infinite" if np.isinf(value) else "negative"
+        raise InputError(source, f"{kind} depth ({value}) at pixel ({x}, {y}), "
+                         f"{int(bad.sum())} such pixels in all")
+    return depth
