@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +52,48 @@ class AtomicFile:
         """Remove the temporary file; the final name is left as it was."""
         with contextlib.suppress(FileNotFoundError):
             self.tmp.unlink()
+
+
+class AtomicFolder:
+    """A folder filled under a temporary name beside `final` and renamed on `commit`;
+    the writer creates `tmp` when it writes the first file.
+
+    Replacing an existing `final` (with `overwrite`) is allowed only when it holds nothing
+    but files named like ours (`member_prefix`*), so a mistyped path cannot delete a
+    user's folder.
+    """
+
+    def __init__(self, final: str | Path, overwrite: bool, member_prefix: str):
+        self.final = check_writable(final, overwrite)
+        self._prefix = member_prefix
+        self._check_replaceable()
+        self.tmp = self.final.with_name(f"{self.final.name}{PARTIAL_TAG}-{os.getpid()}")
+        shutil.rmtree(self.tmp, ignore_errors=True)  # left by a dead run with our pid
+
+    def _check_replaceable(self) -> None:
+        if not self.final.exists():
+            return
+        if not self.final.is_dir():
+            raise InputError(self.final, "exists and is not a folder; "
+                                         "remove it or choose another name")
+        foreign = [p.name for p in self.final.iterdir() if not p.name.startswith(self._prefix)]
+        if foreign:
+            raise InputError(self.final, f"holds files this tool did not write ({foreign[:3]}); "
+                                         "remove them or choose another folder")
+
+    def commit(self) -> Path:
+        """Move the finished folder to the final name (replacing an old one); return it."""
+        self._check_replaceable()
+        old = self.final.with_name(f"{self.final.name}.old-{os.getpid()}")
+        if self.final.exists():
+            os.replace(self.final, old)
+        os.replace(self.tmp, self.final)
+        shutil.rmtree(old, ignore_errors=True)
+        return self.final
+
+    def abort(self) -> None:
+        """Remove the temporary folder; the final name is left as it was."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,451 @@
+"""Depth exports users ask for in step 1: EXR frames, NPZ, 16-bit PNG zip, colour preview.
+
+Every writer takes depth one frame at a time, so nothing holds the whole video, and is a
+context manager::
+
+    with DepthExrWriter(folder, fps, expected_frames=n) as exr:
+        for depth in frames:          # depth: (H, W) float32, metres, z-depth
+            exr.write(depth)
+
+Each writes under a temporary name beside the output and renames it only when `close()`
+has checked the frame count (`expected_frames`, when given; at least one frame always).
+Leaving the ``with`` block by an exception removes the temporary output and leaves the
+final name as it was; an existing output is replaced only with ``overwrite=True``.
+
+Input assumption: depth comes from our own decoder, so it is finite and >= 0. The
+writers do not crash on anything else: NaN, negative and -inf values are written as 0
+("no depth", logged once per output); +inf stays +inf in the float formats (EXR, NPZ)
+and is clipped by the others like any far value.
+
+Formats
+-------
+EXR folder (`DepthExrWriter`)
+    ``<folder>/depth_frame_0001.exr``, ``depth_frame_0002.exr``, ... (1-based, at least 4
+    digits). Each a single-part scanline OpenEXR with one channel ``Z`` (the OpenEXR name
+    for depth), pixel type FLOAT (32-bit), ZIP compression (lossless: values come back
+    bit-exact), header ``framesPerSecond`` = the exact fps as a rational.
+NPZ (`DepthNpzWriter`)
+    A zip that `numpy.load` opens: members ``depth_0000.npy``, ``depth_0001.npy``, ...
+    (0-based like frame indices in this library, at least 4 digits), each an (H, W)
+    float32 array in metres; plus ``fps`` (0-d str, exact fraction such as
+    ``"30000/1001"``), ``max_depth`` (0-d float64, metres: the cap of the source depth),
+    ``units`` (0-d str ``"metres"``) and ``frame_count`` (0-d int64). Members are stored
+    uncompressed, as `numpy.savez` does (deflate saves about 13 % on float depth at
+    several times the cost). ``np.load(path)[f"depth_{i:04d}"]`` is frame i.
+16-bit PNG zip (`DepthPng16ZipWriter`)
+    A zip with members ``depth_frame_0001.png``, ... (1-based, at least 4 digits), each a
+    single-channel 16-bit PNG holding ``round(depth * units_per_metre)`` clipped to
+    [0, 65535]; by default ``units_per_metre = 1000``: millimetres, so 65.535 m is the
+    farthest representable depth and 0 means no depth. Member ``metadata.json`` records
+    ``metres_per_unit`` (depth = value * metres_per_unit), ``max_depth_m``, ``fps``,
+    ``frame_count``, ``width`` and ``height``.
+Colour-mapped preview (`DepthPreviewWriter`, `colorize_depth`)
+    H.264 MP4 (yuv420p, BT.709, CRF 18) at the exact fps, for people to look at. Inverse
+    depth between `near` and `far` is mapped linearly onto OpenCV's turbo colour map:
+    near (and nearer) is dark red, far (and farther) dark blue; inverse depth spreads the
+    colours over the nearby detail that matters to the eye. The range is fixed for the
+    whole video (no flicker): given, or the 2nd-98th percentile of the first frame's
+    positive depth. yuv420p needs even sizes: an odd-sized frame gets its last row and/or
+    column repeated once (nothing is cropped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import zipfile
+from fractions import Fraction
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import cv2
+import numpy as np
+import OpenEXR
+from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
+from ..errors import InputError
+from .atomic import AtomicFile, AtomicFolder, atomic_output
+from .depth_video import DEFAULT_MAX_DEPTH
+from .video import TOOL_NAME, probe
+
+log = logging.getLogger(__name__)
+_Writer = TypeVar("_Writer", bound="_DepthFramesWriter")
+
+# -- names -------------------------------------------------------------------------
+
+FRAME_STEM = "depth_frame_"  # + 1-based number, image sequences
+NPZ_STEM = "depth_"          # + 0-based number, NPZ members
+EXR_CHANNEL = "Z"
+# Channel names other tools use for depth, in order of preference; matched case-insensitively
+# against the last dot-separated part of a channel name ("ViewLayer.Depth.Z" -> "Z").
+EXR_DEPTH_CHANNELS = ("z", "depth", "y", "r")
+PNG_METADATA = "metadata.json"
+PNG_UNITS_PER_METRE = 1000.0  # millimetres
+PNG_MAX_CODE = np.iinfo(np.uint16).max
+
+# -- preview settings ----------------------------------------------------------------
+
+PREVIEW_PERCENTILES = (2.0, 98.0)  # robust range from the first frame's positive depth
+PREVIEW_FALLBACK_RANGE_M = (1.0, 100.0)  # when that frame has no positive depth
+PREVIEW_CRF = "18"  # visually lossless for most eyes
+PREVIEW_PRESET = "fast"
+
+
+def frame_file_name(index: int, extension: str) -> str:
+    """Name of frame `index` (0-based) in an image sequence: ``depth_frame_0001.<extension>``
+    for index 0."""
+    return f"{FRAME_STEM}{index + 1:04d}.{extension}"
+
+
+def _as_depth(depth: np.ndarray) -> tuple[np.ndarray, int]:
+    """`depth` (H, W) float, metres -> (H, W) float32 with NaN, negatives and -inf set to 0,
+    and how many values were changed. ValueError if it is not a 2-D float array (integer
+    depth is refused: it is usually millimetres, not metres)."""
+    depth = np.asarray(depth)
+    if depth.ndim != 2 or depth.dtype.kind != "f":
+        raise ValueError("depth must be an (H, W) float array in metres, "
+                         f"got {depth.shape} {depth.dtype}")
+    depth = depth.astype(np.float32, copy=False)
+    bad = ~(depth >= 0)  # NaN compares False
+    if not bad.any():
+        return depth, 0
+    return np.where(bad, np.float32(0), depth), int(bad.sum())
+
+
+# -- shared writer bookkeeping -------------------------------------------------------
+
+class _DepthFramesWriter:
+    """Frame bookkeeping shared by the export writers: input checks, frame count, atomic
+    commit or abort, context management. Subclasses write one frame in `_write_frame`,
+    finish their file in `_finish` and drop open handles in `_release`."""
+
+    def __init__(self, target: AtomicFile | AtomicFolder, fps: Fraction | int,
+                 expected_frames: int | None):
+        self.fps = Fraction(fps)
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.expected_frames = expected_frames
+        self.frames_written = 0
+        self.shape: tuple[int, int] | None = None  # (H, W) of the first frame
+        self.path = target.final
+        self._target = target
+        self._open = True
+        self._sanitised = 0
+
+    def write(self, depth: np.ndarray) -> None:
+        """Write the next frame. depth: (H, W) float32 (float64 is converted), metres,
+        z-depth; every frame the same size."""
+        if not self._open:
+            raise RuntimeError(f"{self.path}: writer is closed")
+        depth, changed = _as_depth(depth)
+        if self.shape is None:
+            self.shape = depth.shape
+        elif depth.shape != self.shape:
+            raise ValueError(f"{self.path}: frame {self.frames_written} is {depth.shape}, "
+                             f"earlier frames are {self.shape}")
+        if changed and not self._sanitised:
+            log.warning("%s: frame %d has %d NaN or negative depth values; written as 0 "
+                        "(later frames are not reported)", self.path, self.frames_written, changed)
+        self._sanitised += changed
+        self._write_frame(depth)
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish the output, check the frame count and rename it to its final name."""
+        if not self._open:
+            return self.path
+        try:
+            if self.frames_written == 0:
+                raise RuntimeError(f"{self.path}: no frames were written")
+            if self.expected_frames is not None and self.frames_written != self.expected_frames:
+                raise RuntimeError(f"{self.path}: wrote {self.frames_written} frames, "
+                                   f"expected {self.expected_frames}")
+            self._finish()
+            final = self._target.commit()
+        except BaseException:
+            self.abort()
+            raise
+        self._open = False
+        log.info("wrote %d depth frames to %s", self.frames_written, final)
+        return final
+
+    def abort(self) -> None:
+        """Drop everything written; the final name is left as it was."""
+        self._open = False
+        self._release()
+        self._target.abort()
+
+    def __enter__(self: _Writer) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Complete the temporary output (flush, metadata); nothing by default."""
+
+    def _release(self) -> None:
+        """Close open handles without completing the output; nothing by default."""
+
+
+# -- EXR -------------------------------------------------------------------------------
+
+def write_depth_exr(path: str | Path, depth: np.ndarray, *, fps: Fraction | None = None,
+                    overwrite: bool = False) -> Path:
+    """Write one depth frame as a single-channel ``Z`` FLOAT EXR (ZIP, lossless), atomically.
+
+    depth: (H, W) float32, metres, z-depth (see the module docstring for NaN/negatives).
+    fps: recorded as the ``framesPerSecond`` header attribute when given.
+    """
+    return _write_exr(path, _as_depth(depth)[0], fps, overwrite)
+
+
+def _write_exr(path: str | Path, depth: np.ndarray, fps: Fraction | None, overwrite: bool) -> Path:
+    """`write_depth_exr` for depth (H, W) float32 metres already through `_as_depth`."""
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
+              "comments": f"{TOOL_NAME}: {EXR_CHANNEL} = z-depth in metres"}
+    if fps is not None:
+        header["framesPerSecond"] = Fraction(fps)
+    with atomic_output(path, overwrite) as tmp, OpenEXR.File(header, {EXR_CHANNEL: depth}) as exr:
+        exr.write(str(tmp))
+    return Path(path)
+
+
+def _depth_channel(channels: dict[str, OpenEXR.Channel], path: Path) -> OpenEXR.Channel:
+    by_name = {name.rsplit(".", 1)[-1].lower(): channel for name, channel in channels.items()}
+    for name in EXR_DEPTH_CHANNELS:
+        if name in by_name:
+            return by_name[name]
+    raise InputError(path, f"no depth channel in EXR (channels: {sorted(channels)}; "
+                           f"expected one of {[n.upper() for n in EXR_DEPTH_CHANNELS]})")
+
+
+def read_depth_exr(path: str | Path) -> np.ndarray:
+    """Read the depth of an EXR file: (H, W) float32, in the file's units (metres in ours).
+
+    Takes channel ``Z``, else ``depth``, ``Y`` or ``R`` (as other tools write them; case
+    and layer prefixes such as ``ViewLayer.Depth.Z`` are ignored); half and uint channels
+    are converted to float32. Raises InputError for a missing, unreadable or depth-less file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found" if not path.exists() else "not a file")
+    try:
+        with OpenEXR.File(str(path), separate_channels=True) as exr:
+            pixels = _depth_channel(exr.channels(), path).pixels
+    except RuntimeError as exc:
+        raise InputError(path, f"not a readable EXR file ({exc})") from None
+    return np.ascontiguousarray(pixels, dtype=np.float32)
+
+
+class DepthExrWriter(_DepthFramesWriter):
+    """Writes a folder of EXR frames ``depth_frame_0001.exr`` ... (format in the module
+    docstring). The folder is filled under ``<folder>.partial-<pid>`` and renamed when
+    complete; each frame inside it is itself written atomically. With `overwrite`, an
+    existing folder is replaced only if it holds nothing but ``depth_frame_*`` files."""
+
+    def __init__(self, folder: str | Path, fps: Fraction | int, *, overwrite: bool = False,
+                 expected_frames: int | None = None):
+        super().__init__(AtomicFolder(folder, overwrite, FRAME_STEM), fps, expected_frames)
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        if self.frames_written == 0:
+            self._target.tmp.mkdir()
+        name = frame_file_name(self.frames_written, "exr")
+        _write_exr(self._target.tmp / name, depth, self.fps, overwrite=False)
+
+
+# -- zip-based writers ---------------------------------------------------------------------
+
+class _ZipDepthWriter(_DepthFramesWriter):
+    """A zip archive written member by member under a temporary name."""
+
+    def __init__(self, path: str | Path, fps: Fraction | int, overwrite: bool,
+                 expected_frames: int | None):
+        target = AtomicFile(path, overwrite)
+        super().__init__(target, fps, expected_frames)
+        self._zip = zipfile.ZipFile(target.tmp, "w", zipfile.ZIP_STORED, allowZip64=True)
+
+    def _metadata(self) -> dict[str, str | bytes]:
+        """Member name -> content of the members written after the frames."""
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        for name, content in self._metadata().items():
+            self._zip.writestr(name, content)
+        self._zip.close()
+
+    def _release(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._zip.close()
+
+
+def _npy_bytes(value: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, value, allow_pickle=False)
+    return buffer.getvalue()
+
+
+class DepthNpzWriter(_ZipDepthWriter):
+    """Writes an NPZ that `numpy.load` opens, one member per frame (layout in the module
+    docstring). max_depth: metres, the cap of the source depth, recorded as metadata."""
+
+    def __init__(self, path: str | Path, fps: Fraction | int, *, max_depth: float = DEFAULT_MAX_DEPTH,
+                 overwrite: bool = False, expected_frames: int | None = None):
+        self.max_depth = float(max_depth)
+        super().__init__(path, fps, overwrite, expected_frames)
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        with self._zip.open(f"{NPZ_STEM}{self.frames_written:04d}.npy", "w") as member:
+            np.lib.format.write_array(member, depth, allow_pickle=False)
+
+    def _metadata(self) -> dict[str, str | bytes]:
+        values = {"fps": np.array(str(self.fps)), "max_depth": np.array(self.max_depth),
+                  "units": np.array("metres"),
+                  "frame_count": np.array(self.frames_written, np.int64)}
+        return {f"{name}.npy": _npy_bytes(value) for name, value in values.items()}
+
+
+class DepthPng16ZipWriter(_ZipDepthWriter):
+    """Writes a zip of 16-bit PNG depth frames ``depth_frame_0001.png`` ... (layout in the
+    module docstring). units_per_metre: PNG value per metre (1000: millimetres)."""
+
+    def __init__(self, path: str | Path, fps: Fraction | int, *,
+                 units_per_metre: float = PNG_UNITS_PER_METRE, overwrite: bool = False,
+                 expected_frames: int | None = None):
+        if not units_per_metre > 0:
+            raise ValueError(f"units_per_metre must be positive, got {units_per_metre}")
+        self.units_per_metre = float(units_per_metre)
+        super().__init__(path, fps, overwrite, expected_frames)
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        scaled = np.multiply(depth, self.units_per_metre, dtype=np.float64)
+        codes = np.round(np.clip(scaled, 0, PNG_MAX_CODE)).astype(np.uint16)
+        ok, png = cv2.imencode(".png", codes)
+        if not ok:
+            raise RuntimeError(f"{self.path}: PNG encoding failed for frame {self.frames_written}")
+        self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
+
+    def _metadata(self) -> dict[str, str | bytes]:
+        height, width = self.shape
+        metadata = {
+            "tool": TOOL_NAME, "depth": "z-depth", "metres_per_unit": 1.0 / self.units_per_metre,
+            "max_depth_m": PNG_MAX_CODE / self.units_per_metre, "fps": str(self.fps),
+            "frame_count": self.frames_written, "width": width, "height": height,
+        }
+        return {PNG_METADATA: json.dumps(metadata, indent=2)}
+
+
+# -- colour-mapped preview -----------------------------------------------------------------
+
+def robust_depth_range(depth: np.ndarray) -> tuple[float, float]:
+    """(near, far) in metres for colour mapping: the `PREVIEW_PERCENTILES` of the positive,
+    finite values of depth (H, W) float, metres; `PREVIEW_FALLBACK_RANGE_M` when there are
+    none. far > near always."""
+    valid = depth[np.isfinite(depth) & (depth > 0)]
+    if valid.size == 0:
+        return PREVIEW_FALLBACK_RANGE_M
+    near, far = (float(v) for v in np.percentile(valid, PREVIEW_PERCENTILES))
+    return near, (far if far > near else near * 2)  # a flat frame still gets a range
+
+
+def colorize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Colour-map depth for people: (H, W) float, metres -> (H, W, 3) uint8 RGB.
+
+    Inverse depth from 1/far to 1/near goes linearly onto the turbo map: `near` and nearer
+    are dark red, `far` and farther dark blue. NaN and values <= 0 count as nearest.
+    """
+    if not 0 < near < far:
+        raise ValueError(f"need 0 < near < far, got near={near}, far={far}")
+    depth = np.nan_to_num(np.asarray(depth, np.float32), nan=0.0)
+    inverse = 1.0 / np.clip(depth, near, far)
+    level = (inverse - 1.0 / far) * (255.0 / (1.0 / near - 1.0 / far))
+    bgr = cv2.applyColorMap(np.round(level).astype(np.uint8), cv2.COLORMAP_TURBO)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _pad_to_even(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (H + H % 2, W + W % 2, C), repeating the last row/column."""
+    height, width = image.shape[:2]
+    if height % 2 == 0 and width % 2 == 0:
+        return image
+    return np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+
+
+class DepthPreviewWriter(_DepthFramesWriter):
+    """Writes a turbo colour-mapped H.264 MP4 of depth for people to look at (format in
+    the module docstring).
+
+    depth_range: (near, far) in metres, fixed for the whole video; None takes
+    `robust_depth_range` of the first frame.
+    """
+
+    def __init__(self, path: str | Path, fps: Fraction | int, *,
+                 depth_range: tuple[float, float] | None = None, overwrite: bool = False,
+                 expected_frames: int | None = None):
+        if depth_range is not None and not 0 < depth_range[0] < depth_range[1]:
+            raise ValueError("depth_range must be (near, far) with 0 < near < far, "
+                             f"got {depth_range}")
+        self.depth_range = depth_range
+        super().__init__(AtomicFile(path, overwrite), fps, expected_frames)
+        self._container: av.container.OutputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+
+    def _start(self, depth: np.ndarray) -> None:
+        """Open the video once the first frame fixes the size and, if not given, the range."""
+        if self.depth_range is None:
+            self.depth_range = robust_depth_range(depth)
+        near, far = self.depth_range
+        log.info("%s: colour range %.3g m (red) to %.3g m (blue)", self.path, near, far)
+        height, width = depth.shape
+        container = av.open(str(self._target.tmp), "w", format="mp4",
+                            container_options={"movflags": "+faststart"})
+        container.metadata["comment"] = (f"{TOOL_NAME} depth preview: turbo map of inverse "
+                                         f"depth, {near:.3g} m red to {far:.3g} m blue")
+        stream = container.add_stream("libx264", rate=self.fps)
+        stream.width, stream.height = width + width % 2, height + height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": PREVIEW_CRF, "preset": PREVIEW_PRESET}
+        context = stream.codec_context
+        context.colorspace, context.color_range = Colorspace.ITU709, ColorRange.MPEG
+        context.color_primaries, context.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+        self._container, self._stream = container, stream
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        if self._container is None:
+            self._start(depth)
+        rgb = _pad_to_even(colorize_depth(depth, *self.depth_range))
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=Colorspace.ITU709)
+        frame.pts = self.frames_written
+        frame.time_base = 1 / self.fps
+        self._encode(frame)
+
+    def _encode(self, frame: av.VideoFrame | None) -> None:
+        """Encode `frame` (None flushes the encoder) and mux what comes out."""
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def _finish(self) -> None:
+        self._encode(None)
+        self._container.close()
+        self._container = None
+        written = probe(self._target.tmp).frame_count
+        if written != self.frames_written:
+            raise RuntimeError(f"{self.path}: file holds {written} frames, "
+                               f"{self.frames_written} were written")
+
+    def _release(self) -> None:
+        if self._container is not None:
+            with contextlib.suppress(av.error.FFmpegError):
+                self._container.close()
+            self._container = None
