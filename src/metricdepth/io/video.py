@@ -222,19 +222,22 @@ class VideoReader:
 
     def chunks(self, size: int, start: int = 0,
                stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield (first_index, frames) with frames (n, H, W, 3) uint8, n <= `size`."""
+        """Yield (first_index, frames) with frames (n, ...) stacking what `frames` yields,
+        n <= `size`. Each chunk is a new array, filled in place (no list, no copy)."""
         if size < 1:
             raise ValueError("chunk size must be at least 1")
-        buffer: list[np.ndarray] = []
-        first = start
+        chunk: np.ndarray | None = None
+        first, filled = start, 0
         for frame in self.frames(start, stop):
-            buffer.append(frame)
-            if len(buffer) == size:
-                yield first, np.stack(buffer)
-                first += size
-                buffer.clear()
-        if buffer:
-            yield first, np.stack(buffer)
+            if chunk is None:
+                chunk = np.empty((size, *frame.shape), frame.dtype)
+            chunk[filled] = frame
+            filled += 1
+            if filled == size:
+                yield first, chunk
+                first, filled, chunk = first + size, 0, None
+        if filled:
+            yield first, chunk[:filled]
 
     def read(self, index: int, pixel_format: str = "rgb24") -> np.ndarray:
         """Frame `index` as a uint8 array in `pixel_format` (see `frames`). Consecutive

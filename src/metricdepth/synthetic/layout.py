@@ -11,25 +11,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from ..camera import invert_pose, look_at, make_pose, rotation_about_axis, transform_points
-from .primitives import Box, Plane, Sphere
+from ..camera import invert_pose, make_pose, rotation_about_axis, transform_points
+from .primitives import Box, Plane, Shape, Sphere
 from .render import RigidPath, Scene, SceneObject
-from .texture import random_texture
+from .texture import WaveTexture, random_texture
 
 ROOM_HALF_SIZE_M = ((2.5, 3.5), (1.3, 1.6), (3.5, 4.5))  # (lo, hi) half width, height, depth
 EYE_HEIGHT_M = (1.4, 1.7)  # first camera above the floor
 CAMERA_TO_BACK_WALL_M = 1.0
 MOVING_AHEAD_M = 2.3  # moving object's mean distance ahead of the first camera
 MOVING_HEIGHT_M = 1.0  # ... and above the floor
+MOVING_SWING_M = (0.9, 0.25, 0.4)  # its path's amplitude across, up and down, nearer and back
+MOVING_SPHERE_RADIUS_M = 0.35
+MOVING_BOX_HALF_SIZE_M = (0.3, 0.22, 0.18)
+MOVING_SPIN_TURNS = 0.5  # turns about a random axis over the clip
 STATIC_AHEAD_M = 3.4  # static objects stand at least this far ahead of the first camera
 CLEARANCE_M = 0.1  # gap between static objects' footprints, and to the walls
 PLACEMENT_TRIES = 200  # per static object; an object that finds no room is left out
 LIGHT_ROOM = np.array([0.3, -1.0, -0.4]) / np.linalg.norm([0.3, -1.0, -0.4])  # towards the light
-ROOM_WAVELENGTHS_M = (0.15, 1.5)  # texture band of walls, floor and ceiling
-OBJECT_WAVELENGTHS_M = (0.06, 0.6)  # texture band of objects (seen from nearer)
+ROOM_WAVELENGTHS_M = (0.3, 2.0)  # texture band of walls, floor and ceiling
+OBJECT_WAVELENGTHS_M = (0.1, 0.8)  # texture band of objects (seen from nearer)
 BASE_RGB = (60.0, 195.0)  # range of base colour levels
 
 # name, axis and side of each room face, in surface-id order; the normal points inwards
@@ -41,7 +46,7 @@ ROOM_FACES = (("floor", 1, +1), ("ceiling", 1, -1), ("left_wall", 0, -1),
 class LayoutOptions:
     """Settings of `build_scene` (documented in `make_scene`)."""
 
-    moving: str | None
+    moving: Literal["sphere", "box"] | None
     static_objects: int
     camera_translation_m: float
     camera_rotation_deg: float
@@ -65,12 +70,14 @@ class _Builder:
         self.texture_scale = texture_scale
         self.light_world = self.world_from_room[:3, :3] @ LIGHT_ROOM
 
-    def texture(self, wavelengths_m: tuple[float, float], planar: bool):
+    def texture(self, wavelengths_m: tuple[float, float], planar: bool) -> WaveTexture:
         lo, hi = wavelengths_m
         band = (lo * self.texture_scale, hi * self.texture_scale)
         return random_texture(self.rng, self.rng.uniform(*BASE_RGB, 3), band, planar)
 
-    def static(self, name: str, shape, room_pose: np.ndarray, planar: bool = False) -> SceneObject:
+    def static(self, name: str, shape: Shape, room_pose: np.ndarray,
+               planar: bool = False) -> SceneObject:
+        """A static object at `room_pose` ((4, 4) room_from_local); `planar`: a room face."""
         pose = self.world_from_room @ room_pose
         band = ROOM_WAVELENGTHS_M if planar else OBJECT_WAVELENGTHS_M
         return SceneObject(name, shape, self.texture(band, planar), pose,
@@ -78,6 +85,7 @@ class _Builder:
 
 
 def _room_faces(b: _Builder, half: np.ndarray) -> list[SceneObject]:
+    """Floor, ceiling and walls of the room with `half` ((3,) metres) half size."""
     faces = []
     for name, axis, side in ROOM_FACES:
         normal = np.zeros(3)
@@ -88,8 +96,9 @@ def _room_faces(b: _Builder, half: np.ndarray) -> list[SceneObject]:
     return faces
 
 
-def _random_static(b: _Builder, index: int) -> tuple[str, object, np.ndarray, float, float]:
-    """A random box or sphere: name, shape, rotation (room), footprint radius, lift off the floor."""
+def _random_static(b: _Builder, index: int) -> tuple[str, Shape, np.ndarray, float, float]:
+    """A random box or sphere: name, shape, (3, 3) rotation in the room, footprint radius
+    (metres) and height of its centre above the floor (metres)."""
     rng = b.rng
     if rng.random() < 0.5:
         half = rng.uniform([0.15, 0.15, 0.15], [0.6, 0.7, 0.6])
@@ -100,8 +109,10 @@ def _random_static(b: _Builder, index: int) -> tuple[str, object, np.ndarray, fl
     return f"sphere_{index}", Sphere(radius), np.eye(3), radius, lift
 
 
-def _static_objects(b: _Builder, half: np.ndarray, camera_z: float, count: int) -> list[SceneObject]:
-    """Up to `count` boxes and spheres on (or above) the floor, footprints not overlapping."""
+def _static_objects(b: _Builder, half: np.ndarray, camera_z: float,
+                    count: int) -> list[SceneObject]:
+    """Up to `count` boxes and spheres on (or above) the floor, footprints not overlapping,
+    at least STATIC_AHEAD_M beyond the first camera (room z `camera_z`, metres)."""
     placed: list[tuple[np.ndarray, float]] = []  # footprint centre (x, z) and radius
     objects = []
     for index in range(count):
@@ -118,14 +129,15 @@ def _static_objects(b: _Builder, half: np.ndarray, camera_z: float, count: int) 
     return objects
 
 
-def _moving_object(b: _Builder, kind: str, half: np.ndarray, middle_x: float,
+def _moving_object(b: _Builder, kind: Literal["sphere", "box"], half: np.ndarray, middle_x: float,
                    camera_z: float) -> SceneObject:
     """A sphere or box looping in front of the camera: across, up and down, nearer and back."""
     rng = b.rng
-    shape = Sphere(0.35) if kind == "sphere" else Box(np.array([0.3, 0.22, 0.18]))
+    shape = (Sphere(MOVING_SPHERE_RADIUS_M) if kind == "sphere"
+             else Box(np.array(MOVING_BOX_HALF_SIZE_M)))
     rot_room = rotation_about_axis(np.array([0.0, 1.0, 0.0]), rng.uniform(0.0, 2.0 * math.pi))
     centre_room = np.array([middle_x, half[1] - MOVING_HEIGHT_M, camera_z + MOVING_AHEAD_M])
-    offsets_room = np.diag([0.9, 0.25, 0.4])  # across (x), up/down (y), nearer/farther (z)
+    offsets_room = np.diag(MOVING_SWING_M)
     start = rng.uniform(0.0, 2.0 * math.pi)
     spin_axis = rng.normal(size=3)
     path = RigidPath(
@@ -135,7 +147,7 @@ def _moving_object(b: _Builder, kind: str, half: np.ndarray, middle_x: float,
         harmonics=np.array([1.0, 2.0, 1.0]),
         phases=np.array([start, rng.uniform(0.0, 2.0 * math.pi), start + math.pi / 2]),
         spin_axis=spin_axis / np.linalg.norm(spin_axis),
-        spin_turns=0.5,
+        spin_turns=MOVING_SPIN_TURNS,
     )
     rest = path.world_from_local(0.0)
     texture = b.texture(OBJECT_WAVELENGTHS_M, planar=False)
@@ -152,7 +164,8 @@ def _first_camera(rng: np.random.Generator, half: np.ndarray, travel_x: float) -
                     half[1] - rng.uniform(*EYE_HEIGHT_M),
                     -half[2] + CAMERA_TO_BACK_WALL_M])
     yaw, pitch_down = np.radians(rng.uniform(-8.0, 8.0)), np.radians(rng.uniform(5.0, 12.0))
-    return look_at(eye, eye + np.array([math.tan(yaw), math.tan(pitch_down), 1.0]))
+    x, y, _ = np.eye(3)  # room and camera axes agree at zero angles (x right, y down)
+    return make_pose(rotation_about_axis(y, yaw) @ rotation_about_axis(x, -pitch_down), eye)
 
 
 def camera_path(rng: np.random.Generator, frames: int, travel_x: float,
@@ -197,7 +210,7 @@ def build_scene(rng: np.random.Generator, frames: int,
     camera_z = room_from_cam0[2, 3]
     objects = _room_faces(b, half) + _static_objects(b, half, camera_z, options.static_objects)
     if options.moving is not None:
-        middle_x = room_from_cam0[0, 3] + travel_x / 2
+        middle_x = room_from_cam0[0, 3] + room_from_cam0[0, 0] * travel_x / 2
         objects.append(_moving_object(b, options.moving, half, middle_x, camera_z))
     world_from_cam = camera_path(rng, frames, travel_x, options.camera_rotation_deg)
     return Scene(tuple(objects), room_from_cam0), world_from_cam

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -94,8 +95,11 @@ class SyntheticView:
 
 @dataclass(frozen=True, eq=False)
 class Scene:
-    """Objects in the world frame (= the camera of frame 0); object k has surface id k + 1.
+    """Objects in the world frame (= the camera of frame 0).
 
+    Surface ids number the smooth pieces of the objects' surfaces from 1 in object order:
+    one per room face and sphere, six per box (its faces), so within one id colour and
+    depth are smooth; 0 is "no surface".
     room_from_world: (4, 4) float64, the world in the room's gravity-aligned frame
     (x right, y down, z towards the far wall, origin at the room's centre, metres).
     """
@@ -103,15 +107,25 @@ class Scene:
     objects: tuple[SceneObject, ...]
     room_from_world: np.ndarray
 
-    @property
-    def surface_names(self) -> tuple[str, ...]:
-        """Name of each surface id; id 0 is "none"."""
-        return ("none",) + tuple(o.name for o in self.objects)
+    @cached_property
+    def first_ids(self) -> tuple[int, ...]:
+        """Surface id of each object's first face (its faces follow consecutively)."""
+        counts = [len(obj.shape.face_names) for obj in self.objects]
+        return tuple(int(i) for i in 1 + np.cumsum([0] + counts[:-1]))
 
-    @property
-    def moving_id(self) -> int | None:
-        """Surface id of the moving object, None when the scene has none."""
-        return next((k + 1 for k, o in enumerate(self.objects) if o.path is not None), None)
+    @cached_property
+    def surface_names(self) -> tuple[str, ...]:
+        """Name of each surface id: the object's name, with the face ("box_2:+x") for boxes."""
+        return ("none",) + tuple(f"{obj.name}:{face}" if face else obj.name
+                                 for obj in self.objects for face in obj.shape.face_names)
+
+    @cached_property
+    def moving_ids(self) -> range:
+        """Surface ids of the moving object (empty when the scene has none)."""
+        for obj, first in zip(self.objects, self.first_ids):
+            if obj.path is not None:
+                return range(first, first + len(obj.shape.face_names))
+        return range(0)
 
     def sample(self, intr: Intrinsics, world_from_cam: np.ndarray, xy: np.ndarray,
                s: float) -> SyntheticView:
@@ -128,7 +142,7 @@ class Scene:
         pose = np.asarray(world_from_cam, dtype=np.float64)
         depth, ids, colour = self._cast(pose[:3, 3], dirs_cam @ pose[:3, :3].T, s)
         rgb = np.clip(np.rint(colour), 0, 255).astype(np.uint8)
-        moving = ids == self.moving_id if self.moving_id is not None else np.zeros_like(ids, bool)
+        moving = (ids >= self.moving_ids.start) & (ids < self.moving_ids.stop)
         return SyntheticView(rgb.reshape(*shape, 3), depth.astype(np.float32).reshape(shape),
                              ids.reshape(shape), moving.reshape(shape))
 
@@ -145,7 +159,7 @@ class Scene:
         """
         n = len(dirs)
         t_best = np.full(n, np.inf)
-        ids = np.full(n, NO_SURFACE, dtype=np.int16)
+        hit = np.full(n, -1, dtype=np.int16)  # index of the object hit
         local = []  # per object: origin (3,) and rotation (3, 3) that take world rays local
         for k, obj in enumerate(self.objects):
             pose = obj.world_from_local(s)
@@ -154,12 +168,15 @@ class Scene:
             t = obj.shape.intersect(origin_local, dirs @ rot)
             nearer = t < t_best
             t_best[nearer] = t[nearer]
-            ids[nearer] = k + 1
+            hit[nearer] = k
             local.append((origin_local, rot))
 
+        ids = np.full(n, NO_SURFACE, dtype=np.int16)
         colour = np.zeros((n, 3), dtype=np.float32)
-        for k, (obj, (origin_local, rot)) in enumerate(zip(self.objects, local)):
-            rows = np.flatnonzero(ids == k + 1)
+        for k, (obj, first, (origin_local, rot)) in enumerate(
+                zip(self.objects, self.first_ids, local)):
+            rows = np.flatnonzero(hit == k)
             points = origin_local + t_best[rows, None] * (dirs[rows] @ rot)
+            ids[rows] = first + obj.shape.face(points)
             colour[rows] = obj.colour(points)
         return t_best, ids, colour

@@ -2,7 +2,8 @@
 
 The colour of a surface point depends on its object-local position alone, so a point
 keeps one colour in every view and, for a moving object, moves with the object.
-Wavelengths are bounded below, so the texture is band-limited: point sampling at pixel
+Wavelengths are bounded below, so the texture is band-limited (up to the weak harmonics of
+the smooth tanh that keeps colours in range without clipping): point sampling at pixel
 centres does not alias as long as the shortest wavelength covers several pixels.
 """
 
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LUMA_WAVES = 16  # waves that change all three channels together (grey-level structure)
-CHROMA_WAVES = 8  # waves that shift hue at constant grey level
-CHROMA_VARIANCE = 0.3  # variance of the chroma field; the luma field has variance 1
-SPECTRAL_SLOPE = 0.5  # wave amplitude grows as wavelength ** SPECTRAL_SLOPE (finer = fainter)
+LUMA_WAVES = 96  # waves that change all three channels together (grey-level structure)
+CHROMA_WAVES = 12  # waves that shift hue at constant grey level
+CHROMA_VARIANCE = 0.15  # variance of the chroma field; the luma field has variance 1
 CONTRAST = 0.9  # fraction of the largest swing that keeps base +- swing inside [0, 255]
 
 
@@ -52,17 +52,17 @@ def _unit_vectors(rng: np.random.Generator, count: int, planar: bool) -> np.ndar
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def _amplitudes(wavelengths: np.ndarray, variance: float) -> np.ndarray:
-    """Per-wave amplitudes growing with wavelength, scaled so the sum of sines has `variance`."""
-    a = wavelengths ** SPECTRAL_SLOPE
-    return a * math.sqrt(variance / (0.5 * np.sum(a * a)))  # var(a sin(random phase)) = a^2 / 2
+def _amplitude(count: int, variance: float) -> float:
+    """Common amplitude of `count` sines with random phases whose sum has `variance`."""
+    return math.sqrt(2.0 * variance / count)  # var(a sin(random phase)) = a^2 / 2
 
 
 def random_texture(rng: np.random.Generator, base_rgb: np.ndarray,
                    wavelength_m: tuple[float, float], planar: bool = False) -> WaveTexture:
     """A random wave texture around `base_rgb` ((3,) RGB levels in [1, 254]).
 
-    Wavelengths are log-uniform in `wavelength_m` = (shortest, longest) metres. `planar`
+    Wavelengths are log-uniform in `wavelength_m` = (shortest, longest) metres, so every
+    scale in the band carries the same contrast; directions are uniform. `planar`
     keeps the wave vectors in the local xy plane, for a surface lying in that plane (its
     in-plane wavelengths are then exactly those drawn, not longer projections).
     """
@@ -77,8 +77,8 @@ def random_texture(rng: np.random.Generator, base_rgb: np.ndarray,
     hue -= (hue @ grey)[:, None] * grey  # no grey component: pure colour shifts
     hue /= np.linalg.norm(hue, axis=1, keepdims=True)
     weights = np.concatenate([
-        _amplitudes(wavelengths[:LUMA_WAVES], 1.0)[:, None] * np.ones(3),
-        _amplitudes(wavelengths[LUMA_WAVES:], CHROMA_VARIANCE)[:, None] * hue * math.sqrt(3.0),
+        np.full((LUMA_WAVES, 3), _amplitude(LUMA_WAVES, 1.0)),
+        _amplitude(CHROMA_WAVES, CHROMA_VARIANCE) * math.sqrt(3.0) * hue,
     ])  # a unit hue vector's squared components average 1/3: sqrt(3) restores the variance
 
     base = np.asarray(base_rgb, dtype=np.float64)
