@@ -71,6 +71,17 @@ def test_from_K_and_scaled_keep_pixel_edges():
     assert project(point, half)[0][0, 0] == pytest.approx(319.5)
 
 
+def test_look_at_keeps_world_up_up_in_the_image():
+    assert np.allclose(look_at([0, 0, 0], [0, 0, 1]), np.eye(4))  # up = -y: OpenCV's own axes
+    world_from_cam = look_at([0.0, 0.0, 0.0], [3.0, 0.0, 3.0])
+    intr = Intrinsics.from_fov(101, 81, xfov=60.0)
+    above, right = np.array([[3.0, -1.0, 3.0]]), np.array([[3.0, 0.0, 1.0]])
+    cam_from_world = invert_pose(world_from_cam)
+    assert project(transform_points(cam_from_world, above), intr)[0][0, 1] < 40
+    assert project(transform_points(cam_from_world, right), intr)[0][0, 0] > 50
+    assert np.linalg.det(world_from_cam[:3, :3]) == pytest.approx(1.0)
+
+
 def test_pose_helpers_name_directions():
     world_from_cam = look_at([1.0, -0.5, 0.0], [0.0, 0.0, 5.0])
     assert np.allclose(transform_points(world_from_cam, np.zeros(3)), [1.0, -0.5, 0.0])

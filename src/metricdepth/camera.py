@@ -184,7 +184,7 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, -1.0, 0.
     eye = np.asarray(eye, dtype=np.float64)
     z = np.asarray(target, dtype=np.float64) - eye
     z /= np.linalg.norm(z)
-    x = np.cross(z, -np.asarray(up, dtype=np.float64))  # image right
+    x = np.cross(-np.asarray(up, dtype=np.float64), z)  # image right = down x forward
     norm = np.linalg.norm(x)
     if norm < 1e-12:
         raise ValueError("up is parallel to the viewing direction")
