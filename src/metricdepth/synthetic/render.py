@@ -19,7 +19,7 @@ from .primitives import Shape
 from .texture import WaveTexture
 
 AMBIENT = 0.55  # shading = AMBIENT + (1 - AMBIENT) * (1 + n . light) / 2: smooth, never dark
-NO_SURFACE = 0  # surface id of a ray that hits nothing (only when the camera leaves the room)
+NO_SURFACE = 0  # surface id of a ray that hits nothing (possible only from outside the room)
 
 
 @dataclass(frozen=True, eq=False)

@@ -40,7 +40,9 @@ class WaveTexture:
 
     def albedo(self, points: np.ndarray) -> np.ndarray:
         """points: (N, 3) float, metres, object-local. Returns (N, 3) float32 RGB in (0, 255)."""
-        waves = np.sin(points.astype(np.float32) @ self.omega.T + self.phase)
+        waves = points.astype(np.float32) @ self.omega.T
+        waves += self.phase
+        np.sin(waves, out=waves)  # in place: the (N, K) array is the bulk of the work
         return self.base + self.swing * np.tanh(waves @ self.weights)
 
 
