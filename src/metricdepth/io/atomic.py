@@ -12,10 +12,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import InputError, OutputExistsError
 
 PARTIAL_TAG = ".partial"
+_W = TypeVar("_W", bound="CommitOnExit")
 
 
 def check_writable(final: str | Path, overwrite: bool) -> Path:
@@ -94,6 +96,26 @@ class AtomicFolder:
     def abort(self) -> None:
         """Remove the temporary folder; the final name is left as it was."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class CommitOnExit:
+    """Context-manager behaviour of our writers: leaving the ``with`` block normally
+    calls `close()` (check and commit), leaving it by an exception calls `abort()`."""
+
+    def close(self) -> Path:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 @contextlib.contextmanager

@@ -58,7 +58,6 @@ import logging
 import zipfile
 from fractions import Fraction
 from pathlib import Path
-from typing import TypeVar
 
 import av
 import cv2
@@ -67,12 +66,11 @@ import OpenEXR
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from ..errors import InputError
-from .atomic import AtomicFile, AtomicFolder, atomic_output
+from .atomic import AtomicFile, AtomicFolder, CommitOnExit, atomic_output
 from .depth_video import DEFAULT_MAX_DEPTH
 from .video import TOOL_NAME, probe
 
 log = logging.getLogger(__name__)
-_Writer = TypeVar("_Writer", bound="_DepthFramesWriter")
 
 # -- names -------------------------------------------------------------------------
 
@@ -117,7 +115,7 @@ def _as_depth(depth: np.ndarray) -> tuple[np.ndarray, int]:
 
 # -- shared writer bookkeeping -------------------------------------------------------
 
-class _DepthFramesWriter:
+class _DepthFramesWriter(CommitOnExit):
     """Frame bookkeeping shared by the export writers: input checks, frame count, atomic
     commit or abort, context management. Subclasses write one frame in `_write_frame`,
     finish their file in `_finish` and drop open handles in `_release`."""
@@ -177,15 +175,6 @@ class _DepthFramesWriter:
         self._open = False
         self._release()
         self._target.abort()
-
-    def __enter__(self: _Writer) -> _Writer:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def _write_frame(self, depth: np.ndarray) -> None:
         raise NotImplementedError

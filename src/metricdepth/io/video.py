@@ -22,7 +22,7 @@ import av
 import numpy as np
 
 from ..errors import InputError
-from .atomic import AtomicFile
+from .atomic import AtomicFile, CommitOnExit
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,7 @@ class VideoReader:
         self.close()
 
 
-class VideoWriter:
+class VideoWriter(CommitOnExit):
     """Writes lossless FFV1 Matroska (pixel format bgr0), atomically.
 
     Frames go to a temporary file beside `path`; `close()` flushes, checks that the
@@ -373,11 +373,3 @@ class VideoWriter:
             self._container = None
         self._target.abort()
 
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
