@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from . import progress
 from .errors import InputError
 
 EXIT_USER_ERROR = 2
@@ -28,8 +29,10 @@ def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def setup_logging(args: argparse.Namespace) -> None:
+    """Log level from -v/-q; -q also hides progress bars."""
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")
+    progress.set_enabled(not args.quiet)
 
 
 def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:

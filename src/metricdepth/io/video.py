@@ -294,7 +294,10 @@ class VideoWriter(CommitOnExit):
         self.frames_written = 0
         self._target = AtomicFile(path, overwrite)
         self.path = self._target.final
-        self._container = av.open(str(self._target.tmp), "w", format="matroska")
+        # bitexact: no random UIDs or version strings, so the same frames always give the
+        # same bytes (a resumed job can be compared with an uninterrupted one).
+        self._container = av.open(str(self._target.tmp), "w", format="matroska",
+                                  options={"fflags": "+bitexact"})
         all_tags = {TAG_TOOL: TOOL_NAME, TAG_FPS: str(self.fps), **(tags or {})}
         for key, value in all_tags.items():
             self._container.metadata[key] = str(value)
