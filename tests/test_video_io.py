@@ -108,6 +108,18 @@ def test_truncated_mp4_is_refused(tmp_path, shared_data):
         list(VideoReader(cut))
 
 
+def test_mp4_cut_after_its_index_is_refused_at_probe(tmp_path, shared_data):
+    """moov at the front (faststart): the container opens and announces every frame."""
+    fast = tmp_path / "fast.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(shared_data / "video/bedroom/bedroom.mp4"),
+                    "-c", "copy", "-movflags", "+faststart", str(fast)], check=True)
+    data = fast.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.raises(InputError, match=r"cut.mp4: video is truncated: \d+ of 200 frames"):
+        probe(cut)
+
+
 MEMORY_PROBE = """
 import resource, sys
 from metricdepth.io.video import VideoReader, VideoWriter

@@ -81,11 +81,10 @@ def _exact_fps(stream: av.video.stream.VideoStream, tags: Mapping[str, str]) -> 
 
 
 def _count_frames(container: av.container.InputContainer, path: Path) -> int:
-    """Exact frame count: the sample table where the container has one (MP4/MOV),
-    else a demux pass over the packets (fast: nothing is decoded)."""
+    """Exact frame count by a demux pass over the packets (fast: nothing is decoded).
+    A container that announces more frames than its packets hold (an MP4 cut short
+    after its index) is refused as truncated."""
     stream = container.streams.video[0]
-    if stream.frames > 0 and "mp4" in container.format.name:
-        return stream.frames
     count = 0
     try:
         for packet in container.demux(stream):
@@ -93,7 +92,8 @@ def _count_frames(container: av.container.InputContainer, path: Path) -> int:
                 count += 1
     except av.error.FFmpegError as exc:
         raise InputError(path, f"video is damaged or truncated after {count} frames ({exc})") from None
-    container.seek(0)
+    if stream.frames > count:
+        raise InputError(path, f"video is truncated: {count} of {stream.frames} frames present")
     return count
 
 
