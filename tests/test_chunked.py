@@ -59,6 +59,8 @@ def test_resumed_job_is_byte_identical_and_carries_state(tmp_path):
         _run(final)
     with pytest.raises(InputError, match="other settings \\(model\\)"):
         _run(final, settings={"model": "b"}, resume=True)
+    markers = sorted((final.parent / "out.mkv.chunks").glob("*.done.npz"))
+    assert [len(np.load(m).files) for m in markers] == [0, 1]  # only the newest keeps state
     assert _run(final, resume=True) == expected_sum
     assert file_digest(final) == file_digest(reference)
 

@@ -152,8 +152,15 @@ class ChunkedJob:
         needs to continue after it. Call after the chunk's writer has closed."""
         if not chunk.path.exists():
             raise RuntimeError(f"chunk {chunk.index} has no file at {chunk.path}")
+        self._write_marker(chunk, state or {})
+        if chunk.index > 0 and state:
+            # Only the newest state is ever read: keep older markers small (a model's
+            # state can be tens of MB). A crash before this line only wastes space.
+            self._write_marker(self.chunks()[chunk.index - 1], {})
+
+    def _write_marker(self, chunk: Chunk, state: Mapping[str, Any]) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, **{k: np.asarray(v) for k, v in (state or {}).items()})
+        np.savez(buffer, **{k: np.asarray(v) for k, v in state.items()})
         target = AtomicFile(self._marker(chunk), overwrite=True)
         target.tmp.write_bytes(buffer.getvalue())
         target.commit()
