@@ -1,0 +1,83 @@
+"""How the two eyes are packed into one frame of the stereo video (and of its infill mask,
+which always has the stereo video's size and layout).
+
+| layout       | frame size  | content |
+|--------------|-------------|---------|
+| `full_sbs`   | 2W x H      | left eye in the left half, right eye in the right half (default) |
+| `half_sbs`   | 2(W//2) x H | the same, each eye squeezed to half width (pairs of columns averaged; a mask pixel is a hole if either column is) |
+| `top_bottom` | W x 2H      | left eye on top, right eye below |
+| `anaglyph`   | W x H       | red from the left eye, green and blue from the right (red-cyan glasses); mask: the left eye's where it has a hole, else the right eye's |
+| `vr180`      | 2S x S      | each eye remapped to a 180 x 180 degree equirectangular image S x S (S = `vr180_size`, default pi * fx rounded to even: the source's resolution at the centre); outside the source's view: black, and not a hole |
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ..camera import Intrinsics
+
+LAYOUTS = ("full_sbs", "half_sbs", "top_bottom", "anaglyph", "vr180")
+
+
+def vr180_size(intr: Intrinsics) -> int:
+    """Default per-eye side (pixels) of the VR180 layout: pi * fx, rounded to even."""
+    return 2 * max(1, round(math.pi * intr.fx / 2))
+
+
+def frame_size(layout: str, width: int, height: int, eye_side: int = 0) -> tuple[int, int]:
+    """(width, height) of a stereo frame for eyes of `width` x `height` pixels."""
+    sizes = {"full_sbs": (2 * width, height), "half_sbs": (2 * (width // 2), height),
+             "top_bottom": (width, 2 * height), "anaglyph": (width, height),
+             "vr180": (2 * eye_side, eye_side)}
+    return sizes[layout]
+
+
+def equirect_maps(intr: Intrinsics, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source pixel of each pixel of a `side` x `side` 180-degree equirectangular image.
+
+    Longitude and latitude run over [-90, 90] degrees across the pixel edges; direction
+    (sin lon cos lat, sin lat, cos lon cos lat) in camera axes (y down). Returns (S, S)
+    float32 maps (x, y) for cv2.remap; -1 where the direction is outside the source."""
+    angles = (np.arange(side) + 0.5) / side * np.pi - np.pi / 2
+    lon, lat = np.meshgrid(angles, angles)
+    dx, dy, dz = np.sin(lon) * np.cos(lat), np.sin(lat), np.cos(lon) * np.cos(lat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mx = intr.fx * dx / dz + intr.cx
+        my = intr.fy * dy / dz + intr.cy
+    outside = (dz <= 1e-9) | (mx < -0.5) | (mx > intr.width - 0.5) | (my < -0.5) | (my > intr.height - 0.5)
+    mx[outside] = -1e6
+    my[outside] = -1e6
+    return mx.astype(np.float32), my.astype(np.float32)
+
+
+def _half_width(image: np.ndarray, is_mask: bool) -> np.ndarray:
+    even = image[:, : 2 * (image.shape[1] // 2)]
+    a, b = even[:, 0::2], even[:, 1::2]
+    if is_mask:
+        return np.where(a.any(axis=-1, keepdims=True), a, b)
+    return ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
+
+
+def compose(layout: str, left: np.ndarray, right: np.ndarray, is_mask: bool,
+            maps: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Pack two (H, W, 3) uint8 eye images (colours, or infill masks when `is_mask`)
+    into one frame of `layout`; `maps` from equirect_maps for vr180."""
+    if layout == "full_sbs":
+        return np.concatenate([left, right], axis=1)
+    if layout == "half_sbs":
+        return np.concatenate([_half_width(left, is_mask), _half_width(right, is_mask)], axis=1)
+    if layout == "top_bottom":
+        return np.concatenate([left, right], axis=0)
+    if layout == "anaglyph":
+        if is_mask:
+            return np.where(left.any(axis=-1, keepdims=True), left, right)
+        return np.concatenate([left[..., :1], right[..., 1:]], axis=-1)
+    if layout == "vr180":
+        interpolation = cv2.INTER_NEAREST if is_mask else cv2.INTER_LINEAR
+        eyes = [cv2.remap(eye, maps[0], maps[1], interpolation, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=0) for eye in (left, right)]
+        return np.concatenate(eyes, axis=1)
+    raise ValueError(f"unknown layout {layout!r}; choose from {LAYOUTS}")

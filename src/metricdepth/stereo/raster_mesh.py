@@ -1,0 +1,254 @@
+"""The renderer's general case, compiled for the CPU: an eye anywhere (rotation and
+translation relative to the source camera, other intrinsics), as stabilised rendering
+with a transformation file needs.
+
+The surface model is the one of raster_rows.py, in two dimensions: each source pixel is
+a vertex at its centre; each square of four neighbouring vertices is split into two
+triangles along its (x, y)-(x+1, y+1) diagonal; a triangle is cut when one of its edges
+is (surface.py; a vertex's parallax is its position in the eye minus where a point at
+infinity on the same ray would be). A vertex next to a cut
+triangle or on the image border also draws its own pixel square at its own depth
+("cap", constant colour), so surfaces end where their pixels end. Inside a triangle,
+inverse depth is interpolated linearly on screen and colour perspective-correctly;
+nearer wins (z-buffer on inverse depth). Cut triangles are drawn into a separate
+"ghost" buffer only to know, for each hole, the direction from the near to the far side
+of the cut (infill_mask.py). One thread: the triangles of a frame share one z-buffer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .infill_mask import finish_row, finish_whole_rows
+from .surface import kept
+
+MIN_EYE_DEPTH_M = 1e-3  # vertices closer to (or behind) the eye than this are dropped
+_INSIDE_EPS = 1e-4  # barycentric tolerance (about pixels for these unit triangles)
+_EDGE_PX = 1e-4  # the bounding box reaches this far (pixels): centres on an edge (a row of
+# the source, say) are drawn even when rounding puts them a hair outside
+
+
+@numba.njit(cache=True)
+def _project(R: np.ndarray, t: np.ndarray, src: np.ndarray, dst: np.ndarray,
+             x: float, y: float, z: float) -> tuple[float, float, float, float, float, bool]:
+    """Source pixel (x, y) at z-depth z -> eye pixel (x', y'), eye inverse depth and the
+    parallax (x' - x_inf, y' - y_inf); src, dst: (fx, fy, cx, cy). ok = False when the
+    point or its ray's point at infinity is not in front of the eye."""
+    rx = (x - src[2]) / src[0]
+    ry = (y - src[3]) / src[1]
+    dx = R[0, 0] * rx + R[0, 1] * ry + R[0, 2]
+    dy = R[1, 0] * rx + R[1, 1] * ry + R[1, 2]
+    dz = R[2, 0] * rx + R[2, 1] * ry + R[2, 2]
+    qx, qy, qz = dx * z + t[0], dy * z + t[1], dz * z + t[2]
+    if qz < MIN_EYE_DEPTH_M or dz <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, False
+    xe = dst[0] * qx / qz + dst[2]
+    ye = dst[1] * qy / qz + dst[3]
+    return xe, ye, 1.0 / qz, xe - (dst[0] * dx / dz + dst[2]), ye - (dst[1] * dy / dz + dst[3]), True
+
+
+@numba.njit(cache=True)
+def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
+              zbuf: np.ndarray, out: np.ndarray, margin: float) -> None:
+    """Draw one triangle. px, py: (3,) eye pixels; iz: (3,) eye inverse depth;
+    cols: (3, 3) float32 vertex colours; zbuf (H, W) float32; out (H, W, 3) uint8.
+    A pixel is taken when empty or when the triangle is nearer by more than `margin`
+    (inverse depth, 1/metres; 0 for the mesh, more for caps)."""
+    height, width = zbuf.shape
+    area = (px[1] - px[0]) * (py[2] - py[0]) - (px[2] - px[0]) * (py[1] - py[0])
+    if abs(area) < 1e-12:
+        return
+    x0 = max(int(math.ceil(min(px[0], px[1], px[2]) - _EDGE_PX)), 0)
+    x1 = min(int(math.floor(max(px[0], px[1], px[2]) + _EDGE_PX)), width - 1)
+    y0 = max(int(math.ceil(min(py[0], py[1], py[2]) - _EDGE_PX)), 0)
+    y1 = min(int(math.floor(max(py[0], py[1], py[2]) + _EDGE_PX)), height - 1)
+    inv_area = 1.0 / area
+    for Y in range(y0, y1 + 1):
+        for X in range(x0, x1 + 1):
+            w0 = ((px[1] - X) * (py[2] - Y) - (px[2] - X) * (py[1] - Y)) * inv_area
+            w1 = ((px[2] - X) * (py[0] - Y) - (px[0] - X) * (py[2] - Y)) * inv_area
+            w2 = 1.0 - w0 - w1
+            if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
+                continue
+            z = w0 * iz[0] + w1 * iz[1] + w2 * iz[2]
+            if zbuf[Y, X] > 0.0 and z <= zbuf[Y, X] + margin:
+                continue
+            zbuf[Y, X] = z
+            l0, l1, l2 = w0 * iz[0] / z, w1 * iz[1] / z, w2 * iz[2] / z
+            for ch in range(3):
+                v = l0 * cols[0, ch] + l1 * cols[1, ch] + l2 * cols[2, ch]
+                out[Y, X, ch] = np.uint8(min(max(int(v + 0.5), 0), 255))
+
+
+@numba.njit(cache=True)
+def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
+           gbuf: np.ndarray, gdir: np.ndarray) -> None:
+    """Draw a cut triangle into the ghost buffer with direction (nx, ny)."""
+    height, width = gbuf.shape
+    area = (px[1] - px[0]) * (py[2] - py[0]) - (px[2] - px[0]) * (py[1] - py[0])
+    if abs(area) < 1e-12:
+        return
+    x0 = max(int(math.ceil(min(px[0], px[1], px[2]) - _EDGE_PX)), 0)
+    x1 = min(int(math.floor(max(px[0], px[1], px[2]) + _EDGE_PX)), width - 1)
+    y0 = max(int(math.ceil(min(py[0], py[1], py[2]) - _EDGE_PX)), 0)
+    y1 = min(int(math.floor(max(py[0], py[1], py[2]) + _EDGE_PX)), height - 1)
+    inv_area = 1.0 / area
+    for Y in range(y0, y1 + 1):
+        for X in range(x0, x1 + 1):
+            w0 = ((px[1] - X) * (py[2] - Y) - (px[2] - X) * (py[1] - Y)) * inv_area
+            w1 = ((px[2] - X) * (py[0] - Y) - (px[0] - X) * (py[2] - Y)) * inv_area
+            w2 = 1.0 - w0 - w1
+            if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
+                continue
+            z = w0 * iz[0] + w1 * iz[1] + w2 * iz[2]
+            if z > gbuf[Y, X]:
+                gbuf[Y, X] = z
+                gdir[Y, X, 0] = nx
+                gdir[Y, X, 1] = ny
+
+
+@numba.njit(cache=True)
+def _edge(parx: np.ndarray, pary: np.ndarray, ok: np.ndarray, x: int, y: int, dx: int,
+          dy: int, cut_px: float) -> tuple[float, bool]:
+    """Parallax step size and whether it is kept, for the edge from vertex (x, y) to
+    (x + dx, y + dy), with the collinear edges before and after it."""
+    height, width = ok.shape
+    sx = parx[y + dy, x + dx] - parx[y, x]
+    sy = pary[y + dy, x + dx] - pary[y, x]
+    bx = by = ax = ay = 0.0
+    if x - dx >= 0 and y - dy >= 0 and ok[y - dy, x - dx]:
+        bx, by = parx[y, x] - parx[y - dy, x - dx], pary[y, x] - pary[y - dy, x - dx]
+    x2, y2 = x + 2 * dx, y + 2 * dy
+    if x2 < width and y2 < height and ok[y2, x2]:
+        ax = parx[y2, x2] - parx[y + dy, x + dx]
+        ay = pary[y2, x2] - pary[y + dy, x + dx]
+    return math.hypot(sx, sy), kept(sx, sy, bx, by, ax, ay, cut_px)
+
+
+# the two triangles of the square (x, y)..(x+1, y+1), as (dx, dy) of their vertices
+_TRIANGLES = np.array([[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1], [0, 1]]], np.int64)
+
+
+@numba.njit(cache=True)
+def render_mesh(colour: np.ndarray, depth: np.ndarray, src: np.ndarray, R: np.ndarray,
+                t: np.ndarray, dst: np.ndarray, cut_px: float, green: bool, fill: bool,
+                out_colour: np.ndarray, out_mask: np.ndarray,
+                out_inv_depth: np.ndarray) -> None:
+    """Render one eye of one frame.
+
+    colour: (H, W, 3) uint8 source image; depth: (H, W) float32, metres, z-depth.
+    src, dst: (4,) float64 (fx, fy, cx, cy) of the source camera and of the eye, pixels.
+    R: (3, 3), t: (3,) float64, eye_from_source (metres). cut_px: the cut rule's
+    threshold (surface.py), pixels. green: green-and-black mask.
+    fill: colour holes with the background next to them, else black.
+    out_colour, out_mask: (H, W, 3) uint8; out_inv_depth: (H, W) float32, 0 at holes.
+    """
+    height, width = depth.shape
+    xe = np.empty((height, width))
+    ye = np.empty((height, width))
+    ize = np.empty((height, width))
+    parx = np.empty((height, width))
+    pary = np.empty((height, width))
+    ok = np.empty((height, width), np.bool_)
+    for y in range(height):
+        for x in range(width):
+            xe[y, x], ye[y, x], ize[y, x], parx[y, x], pary[y, x], ok[y, x] = _project(
+                R, t, src, dst, x, y, depth[y, x])
+
+    zbuf = out_inv_depth
+    zbuf[:] = 0.0
+    gbuf = np.zeros((height, width), np.float32)
+    gdir = np.zeros((height, width, 2), np.float32)
+    capped = np.zeros((height, width), np.bool_)
+    capped[0, :] = True
+    capped[-1, :] = True
+    capped[:, 0] = True
+    capped[:, -1] = True
+    px = np.empty(3)
+    py = np.empty(3)
+    iz = np.empty(3)
+    cols = np.empty((3, 3), np.float32)
+    vy = np.empty(3, np.int64)
+    vx = np.empty(3, np.int64)
+    for y in range(height - 1):
+        for x in range(width - 1):
+            for tri in range(2):
+                valid = True
+                for k in range(3):
+                    vx[k] = x + _TRIANGLES[tri, k, 0]
+                    vy[k] = y + _TRIANGLES[tri, k, 1]
+                    valid = valid and ok[vy[k], vx[k]]
+                if not valid:
+                    for k in range(3):
+                        capped[vy[k], vx[k]] = True
+                    continue
+                worst, near, far, joined = -1.0, 0, 0, True
+                for k in range(3):
+                    i, j = k, (k + 1) % 3
+                    if vx[j] + vy[j] < vx[i] + vy[i]:
+                        i, j = j, i  # walk the edge in +x / +y
+                    diff, keep = _edge(parx, pary, ok, vx[i], vy[i], vx[j] - vx[i],
+                                       vy[j] - vy[i], cut_px)
+                    joined = joined and keep
+                    if diff > worst:
+                        worst = diff
+                        if ize[vy[i], vx[i]] >= ize[vy[j], vx[j]]:
+                            near, far = i, j
+                        else:
+                            near, far = j, i
+                for k in range(3):
+                    px[k] = xe[vy[k], vx[k]]
+                    py[k] = ye[vy[k], vx[k]]
+                    iz[k] = ize[vy[k], vx[k]]
+                if joined:
+                    for k in range(3):
+                        for ch in range(3):
+                            cols[k, ch] = colour[vy[k], vx[k], ch]
+                    _triangle(px, py, iz, cols, zbuf, out_colour, 0.0)
+                else:
+                    for k in range(3):
+                        capped[vy[k], vx[k]] = True
+                    nx, ny = px[far] - px[near], py[far] - py[near]
+                    norm = math.hypot(nx, ny)
+                    if norm > 0.0:
+                        _ghost(px, py, iz, nx / norm, ny / norm, gbuf, gdir)
+
+    # caps: the pixel square of each vertex at a cut or border, at its own depth; a cap
+    # covers what is empty, or a surface it would have been cut from (its parallax
+    # differs by more than cut_px: inverse depth by more than cut_px / (f |t|)), never
+    # its own joined neighbours
+    reach = max(dst[0], dst[1]) * math.sqrt(t[0] ** 2 + t[1] ** 2 + t[2] ** 2)
+    margin = cut_px / reach if reach > 0.0 else np.inf
+    for y in range(height):
+        for x in range(width):
+            if not (capped[y, x] and ok[y, x]):
+                continue
+            valid = True
+            last_x, last_y, last_iz = 0.0, 0.0, 0.0
+            for k in range(4):
+                cx = x + (0.5 if k == 1 or k == 2 else -0.5)
+                cy = y + (0.5 if k >= 2 else -0.5)
+                a, b, c, _, _, good = _project(R, t, src, dst, cx, cy, depth[y, x])
+                if k < 3:
+                    px[k], py[k], iz[k] = a, b, c
+                else:
+                    last_x, last_y, last_iz = a, b, c
+                valid = valid and good
+            if not valid:
+                continue
+            for k in range(3):
+                for ch in range(3):
+                    cols[k, ch] = colour[y, x, ch]
+            _triangle(px, py, iz, cols, zbuf, out_colour, margin)  # corners 0, 1, 2
+            px[1], py[1], iz[1] = last_x, last_y, last_iz  # corners 0, 3, 2
+            _triangle(px, py, iz, cols, zbuf, out_colour, margin)
+
+    unresolved = 0
+    for y in range(height):
+        unresolved += finish_row(zbuf[y], out_colour[y], out_mask[y], gdir[y, :, 0],
+                                 gdir[y, :, 1], green, fill)
+    if unresolved:
+        finish_whole_rows(zbuf, out_mask, green)

@@ -1,0 +1,138 @@
+"""The renderer's fast case (raster_rows.py) for a torch device (CUDA, or CPU for tests).
+
+Same surface model, same output, written as whole-frame tensor operations instead of a
+loop per row: a joined edge spans at most 1 + STEEP_FACTOR * cut_px pixels and a cap
+half a pixel, so each covers a known, small number of pixel centres. Every candidate (pixel,
+inverse depth, colour) is listed, the z-buffer is a scatter of packed
+(inverse depth, candidate) keys with `amax`, and the winners write their colour. Holes
+get the row rule of infill_mask.finish_row. torch is imported by the caller
+(render.py) only when a torch device is asked for.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .infill_mask import BORDER_BOTTOM, BORDER_LEFT, BORDER_RIGHT, BORDER_TOP, GREEN
+from .surface import STEEP_FACTOR
+
+_IZ_BITS = 25  # inverse depth (< 1000 / m: depth >= 1 mm) in steps of 2**-25 / m in the key
+_ID_BITS = 27  # candidate index bits (134 M candidates: 8K frames); 10 + 25 + 27 < 63
+
+
+def _encode(v: float) -> int:
+    return int((v * 0.5 + 0.5) * 255.0 + 0.5)
+
+
+def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, gains: list[float],
+                      shifts: list[float], cut_px: float, green: bool, fill: bool
+                      ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """colour: (H, W, 3) uint8; inv_depth: (H, W) float32, 1/metres; gains, shifts per
+    eye as in raster_rows.render_rows. Returns per eye (colour (H, W, 3) uint8,
+    mask (H, W, 3) uint8, inverse depth (H, W) float32, 0 at holes), on colour's device."""
+    height, width = inv_depth.shape
+    device = colour.device
+    xs = torch.arange(width, device=device, dtype=torch.float32)
+    rows = torch.arange(height, device=device).unsqueeze(1) * width
+    src = colour.reshape(-1, 3).float()
+    iz_flat = inv_depth.reshape(-1)
+    vertex = (rows + torch.arange(width, device=device)).expand(height, width)
+    results = []
+    for gain, shift in zip(gains, shifts):
+        pos = xs + shift + gain * inv_depth  # (H, W) eye x of every vertex
+        a, b = pos[:, :-1], pos[:, 1:]
+        va, vb = vertex[:, :-1], vertex[:, 1:]
+        steps = gain * (inv_depth[:, 1:] - inv_depth[:, :-1])  # the cut rule (surface.py)
+        zero = torch.zeros_like(steps[:, :1])
+        before = torch.cat([zero, steps[:, :-1]], dim=1)
+        after = torch.cat([steps[:, 1:], zero], dim=1)
+        size = steps.abs()
+        smooth = torch.minimum((steps - before).abs(), (steps - after).abs()) <= cut_px
+        joined = (size <= cut_px) | ((size <= STEEP_FACTOR * cut_px) & smooth)
+        cut = ~joined
+        # candidates: (pixel x, row offset, vertex 0, vertex 1, t along the edge)
+        pieces = []
+        for k in range(int(1.0 + STEEP_FACTOR * cut_px) + 1):  # centres a joined edge covers
+            X = torch.ceil(a) + k
+            keep = joined & (X <= b) & (b > a)
+            pieces.append((X, a, b, va, vb, keep))
+        lo_caps = [(pos[:, :1] - 0.5, pos[:, :1], vertex[:, :1], None),
+                   (b - 0.5, b, vb, cut)]
+        hi_caps = [(a, a + 0.5, va, cut), (pos[:, -1:], pos[:, -1:] + 0.5, vertex[:, -1:], None)]
+        for lo, hi, v, where in lo_caps + hi_caps:
+            X = torch.ceil(lo)
+            keep = X <= hi
+            if where is not None:
+                keep = keep & where
+            pieces.append((X, lo, hi, v, v, keep))
+        cand_x, cand_row, cand_v0, cand_v1, cand_t = [], [], [], [], []
+        for X, lo, hi, v0, v1, keep in pieces:
+            keep = keep & (X >= 0) & (X <= width - 1)
+            span = (hi - lo).clamp_min(1e-12)
+            t = torch.where(v0 == v1, torch.zeros_like(X), (X - lo) / span)
+            row = (v0 // width) * width
+            cand_x.append(X[keep].long())
+            cand_row.append(row.expand_as(X)[keep])
+            cand_v0.append(v0.expand_as(X)[keep])
+            cand_v1.append(v1.expand_as(X)[keep])
+            cand_t.append(t[keep])
+        pix = torch.cat(cand_x) + torch.cat(cand_row)
+        v0, v1, t = torch.cat(cand_v0), torch.cat(cand_v1), torch.cat(cand_t)
+        iz = iz_flat[v0] + t * (iz_flat[v1] - iz_flat[v0])
+        ids = torch.arange(len(pix), device=device)
+        key = (iz.double() * 2.0**_IZ_BITS).round().long() * (1 << _ID_BITS) + ids
+        best = torch.full((height * width,), -1, dtype=torch.long, device=device)
+        best.scatter_reduce_(0, pix, key, reduce="amax", include_self=True)
+        win = best[pix] == key
+        out_colour = torch.zeros((height * width, 3), dtype=torch.uint8, device=device)
+        tw = t[win].unsqueeze(1)
+        rgb = src[v0[win]] + tw * (src[v1[win]] - src[v0[win]])
+        out_colour[pix[win]] = (rgb + 0.5).floor().to(torch.uint8)
+        out_iz = torch.zeros(height * width, dtype=torch.float32, device=device)
+        out_iz[pix[win]] = iz[win].float()
+        out_iz = out_iz.reshape(height, width)
+        out_colour = out_colour.reshape(height, width, 3)
+        mask = _finish(out_iz, out_colour, green, fill)
+        results.append((out_colour, mask, out_iz))
+    return results
+
+
+def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bool
+            ) -> torch.Tensor:
+    """The rules of infill_mask.finish_row and finish_whole_rows for a whole frame:
+    (H, W) float32 eye inverse depth (0 = hole) -> (H, W, 3) uint8 mask; fills the holes
+    of (H, W, 3) uint8 `colour` in place when `fill`."""
+    height, width = inv_depth.shape
+    device = inv_depth.device
+    covered = inv_depth > 0
+    xs = torch.arange(width, device=device).expand(height, width)
+    left = torch.where(covered, xs, torch.full_like(xs, -1)).cummax(dim=1).values
+    right_src = torch.where(covered, xs, torch.full_like(xs, width)).flip(1)
+    right = right_src.cummin(dim=1).values.flip(1)
+    iz_left = inv_depth.gather(1, left.clamp(0, width - 1))
+    iz_right = inv_depth.gather(1, right.clamp(0, width - 1))
+    towards_right = (left >= 0) & (right < width) & (iz_right < iz_left)
+    towards_right |= left < 0
+    holes = ~covered
+    if fill:
+        source = torch.where(towards_right, right, left).clamp(0, width - 1)
+        filled = colour.gather(1, source.unsqueeze(-1).expand(height, width, 3))
+        filled[(left < 0) & (right >= width)] = 0
+        colour[holes] = filled[holes]
+    mask = torch.zeros((height, width, 3), dtype=torch.uint8, device=device)
+    if green:
+        mask[holes] = torch.tensor(GREEN, dtype=torch.uint8, device=device)
+        return mask
+    def code(n: tuple[float, float, float]) -> torch.Tensor:
+        return torch.tensor([_encode(c) for c in n], dtype=torch.uint8, device=device)
+
+    mask[holes & towards_right] = code(BORDER_LEFT)
+    mask[holes & ~towards_right] = code(BORDER_RIGHT)
+    empty_rows = ~covered.any(dim=1)
+    if empty_rows.any():
+        ys = torch.arange(height, device=device)
+        first = int(torch.argmax((~empty_rows).int())) if (~empty_rows).any() else -1
+        above = ys < first if first >= 0 else ys < height // 2
+        mask[empty_rows & above] = code(BORDER_TOP)
+        mask[empty_rows & ~above] = code(BORDER_BOTTOM)
+    return mask

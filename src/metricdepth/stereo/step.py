@@ -1,0 +1,265 @@
+"""Step 6: render the stereo video and its infill mask from a colour video and its depth.
+
+    paths = stereo_rerender(StereoConfig(depth_video="clip.mp4_depth.mkv",
+                                         color_video="clip.mp4", xfov=60))
+    paths["stereo"], paths["infill_mask"]
+
+Writes ``D_stereo.mkv`` and ``D_stereo.mkv_infillmask.mkv`` (D = the depth video's
+path) in chunks that survive a crash (metricdepth.io.chunked): the two outputs share
+their chunking, a chunk counts as done only when both of its files are, and a re-run
+with `resume` continues after the last chunk done in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..camera import Intrinsics, check_fov
+from ..config import option
+from ..errors import InputError
+from ..io import naming
+from ..io.atomic import check_writable
+from ..io.checks import check_matching
+from ..io.chunked import ChunkedJob
+from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from ..io.mask_video import MaskVideoReader
+from ..io.sidecars import read_transformations, read_xfovs
+from ..io.video import VideoReader, VideoWriter, probe
+from ..progress import progress
+from .convergence import (SubjectConvergence, convergence_shift_px, effective_baseline,
+                          parse_convergence)
+from .layouts import LAYOUTS, compose, equirect_maps, frame_size, vr180_size
+from .render import DEFAULT_CUT_PX, MAX_CUT_PX, render_eyes, stereo_eyes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StereoConfig:
+    """Settings of step 6 (each field is a flag of stereo_rerender.py)."""
+
+    depth_video: str = option(None, "depth video (metres, our 16-bit packing); the outputs "
+                              "are written beside it", required=True)
+    color_video: str = option(None, "the colour video the depth belongs to", required=True)
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video "
+                              "has no max_depth tag")
+    xfov: float | None = option(None, "full horizontal field of view of the source, degrees")
+    yfov: float | None = option(None, "full vertical field of view of the source, degrees")
+    xfov_file: str = option("", "per-frame horizontal FOVs (JSON list, degrees); default: "
+                            "DEPTH_VIDEO_xfovs.json when it exists and no --xfov/--yfov is given")
+    pupillary_distance: float = option(63.0, "distance between the eyes, millimetres")
+    convergence: str = option("", "depth at the screen plane: metres (0 = no shift: parallel "
+                              "eyes, infinity at the screen, right for headsets), or a JSON "
+                              "file with metres per frame; not given: the --mask_video "
+                              "subject's smoothed depth, else no shift")
+    mask_video: str = option("", "subject mask video (255 = subject): converge on the subject")
+    transformation_file: str = option("", "camera poses (JSON, camera-to-world per frame): "
+                                      "render every frame from frame 0's camera (stabilised)")
+    master_xfov: float | None = option(None, "horizontal FOV the viewer's screen covers, "
+                                       "degrees: disparities scale by tan(master_xfov/2) / "
+                                       "tan(xfov/2) (docs/step6_stereo.md)")
+    layout: str = option("full_sbs", "frame layout: full_sbs (2W x H), half_sbs (W x H), top_bottom (W x 2H), "
+                         "anaglyph (red-cyan), vr180 (equirectangular per eye)", choices=LAYOUTS)
+    vr180_size: int = option(0, "vr180: pixels per side of each eye's image; 0 = pi * fx "
+                             "(the source's resolution at the centre)")
+    green_and_black_infill_mask: bool = option(False, "infill mask with holes green "
+                                               "(0,255,0) and the rest black, no directions")
+    black_holes: bool = option(False, "leave holes black in the stereo video (default: "
+                               "the background next to a hole is stretched into it)")
+    cut_threshold: float = option(DEFAULT_CUT_PX, "pixels: neighbouring pixels whose "
+                                  "parallax in an eye differs by more are not joined (the "
+                                  f"depth step becomes a hole); (0, {MAX_CUT_PX:g}]")
+    max_frames: int = option(-1, "render only the first N frames (-1: all)")
+    device: str = option("cpu", "cpu, or a torch device such as cuda (plain eyes; "
+                         "stabilised rendering runs on the CPU)")
+    chunk_frames: int = option(32, "frames per resumable chunk")
+    overwrite: bool = option(False, "replace existing outputs (and an interrupted job)")
+    resume: bool = option(False, "continue an interrupted job with the same settings")
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What the checks found: everything the render loop needs."""
+
+    frames: int
+    width: int
+    height: int
+    fps: Fraction
+    xfovs: np.ndarray  # (N,) degrees
+    yfov: float | None
+    convergence: np.ndarray | None  # (N,) metres, 0 = no shift
+    poses: np.ndarray | None  # (N, 4, 4) world_from_cam
+    stereo: Path
+    infill_mask: Path
+
+
+def _field_of_view(config: StereoConfig, depth: Path, count: int) -> tuple[np.ndarray, float | None]:
+    """Per-frame horizontal FOVs (N,) degrees, or (ignored, yfov) when only --yfov."""
+    given = [name for name in ("xfov", "yfov") if getattr(config, name) is not None]
+    if len(given) == 2:
+        raise InputError("--yfov", "give --xfov or --yfov, not both (one fixes the other)")
+    if given and config.xfov_file:
+        raise InputError("--xfov_file", f"give --xfov_file or --{given[0]}, not both")
+    if config.yfov is not None:
+        return np.zeros(count), check_fov(config.yfov, "--yfov")
+    if config.xfov is not None:
+        return np.full(count, check_fov(config.xfov, "--xfov")), None
+    default = naming.output_path(depth, naming.XFOVS)
+    if config.xfov_file:
+        return read_xfovs(config.xfov_file, count), None
+    if default.is_file():
+        log.info("field of view from %s", default)
+        return read_xfovs(default, count), None
+    raise InputError("--xfov", f"no field of view: pass --xfov or --yfov (degrees) or "
+                     f"--xfov_file ({default.name} beside the depth video is used when present)")
+
+
+def _check(config: StereoConfig) -> _Inputs:
+    """Validate every input and flag before anything is written."""
+    if not (math.isfinite(config.pupillary_distance) and config.pupillary_distance > 0):
+        raise InputError("--pupillary_distance", f"{config.pupillary_distance} mm must be positive")
+    if not 0 < config.cut_threshold <= MAX_CUT_PX:
+        raise InputError("--cut_threshold", f"{config.cut_threshold} is outside (0, {MAX_CUT_PX:g}]")
+    for flag, bad in (("--chunk_frames", config.chunk_frames < 1),
+                      ("--vr180_size", config.vr180_size < 0),
+                      ("--max_frames", config.max_frames == 0 or config.max_frames < -1)):
+        if bad:
+            raise InputError(flag, "must be a positive number of frames or pixels "
+                             "(--max_frames -1: all, --vr180_size 0: automatic)")
+    if config.master_xfov is not None:
+        check_fov(config.master_xfov, "--master_xfov")
+    if config.device != "cpu":
+        _check_device(config.device)
+    colour = probe(config.color_video)
+    depth = DepthVideoReader(config.depth_video, config.max_depth)
+    check_matching(colour, depth.info, "depth video")
+    count = colour.frame_count
+    frames = count if config.max_frames < 0 else min(config.max_frames, count)
+    xfovs, yfov = _field_of_view(config, depth.path, count)
+    if config.mask_video:
+        check_matching(colour, MaskVideoReader(config.mask_video).info, "mask video")
+    convergence = parse_convergence(config.convergence, count)
+    if convergence is not None and config.mask_video:
+        raise InputError("--convergence", "give --convergence or --mask_video (converge on the "
+                         "subject), not both")
+    poses = (read_transformations(config.transformation_file, count)
+             if config.transformation_file else None)
+    stereo = naming.output_path(depth.path, naming.STEREO)
+    infill_mask = naming.output_path(stereo, naming.INFILL_MASK)
+    for path in (stereo, infill_mask):
+        check_writable(path, config.overwrite)
+    return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, yfov, convergence,
+                   poses, stereo, infill_mask)
+
+
+def _check_device(device: str) -> None:
+    try:
+        import torch
+    except ImportError:
+        raise InputError("--device", "needs torch (pip install .[depth])") from None
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise InputError("--device", f"{device!r} is not a torch device") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device", "CUDA is not available on this machine; use --device cpu")
+
+
+def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
+    """Run step 6; returns {"stereo": path, "infill_mask": path}."""
+    inputs = _check(config)
+    settings = {k: v for k, v in dataclasses.asdict(config).items()
+                if k not in ("overwrite", "resume")}
+    jobs = [ChunkedJob(path, inputs.frames, config.chunk_frames, settings,
+                       overwrite=config.overwrite, resume=config.resume)
+            for path in (inputs.stereo, inputs.infill_mask)]
+    done = min(job.frames_done for job in jobs)
+    state = next(job for job in jobs if job.frames_done == done).last_state()
+    subject = SubjectConvergence.from_state(inputs.fps, state) if config.mask_video else None
+    renderer = _FrameRenderer(config, inputs)
+    out_w, out_h = frame_size(config.layout, inputs.width, inputs.height, renderer.eye_side)
+    tags = {"layout": config.layout, "pupillary_distance_mm": f"{config.pupillary_distance:g}",
+            "source": Path(config.color_video).name}
+    with progress(total=inputs.frames, desc="stereo") as bar:
+        bar.update(done)
+        for chunk in jobs[0].chunks():
+            if chunk.stop <= done:
+                continue
+            paths = [job.chunks()[chunk.index].path for job in jobs]
+            writers = [VideoWriter(path, out_w, out_h, inputs.fps, overwrite=True,
+                                   expected_frames=chunk.length, tags=tags) for path in paths]
+            with writers[0] as stereo_out, writers[1] as mask_out:
+                for index, colour, depth, mask in _frames(config, chunk.start, chunk.stop):
+                    if subject is not None:
+                        convergence = subject.update(depth, mask)
+                    elif inputs.convergence is not None:
+                        convergence = float(inputs.convergence[index])
+                    else:
+                        convergence = 0.0
+                    stereo_frame, mask_frame = renderer.render(index, colour, depth, convergence)
+                    stereo_out.write(stereo_frame)
+                    mask_out.write(mask_frame)
+                    bar.update(1)
+            carried = subject.state() if subject is not None else {}
+            for job in jobs:
+                job.complete(job.chunks()[chunk.index], carried)
+    return {"stereo": jobs[0].finish(), "infill_mask": jobs[1].finish()}
+
+
+def _frames(config: StereoConfig, start: int, stop: int):
+    """(index, colour (H, W, 3) uint8, depth (H, W) float32 metres, mask (H, W) bool or
+    None) for frames start .. stop - 1."""
+    colours = VideoReader(config.color_video).frames(start, stop)
+    depths = DepthVideoReader(config.depth_video, config.max_depth).frames(start, stop)
+    masks = (MaskVideoReader(config.mask_video).frames(start, stop) if config.mask_video
+             else itertools.repeat(None))
+    yield from zip(range(start, stop), colours, depths, masks)
+
+
+class _FrameRenderer:
+    """Renders one frame's two eyes and packs them into the layout."""
+
+    def __init__(self, config: StereoConfig, inputs: _Inputs):
+        self.config, self.inputs = config, inputs
+        self._intrinsics: dict[float, Intrinsics] = {}
+        self._maps: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        first = self.intrinsics(0)
+        self.eye_side = (config.vr180_size or vr180_size(first)) if config.layout == "vr180" else 0
+
+    def intrinsics(self, index: int) -> Intrinsics:
+        xfov = float(self.inputs.xfovs[index])
+        if xfov not in self._intrinsics:
+            w, h = self.inputs.width, self.inputs.height
+            self._intrinsics[xfov] = (Intrinsics.from_fov(w, h, yfov=self.inputs.yfov)
+                                      if self.inputs.yfov is not None
+                                      else Intrinsics.from_fov(w, h, xfov=xfov))
+        return self._intrinsics[xfov]
+
+    def render(self, index: int, colour: np.ndarray, depth: np.ndarray,
+               convergence_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Frame `index` -> (stereo frame, infill mask frame), (h, w, 3) uint8 each."""
+        config, intr = self.config, self.intrinsics(index)
+        baseline = effective_baseline(config.pupillary_distance / 1000.0, intr.xfov,
+                                      config.master_xfov)
+        shift = convergence_shift_px(intr.fx, baseline, convergence_m)
+        poses = self.inputs.poses
+        eyes = (stereo_eyes(intr, baseline, shift) if poses is None
+                else stereo_eyes(intr, baseline, shift, poses[index], poses[0]))
+        left, right = render_eyes(colour, depth, intr, eyes, cut_px=config.cut_threshold,
+                                  green_and_black=config.green_and_black_infill_mask,
+                                  black_holes=config.black_holes, device=config.device)
+        maps = None
+        if config.layout == "vr180":
+            if intr.fx not in self._maps:
+                self._maps[intr.fx] = equirect_maps(intr, self.eye_side)
+            maps = self._maps[intr.fx]
+        return (compose(config.layout, left.colour, right.colour, False, maps),
+                compose(config.layout, left.mask, right.mask, True, maps))
