@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import sys
 
+from metricdepth.depth.registry import DEFAULT_DOWNLOADS as DEPTH_DOWNLOADS
+
 # size -> Hugging Face repository ids (permissively licensed only).
 MODEL_SETS: dict[str, tuple[str, ...]] = {
     "none": (),
-    "small": (),
-    "large": (),
+    "small": (*DEPTH_DOWNLOADS["small"],),
+    "large": (*DEPTH_DOWNLOADS["large"],),
 }
 
 

@@ -1,0 +1,1 @@
+"""Depth backends, one module each; the registry imports them by name on demand."""

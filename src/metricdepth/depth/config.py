@@ -1,0 +1,69 @@
+"""Step 1's settings: one dataclass whose field docs are the command-line help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import option
+from ..io.depth_video import DEFAULT_MAX_DEPTH
+from .registry import backend_names
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class DepthConfig:
+    color_video: str = option(None, "the colour video (any format FFmpeg reads), or a .txt file "
+                              "listing one video per line (relative to the list's folder; "
+                              "# starts a comment)", required=True)
+    backend: str = option("vda_metric", "depth model (see the list above)", choices=backend_names())
+    checkpoint: str | None = option(None, "weights: a file, a folder (Hugging Face layout) or a "
+                                    "Hub id; default: the backend's permissively licensed "
+                                    "weights from the Hugging Face cache")
+    input_size: int | None = option(None, "network input size in pixels (short side); default: "
+                                    "the model's own (518 for Depth Anything, 1536 for Depth Pro)")
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres: the depth video's range; farther "
+                              "depth (and sky) is written as max_depth")
+    max_frames: int | None = option(None, "stop after this many output frames")
+    target_fps: float | None = option(None, "frames per second to keep (every round(fps / "
+                                      "target_fps)-th frame); default: all frames")
+    start: float = option(0.0, "seconds into the video to start at")
+    duration: float | None = option(None, "seconds of video to convert from --start; default: "
+                                    "to the end")
+    preview: int = option(0, "N > 0: only every Nth frame, for checking settings quickly")
+    batch: int = option(4, "frames per forward pass of per-frame models")
+    chunk_frames: int = option(32, "frames per resumable chunk (rounded up to a multiple of "
+                               "--batch); a crash loses at most one chunk")
+    fp32: bool = option(False, "full precision on a GPU (default: half precision on GPUs, "
+                        "full precision on the CPU)")
+    device: str = option("auto", "where models run; auto = cuda, else mps, else cpu",
+                         choices=DEVICES)
+    xfov: float | None = option(None, "full horizontal field of view, degrees, in (1, 179): "
+                                "Depth Pro uses it as the focal length; point clouds need a FOV")
+    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)")
+    overwrite: bool = option(False, "replace existing outputs (and start over an interrupted run)")
+    resume: bool = option(False, "continue an interrupted run after its last finished chunk "
+                          "(same settings required); the result is byte-identical")
+    save_exr: str | None = option(None, "also write EXR frames (metres, channel Z) into this "
+                                  "folder (one subfolder per video with a .txt list)")
+    save_npz: bool = option(False, "also write X_depth.npz (float32 metres per frame)")
+    save_png16: bool = option(False, "also write X_depth_png16.zip (16-bit PNG, millimetres)")
+    save_vis: bool = option(False, "also write X_depth_vis.mp4 (colour-mapped preview)")
+    save_ply_every: int = option(0, "N > 0: write a coloured point cloud (PLY, metres, that "
+                                 "frame's camera) of every Nth frame into X_depth.mkv_pointclouds/")
+    depth_video: str | None = option(None, "metric reference depth video (same size, fps and "
+                                     "frame count) that relative models are scaled to, instead "
+                                     "of an anchor model")
+    anchor_backend: str = option("da2", "metric model that gives relative models their scale "
+                                 "(run on every --anchor_every-th frame of the first chunk)",
+                                 choices=backend_names())
+    anchor_checkpoint: str | None = option(None, "weights of the anchor model (default: its own)")
+    anchor_every: int = option(4, "frames between anchor frames in the first chunk")
+    depth_frames: str | None = option(None, "frames backend: folder of 16-bit PNG or EXR depth "
+                                      "images, one per colour frame")
+    depth_scale: float | None = option(None, "frames backend: metres per stored unit (default "
+                                       "0.001 for PNG, 1 for EXR; TUM RGB-D: 0.0002)")
+    stabilise: bool = option(True, "temporal stabiliser after per-frame models "
+                             "(--no-stabilise turns it off)")
+    vda_streaming: bool = option(False, "vda backends: streaming mode (no look-ahead; less "
+                                 "accurate, for live sources)")
