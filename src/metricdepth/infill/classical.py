@@ -1,0 +1,206 @@
+"""The weight-free infill backend (the default).
+
+Each hole of each eye is filled in two passes:
+
+1. with depth and camera poses given: background that neighbouring frames see, warped into
+   the eye (`warp.py`); this is usually the true content of a disocclusion;
+2. whatever is left: from its background side, following the direction in the infill mask
+   (the first background pixel met along that direction), so the
+   foreground never bleeds into the hole as it does with isotropic inpainting.
+
+Then the fill and its background-side seam are softened together (`blend.soften_fill`).
+The result depends only on the frame and its neighbours, so chunks are independent and a
+resumed run gives the same bytes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..camera import stereo_eye_pose
+from ..fov import frame_intrinsics, resolve_xfovs
+from ..io.checks import check_matching
+from ..io.depth_video import DepthVideoReader
+from ..io.mask_video import MaskVideoReader
+from ..io.sidecars import read_transformations
+from ..io.video import VideoReader, VideoInfo
+from ..errors import InputError
+from .backend import ChunkInput, State
+from .blend import soften_fill
+from .holes import EYES, Eye, decode_infill_mask, march_to_background, split_eyes
+from .warp import SourceFrame, eye_depth, fill_from_neighbours
+
+LEFTOVER_RADIUS_PX = 3  # cv2.inpaint radius for the rare holes with no background on their line
+
+
+def directional_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """Fill `holes` of `image` from their background side.
+
+    image: (H, W, 3) float32 RGB 0..255 (hole pixels ignored). holes: (H, W) bool.
+    direction: (H, W, 2) float32 unit (x, y) vectors towards the background side.
+    Each hole pixel gets the first background pixel along its direction (averaging more
+    of them measured worse on the synthetic scenes: it blurs texture that the seam blur
+    then blurs again); pixels whose line holds no background are inpainted from around.
+    """
+    out = image.copy()
+    if not holes.any():
+        return out
+    height, width = holes.shape
+    ys, xs = march_to_background(holes, direction, max_steps=max(height, width))
+    hy, hx = np.nonzero(holes)
+    sy, sx = ys[hy, hx], xs[hy, hx]
+    reached = sy >= 0
+    hy, hx = hy[reached], hx[reached]
+    out[hy, hx] = image[sy[reached], sx[reached]]
+    leftover = holes.copy()
+    leftover[hy, hx] = False
+    if leftover.any():
+        patched = cv2.inpaint(np.clip(out, 0, 255).astype(np.uint8), leftover.astype(np.uint8),
+                              LEFTOVER_RADIUS_PX, cv2.INPAINT_TELEA)
+        out[leftover] = patched[leftover]
+    return out
+
+
+@dataclass(frozen=True)
+class SceneInputs:
+    """The optional inputs that let classical infill use other frames.
+
+    color_video, depth_video, transformation_file: paths (same size, fps and frame count).
+    xfov, yfov, xfov_file: the field of view (see `metricdepth.fov.resolve_xfovs`).
+    max_depth: metres, for depth videos without a max_depth tag.
+    pupillary_distance_m: distance between the eyes the stereo video was rendered with.
+    neighbour_frames: how far (frames) to look before and after.
+    mask_video: optional subject mask (moving things), not taken from other frames.
+    """
+
+    color_video: Path
+    depth_video: Path
+    transformation_file: Path
+    xfov: float | None
+    yfov: float | None
+    xfov_file: Path | None
+    max_depth: float
+    pupillary_distance_m: float
+    neighbour_frames: int
+    mask_video: Path | None = None
+
+
+def neighbour_offsets(radius: int) -> list[int]:
+    """Frame offsets tried in order, nearest first: +1, -1, +2, -2, +4, -4, ... up to radius."""
+    offsets, step = [], 1
+    while step <= radius:
+        offsets += [step, -step]
+        step *= 2
+    return offsets
+
+
+class SceneFrames:
+    """Colour, depth and pose of source frames, decoded on demand and kept while needed."""
+
+    def __init__(self, inputs: SceneInputs, eye_size: tuple[int, int], frame_count: int):
+        self.inputs = inputs
+        self.colour = VideoReader(inputs.color_video)
+        self.depth = DepthVideoReader(inputs.depth_video, inputs.max_depth)
+        check_matching(self.colour.info, self.depth.info, "depth video")
+        self.mask = None
+        if inputs.mask_video is not None:
+            self.mask = MaskVideoReader(inputs.mask_video)
+            check_matching(self.colour.info, self.mask.info, "mask video")
+        if (self.colour.width, self.colour.height) != eye_size:
+            raise InputError(inputs.color_video, f"is {self.colour.width}x{self.colour.height}, but "
+                             f"each eye of the stereo video is {eye_size[0]}x{eye_size[1]}")
+        if self.colour.frame_count != frame_count:
+            raise InputError(inputs.color_video, f"has {self.colour.frame_count} frames, but the "
+                             f"stereo video has {frame_count}")
+        self.poses = read_transformations(inputs.transformation_file, frame_count)
+        xfovs = resolve_xfovs(frame_count, *eye_size, xfov=inputs.xfov, yfov=inputs.yfov,
+                              xfov_file=inputs.xfov_file, depth_video=inputs.depth_video)
+        self.intrinsics = frame_intrinsics(xfovs, *eye_size)
+        self.frame_count = frame_count
+        self._cache: dict[int, SourceFrame] = {}
+
+    def frame(self, index: int) -> SourceFrame:
+        if index not in self._cache:
+            self._cache[index] = SourceFrame(self.colour.read(index), self.depth.read(index),
+                                             self.poses[index], self.intrinsics[index],
+                                             self.depth.max_depth,
+                                             None if self.mask is None else self.mask.read(index))
+        return self._cache[index]
+
+    def forget_before(self, index: int) -> None:
+        """Drop decoded frames before `index` (frames are visited in order)."""
+        for key in [k for k in self._cache if k < index]:
+            del self._cache[key]
+
+    def eye_pose(self, index: int, eye: Eye) -> np.ndarray:
+        half = 0.5 * self.inputs.pupillary_distance_m
+        return stereo_eye_pose(self.poses[index], -half if eye == "left" else half)
+
+    def close(self) -> None:
+        for reader in (self.colour, self.depth, self.mask):
+            if reader is not None:
+                reader.close()
+
+
+def check_scene_inputs(inputs: SceneInputs, stereo: VideoInfo) -> None:
+    """Open the scene inputs and decode their first frame up front, so that a bad file
+    fails before any work."""
+    frames = SceneFrames(inputs, (stereo.width // 2, stereo.height), stereo.frame_count)
+    try:
+        frames.frame(0)
+    finally:
+        frames.close()
+
+
+class ClassicalBackend:
+    """Directional fill, preceded by neighbour-frame warping when `scene` is given."""
+
+    name = "classical"
+    carries_state = False
+
+    def __init__(self, scene: SceneInputs | None = None, stereo: VideoInfo | None = None):
+        self.scene = None
+        if scene is not None:
+            if stereo is None:
+                raise ValueError("the stereo video's info is needed with scene inputs")
+            self.scene = SceneFrames(scene, (stereo.width // 2, stereo.height), stereo.frame_count)
+
+    def fill_eye(self, image: np.ndarray, mask: np.ndarray, eye: Eye, index: int) -> np.ndarray:
+        """One eye of frame `index`: image (H, W, 3) uint8 RGB, mask (H, W, 3) uint8.
+        Returns the filled eye, (H, W, 3) uint8 RGB; pixels outside holes and their
+        background-side band are unchanged."""
+        holes, direction = decode_infill_mask(mask, eye)
+        if not holes.any():
+            return image
+        work = image.astype(np.float32)
+        todo = holes.copy()
+        if self.scene is not None:
+            source = self.scene.frame(index)
+            pose = self.scene.eye_pose(index, eye)
+            neighbours = [self.scene.frame(index + k)
+                          for k in neighbour_offsets(self.scene.inputs.neighbour_frames)
+                          if 0 <= index + k < self.scene.frame_count]
+            seen = eye_depth(source, pose, source.intrinsics)
+            ys, xs = march_to_background(holes, direction, max_steps=max(holes.shape))
+            background = np.where(ys >= 0, seen[ys, xs], np.inf).astype(np.float32)
+            todo &= ~fill_from_neighbours(work, holes, background, pose, source.intrinsics,
+                                          source, neighbours)
+        work = directional_fill(work, todo, direction)
+        work = soften_fill(work, todo, direction, max_steps=max(holes.shape))
+        return np.clip(np.rint(work), 0, 255).astype(np.uint8)
+
+    def infill_chunk(self, chunk: ChunkInput, state: State | None) -> tuple[np.ndarray, dict]:
+        out = chunk.stereo.copy()
+        for k in range(len(out)):
+            index = chunk.start + k
+            if self.scene is not None:
+                self.scene.forget_before(index - self.scene.inputs.neighbour_frames)
+            left, right = split_eyes(out[k])
+            mask_left, mask_right = split_eyes(chunk.mask[k])
+            for eye, image, mask in zip(EYES, (left, right), (mask_left, mask_right)):
+                image[...] = self.fill_eye(image, mask, eye, index)
+        return out, {}

@@ -1,0 +1,125 @@
+"""The infill mask: which pixels of an eye are holes, and from which side to fill them.
+
+Format (docs/formats.md): same size as the stereo video; black = keep; any other colour is
+a hole whose colour encodes a unit vector n in the eye's camera frame as
+(n * 0.5 + 0.5) * 255. Its image-plane part (n_x, n_y) (x right, y down) points from the
+hole towards the **background side**, the side whose content continues behind the removed
+edge (the convention of the metric_depth_video_toolbox, whose fill walks along it). A hole
+colour that is not a unit vector (the pure green of ``--green_and_black_infill_mask``)
+carries no direction; such holes are filled from the side where the background usually is
+for that eye (`default_direction`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Eye = Literal["left", "right"]
+EYES: tuple[Eye, Eye] = ("left", "right")
+
+HOLE_LEVEL = 16  # a mask pixel is a hole when any channel exceeds this (tolerates lossy masks)
+UNIT_TOLERANCE = 0.25  # |n| may differ from 1 by this much (8-bit rounding, lossy codecs)
+MIN_IMAGE_PLANE = 0.1  # |(n_x, n_y)| below this: n points along the view axis, no 2D direction
+
+
+def default_direction(eye: Eye) -> tuple[float, float]:
+    """Image-plane (x, y) direction of the background side for holes without a direction.
+
+    With x_right = x_left - disparity, near things move left in the right eye, uncovering
+    background on their right: the right eye fills from +x, the left eye from -x.
+    """
+    return (1.0, 0.0) if eye == "right" else (-1.0, 0.0)
+
+
+def decode_infill_mask(mask_rgb: np.ndarray, eye: Eye) -> tuple[np.ndarray, np.ndarray]:
+    """Holes and fill directions of one eye.
+
+    mask_rgb: (H, W, 3) uint8 RGB, the eye's half of the infill mask.
+    Returns holes (H, W) bool and direction (H, W, 2) float32: unit image-plane vectors
+    (x right, y down) towards the background side, `default_direction(eye)` where the
+    mask gives none, zeros outside holes.
+    """
+    holes = (mask_rgb > HOLE_LEVEL).any(axis=-1)
+    n = mask_rgb.astype(np.float32) / 127.5 - 1.0
+    norm3 = np.linalg.norm(n, axis=-1)
+    planar = n[..., :2]
+    norm2 = np.linalg.norm(planar, axis=-1)
+    known = holes & (np.abs(norm3 - 1.0) < UNIT_TOLERANCE) & (norm2 > MIN_IMAGE_PLANE)
+    direction = np.zeros((*holes.shape, 2), np.float32)
+    direction[holes] = default_direction(eye)
+    direction[known] = planar[known] / norm2[known][:, None]
+    return holes, direction
+
+
+def encode_infill_mask(holes: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """The mask pixels for one eye.
+
+    holes: (H, W) bool. normals: (H, W, 3) float, unit vectors in the eye's camera frame
+    (only read at holes). Returns (H, W, 3) uint8 RGB, black outside holes.
+    """
+    out = np.zeros((*holes.shape, 3), np.uint8)
+    out[holes] = np.clip(np.rint((normals[holes] * 0.5 + 0.5) * 255), 0, 255).astype(np.uint8)
+    out[holes & ~(out > HOLE_LEVEL).any(axis=-1)] = (0, 255, 0)  # never encode a hole as black
+    return out
+
+
+def split_eyes(sbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right halves of side-by-side frames (..., H, 2W, C) as views."""
+    half = sbs.shape[-2] // 2
+    return sbs[..., :half, :], sbs[..., half:, :]
+
+
+def march_to_background(holes: np.ndarray, direction: np.ndarray,
+                        max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Walk from every hole pixel along its direction to the first pixel outside the hole.
+
+    holes: (H, W) bool; direction: (H, W, 2) float32 unit (x, y) vectors.
+    Returns ys, xs (H, W) int32 of the first non-hole pixel reached (-1 where the walk left
+    the image or took more than `max_steps` pixels). A walk that leaves the image first is
+    retried in the opposite direction (holes at the image border have background only on
+    the inner side).
+    """
+    height, width = holes.shape
+    hy, hx = np.nonzero(holes)
+    found_y = np.full(holes.shape, -1, np.int32)
+    found_x = np.full(holes.shape, -1, np.int32)
+    for sign in (1.0, -1.0):
+        todo = found_y[hy, hx] < 0
+        py, px = hy[todo], hx[todo]
+        d = direction[py, px] * sign
+        alive = np.ones(len(py), bool)
+        for step in range(1, max_steps + 1):
+            idx = np.flatnonzero(alive)
+            if not len(idx):
+                break
+            x = np.rint(px[idx] + d[idx, 0] * step).astype(np.int32)
+            y = np.rint(py[idx] + d[idx, 1] * step).astype(np.int32)
+            inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+            alive[idx[~inside]] = False
+            idx, x, y = idx[inside], x[inside], y[inside]
+            out = ~holes[y, x]
+            hit = idx[out]
+            found_y[py[hit], px[hit]] = y[out]
+            found_x[py[hit], px[hit]] = x[out]
+            alive[hit] = False
+    return found_y, found_x
+
+
+def background_band(holes: np.ndarray, direction: np.ndarray, width_px: int,
+                    max_steps: int) -> np.ndarray:
+    """Pixels just outside the holes on their background side, up to `width_px` deep.
+
+    This is where renderers leave halos (foreground colour smeared onto the background
+    edge). holes: (H, W) bool; direction: (H, W, 2) float32. Returns (H, W) bool.
+    """
+    band = np.zeros_like(holes)
+    ys, xs = march_to_background(holes, direction, max_steps)
+    hy, hx = np.nonzero(holes & (ys >= 0))
+    d = direction[hy, hx]
+    for step in range(width_px):
+        x = np.clip(np.rint(xs[hy, hx] + d[:, 0] * step), 0, holes.shape[1] - 1).astype(int)
+        y = np.clip(np.rint(ys[hy, hx] + d[:, 1] * step), 0, holes.shape[0] - 1).astype(int)
+        band[y, x] = True
+    return band & ~holes

@@ -1,0 +1,230 @@
+"""Step 7 as a library function: `infill(config) -> [paths written]`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..config import option
+from ..errors import InputError
+from ..io import naming
+from ..io.atomic import check_writable
+from ..io.checks import check_matching
+from ..io.depth_video import DEFAULT_MAX_DEPTH
+from ..io.video import VideoInfo, probe
+from . import BACKENDS, BackendSpec
+from .classical import SceneInputs, check_scene_inputs
+from .scheduler import VideoTask, run_tasks
+
+log = logging.getLogger(__name__)
+
+CLASSICAL_CHUNK_FRAMES = 16  # classical chunks: short, since they are cheap and independent
+# Scene inputs that only classical infill uses; another backend ignores them with a warning.
+SCENE_FLAGS = ("color_video", "depth_video", "transformation_file")
+
+
+@dataclass
+class InfillConfig:
+    """Settings of stereo_infill.py (every field is a flag of the same name)."""
+
+    sbs_color_video: Path | None = option(None, "the side-by-side stereo video to fill "
+                                          "(step 6's D_stereo.mkv); or use --batch")
+    sbs_mask_video: Path | None = option(None, "its infill mask; default: the video's name + "
+                                         "_infillmask.mkv (as step 6 writes it)")
+    batch: Path | None = option(None, "a text file with one stereo video per line (optionally "
+                                "followed by a tab and its mask); finished ones are skipped")
+    backend: str = option("classical", "classical: no weights, fills from the background side "
+                          "(and from other frames with --depth_video and poses); stereocrafter: "
+                          "the StereoCrafter video diffusion model (GPU advised)",
+                          choices=BACKENDS)
+    color_video: Path | None = option(None, "classical: the source colour video, to take "
+                                      "background from neighbouring frames (needs "
+                                      "--depth_video and --transformation_file)")
+    depth_video: Path | None = option(None, "classical: the depth video the stereo was "
+                                      "rendered from")
+    transformation_file: Path | None = option(None, "classical: camera poses JSON (camera-to-"
+                                              "world 4x4 per frame)")
+    mask_video: Path | None = option(None, "classical: subject mask (moving things), never "
+                                     "copied from other frames")
+    xfov: float | None = option(None, "full horizontal field of view, degrees (else "
+                                "--yfov, --xfov_file or the depth video's _xfovs.json)")
+    yfov: float | None = option(None, "full vertical field of view, degrees")
+    xfov_file: Path | None = option(None, "per-frame horizontal FOVs JSON, degrees")
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for depth videos without a "
+                              "max_depth tag")
+    pupillary_distance: float | None = option(None, "millimetres between the eyes the stereo "
+                                              "video was rendered with; default: its "
+                                              "PUPILLARY_DISTANCE_MM tag (step 6 writes it), "
+                                              "else 63")
+    neighbour_frames: int = option(8, "classical with poses: look this many frames back and "
+                                   "ahead (+-1, 2, 4, 8, ...) for hidden background")
+    checkpoint: Path | None = option(None, "stereocrafter: folder of the StereoCrafter UNet "
+                                     "(holding unet_diffusers/ or config.json); default: the "
+                                     "Hugging Face cache (TencentARC/StereoCrafter)")
+    svd_checkpoint: Path | None = option(None, "stereocrafter: folder of Stable Video Diffusion "
+                                         "img2vid-xt-1-1 (vae/, image_encoder/, scheduler/); "
+                                         "default: the Hugging Face cache")
+    infill_width: int = option(1024, "stereocrafter: width each eye is processed at, pixels "
+                               "(height follows the aspect ratio, both multiples of 64)")
+    frames_chunk: int = option(23, "stereocrafter: frames the model sees at once")
+    overlap: int = option(3, "stereocrafter: frames of the previous chunk that condition the "
+                          "next (each chunk adds frames_chunk - overlap new frames)")
+    num_inference_steps: int = option(8, "stereocrafter: diffusion steps per chunk")
+    seed: int = option(0, "stereocrafter: random seed of the diffusion noise")
+    chunk_frames: int = option(0, "frames per resumable chunk; 0: 16 for classical; "
+                               "stereocrafter always uses frames_chunk - overlap")
+    device: str = option("cpu", "torch device for stereocrafter: cpu, cuda, cuda:1")
+    devices: str = option("", "comma-separated devices to spread chunks over, e.g. "
+                          "cuda:0,cuda:1 (default: --device)")
+    ray_address: str | None = option(None, "run chunks on Ray: 'local' starts Ray here, else "
+                                     "the cluster address (inputs and outputs must be in a "
+                                     "folder every machine sees)")
+    resume: bool = option(True, "continue an interrupted run from its last finished chunk")
+    overwrite: bool = option(False, "replace an existing output and start over")
+
+    @property
+    def device_list(self) -> list[str]:
+        return [d.strip() for d in self.devices.split(",") if d.strip()] or [self.device]
+
+
+def _backend_options(config: InfillConfig) -> dict:
+    if config.backend != "stereocrafter":
+        return {}
+    return {k: getattr(config, k) for k in ("checkpoint", "svd_checkpoint", "infill_width",
+                                            "frames_chunk", "overlap", "num_inference_steps",
+                                            "seed")}
+
+
+DEFAULT_PUPILLARY_DISTANCE_MM = 63.0
+TAG_LAYOUT = "layout"  # step 6's tags on the stereo video
+TAG_PUPILLARY_DISTANCE = "pupillary_distance_mm"
+FILLABLE_LAYOUTS = ("full_sbs", "half_sbs")  # two eyes side by side, left eye left
+
+
+def _check_stereo(stereo: VideoInfo, mask_path: Path) -> None:
+    layout = stereo.tags.get(TAG_LAYOUT)
+    if layout is not None and layout not in FILLABLE_LAYOUTS:
+        raise InputError(stereo.path, f"has layout {layout!r}; infill needs side by side "
+                         "(render it with --layout full_sbs and compress to other layouts)")
+    if stereo.width % 2:
+        raise InputError(stereo.path, f"is {stereo.width} pixels wide, an odd width: not a "
+                         "side-by-side stereo video (two eyes of equal width)")
+    check_matching(stereo, probe(mask_path), "infill mask")
+
+
+def _pupillary_distance_m(config: InfillConfig, stereo: VideoInfo) -> float:
+    if config.pupillary_distance is not None:
+        return config.pupillary_distance / 1000.0
+    tag = stereo.tags.get(TAG_PUPILLARY_DISTANCE)
+    try:
+        return float(tag if tag is not None else DEFAULT_PUPILLARY_DISTANCE_MM) / 1000.0
+    except ValueError:
+        raise InputError(stereo.path, f"pupillary_distance_mm tag {tag!r} is not a number") from None
+
+
+def _scene_inputs(config: InfillConfig, stereo: VideoInfo) -> SceneInputs | None:
+    given = [f for f in SCENE_FLAGS if getattr(config, f) is not None]
+    if not given:
+        return None
+    if config.backend != "classical":
+        log.warning("--%s is used by the classical backend only; ignored", given[0])
+        return None
+    if len(given) < len(SCENE_FLAGS):
+        missing = [f for f in SCENE_FLAGS if f not in given]
+        raise InputError(f"--{missing[0]}", f"needed with --{given[0]}: background from "
+                         "other frames needs " + ", ".join(f"--{f}" for f in SCENE_FLAGS))
+    if not 0 <= config.neighbour_frames:
+        raise InputError("--neighbour_frames", f"must be >= 0, got {config.neighbour_frames}")
+    return SceneInputs(Path(config.color_video), Path(config.depth_video),
+                       Path(config.transformation_file), config.xfov, config.yfov,
+                       None if config.xfov_file is None else Path(config.xfov_file),
+                       config.max_depth, _pupillary_distance_m(config, stereo),
+                       config.neighbour_frames,
+                       None if config.mask_video is None else Path(config.mask_video))
+
+
+def read_batch(path: Path) -> list[tuple[Path, Path | None]]:
+    """(stereo, mask or None) per non-empty, non-# line of a batch file."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise InputError(path, f"cannot read the batch list ({exc.strerror})") from None
+    entries = []
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            parts = [p.strip() for p in line.split("\t") if p.strip()]
+            entries.append((Path(parts[0]), Path(parts[1]) if len(parts) > 1 else None))
+    if not entries:
+        raise InputError(path, "the batch list names no video")
+    return entries
+
+
+def _check_options(config: InfillConfig) -> None:
+    if config.chunk_frames < 0:
+        raise InputError("--chunk_frames", f"must be >= 0, got {config.chunk_frames}")
+    if config.backend == "stereocrafter":
+        if not 0 <= config.overlap < config.frames_chunk:
+            raise InputError("--overlap", f"must be in [0, --frames_chunk), got {config.overlap}")
+        if config.num_inference_steps < 1:
+            raise InputError("--num_inference_steps", "must be at least 1")
+        window = config.frames_chunk - config.overlap
+        if config.chunk_frames not in (0, window):
+            raise InputError("--chunk_frames", f"stereocrafter chunks are --frames_chunk - "
+                             f"--overlap = {window} frames; leave --chunk_frames at 0")
+        if config.infill_width < 64:
+            raise InputError("--infill_width", f"must be at least 64 pixels, got {config.infill_width}")
+
+
+def plan(config: InfillConfig) -> list[VideoTask]:
+    """Check every input and return the videos still to fill (finished ones in a batch
+    are skipped; a single finished one is refused unless --overwrite)."""
+    _check_options(config)
+    if (config.sbs_color_video is None) == (config.batch is None):
+        raise InputError("--sbs_color_video", "give a stereo video or --batch (one of them)")
+    if config.batch is not None:
+        entries = read_batch(config.batch)
+    else:
+        entries = [(Path(config.sbs_color_video),
+                    None if config.sbs_mask_video is None else Path(config.sbs_mask_video))]
+    if config.batch is not None and any(getattr(config, f) for f in SCENE_FLAGS):
+        raise InputError("--batch", "--color_video, --depth_video and --transformation_file "
+                         "apply to one video; run those videos one by one")
+    if config.chunk_frames:
+        chunk_frames = config.chunk_frames
+    elif config.backend == "stereocrafter":
+        chunk_frames = config.frames_chunk - config.overlap
+    else:
+        chunk_frames = CLASSICAL_CHUNK_FRAMES
+    tasks = []
+    for stereo_path, mask_path in entries:
+        mask_path = mask_path or naming.output_path(stereo_path, naming.INFILL_MASK)
+        output = naming.output_path(stereo_path, naming.INFILLED)
+        if output.exists() and not config.overwrite and config.batch is not None:
+            log.info("%s: finished already, skipped", output)
+            continue
+        check_writable(output, config.overwrite)
+        stereo = probe(stereo_path)
+        _check_stereo(stereo, mask_path)
+        scene = _scene_inputs(config, stereo) if config.batch is None else None
+        if scene is not None and stereo.tags.get(TAG_LAYOUT, "full_sbs") != "full_sbs":
+            raise InputError(stereo.path, "background from other frames needs a full_sbs "
+                             "stereo video (each eye at the source's size)")
+        spec = BackendSpec(config.backend, _backend_options(config), scene)
+        if scene is not None:
+            check_scene_inputs(scene, stereo)
+        settings = {"backend": asdict(spec) | {"scene": None if scene is None else asdict(scene)},
+                    "stereo": str(stereo_path), "mask": str(mask_path)}
+        tasks.append(VideoTask(stereo, mask_path, output, spec, chunk_frames, settings,
+                               carries_state=config.backend == "stereocrafter"))
+    return tasks
+
+
+def infill(config: InfillConfig) -> list[Path]:
+    """Fill the holes of the stereo video(s) in `config`; return the outputs written
+    (``S_infilled.mkv`` beside each stereo video S)."""
+    tasks = plan(config)
+    if not tasks:
+        return []
+    return run_tasks(tasks, devices=config.device_list, ray_address=config.ray_address,
+                     overwrite=config.overwrite, resume=config.resume)
