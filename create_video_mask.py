@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Make a subject mask video (step 2): X_mask.mkv beside the colour video.
+
+Backends: sam2 (SAM 2.1 video segmentation from --points/--box prompts or --auto; needs
+its weights), sam (Segment Anything 1 per frame, prompts carried along; needs
+segment-anything and torchvision), motion (no weights: finds what moves independently
+of the camera from point tracks and a robust camera-motion model, grown along colour
+and depth edges). The mask video is grey FFV1 Matroska, 255 = subject.
+
+Examples:
+  create_video_mask.py --color_video clip.mp4 --backend motion --dilate 4
+  create_video_mask.py --color_video clip.mp4 --points "480,300 500,200,30" \\
+      --negative_points "100,100" --save_visualization_video
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
+from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.masks.step import MaskConfig, create_mask
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    add_config_arguments(parser, MaskConfig)
+    add_verbosity_flags(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args)
+    for path in create_mask(config_from_args(MaskConfig, args)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

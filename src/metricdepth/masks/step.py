@@ -1,0 +1,195 @@
+"""Step 2: subject masks for a colour video, written as `X_mask.mkv`.
+
+    paths = create_mask(MaskConfig(color_video="clip.mp4", points="320,200"))
+
+Frames are streamed; the mask video is written frame by frame (atomically: under a
+temporary name until complete). With `separate`, every prompted object also gets its own
+mask video, `X_mask_1.mkv`, `X_mask_2.mkv`, ... (object numbers: boxes first, then
+points, in the order given).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..config import option
+from ..errors import InputError
+from ..io.atomic import check_writable
+from ..io.checks import check_matching
+from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from ..io.mask_video import MaskVideoWriter
+from ..io.naming import MASK, output_path
+from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
+from ..progress import progress
+from . import AUTO, BACKENDS, resolve_backend
+from .draw import overlay_mask
+from .motion import MODELS, MotionSettings, motion_masks
+from .prompts import BoxPrompt, ObjectPrompt, group_objects, parse_boxes, parse_points
+
+log = logging.getLogger(__name__)
+
+VISUALIZATION = "_visualization.mkv"  # appended to the mask file's name
+AUTO_FRAMES = 30  # --auto looks for moving content in the first this many frames
+AUTO_MIN_AREA = 0.002  # ... in connected parts covering at least this fraction of the frame
+CENTRE_BOX = 0.5  # no motion found: a centred box this fraction of the frame's size
+
+
+@dataclass
+class MaskConfig:
+    """Settings of step 2 (flags of create_video_mask.py)."""
+
+    color_video: str = option(None, "the colour video (any format FFmpeg reads)", required=True)
+    backend: str = option(AUTO, "sam2 (SAM 2.1, needs weights), sam (SAM 1, needs "
+                          "segment-anything and torchvision), motion (no weights: what moves "
+                          "independently of the camera), auto (sam2 if weights, else motion)",
+                          choices=(AUTO,) + BACKENDS)
+    points: str | None = option(None, "sam/sam2: positive points 'x,y[,frame] ...' (pixels; "
+                                "frame defaults to 0); together one object unless --separate")
+    negative_points: str | None = option(None, "sam/sam2: negative points 'x,y[,frame] ...'")
+    box: str | None = option(None, "sam/sam2: boxes 'x0,y0,x1,y1[,frame] ...' (pixels), one "
+                             "object each")
+    auto: bool = option(False, "sam/sam2: prompt with boxes around what moves in the first "
+                        f"{AUTO_FRAMES} frames (motion backend), else a centred box")
+    separate: bool = option(False, "also write each object's mask as X_mask_<n>.mkv")
+    depth_video: str | None = option(None, "motion: depth video whose edges guide the mask")
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for a depth video without a max_depth tag")
+    motion_model: str = option("auto", "motion: camera-motion model", choices=MODELS)
+    motion_threshold: float = option(0.5, "motion: pixels a point must disagree with the "
+                                     "camera's motion by to count as moving")
+    dilate: int = option(0, "grow the mask by this many pixels")
+    invert: bool = option(False, "write the background instead of the subject")
+    max_frames: int | None = option(None, "process only the first N frames (default: all)")
+    save_visualization_video: bool = option(False, "also write the video with the mask "
+                                            "overlaid, as X_mask.mkv_visualization.mkv")
+    overwrite: bool = option(False, "replace existing outputs")
+    device: str = option("cpu", "torch device for sam/sam2 (cpu, cuda, cuda:1)")
+    checkpoint: str | None = option(None, "sam2: model folder (default: facebook/sam2.1-hiera-tiny "
+                                    "from the Hugging Face cache); sam: .pth checkpoint")
+    sam_model_type: str = option("vit_b", "sam: model type of the checkpoint",
+                                 choices=("vit_b", "vit_l", "vit_h"))
+
+
+def _objects(config: MaskConfig, info: VideoInfo, count: int) -> list[ObjectPrompt]:
+    w, h = info.width, info.height
+    points = (parse_points(config.points, "--points", True, w, h, count)
+              + parse_points(config.negative_points, "--negative_points", False, w, h, count))
+    boxes = parse_boxes(config.box, "--box", w, h, count)
+    if config.auto:
+        if points or boxes:
+            raise InputError("--auto", "give either --auto or prompts (--points/--box), not both")
+        boxes = _auto_boxes(info, min(count, AUTO_FRAMES))
+    objects = group_objects(points, boxes, config.separate)
+    if not any(p.positive for o in objects for p in o.points) and not any(o.box for o in objects):
+        raise InputError("--points", "the sam and sam2 backends need a subject: give --points, "
+                         "--box or --auto (or use --backend motion)")
+    return objects
+
+
+def _auto_boxes(info: VideoInfo, frames: int) -> list[BoxPrompt]:
+    """Boxes around the moving parts of the first frame that has any (motion backend), or
+    a centred box when nothing moves."""
+    def open_frames() -> Iterator[np.ndarray]:
+        return VideoReader(info.path, info).frames(0, frames)
+
+    for index, mask in enumerate(motion_masks(open_frames, frames)):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8))
+        big = [s for s in stats[1:] if s[cv2.CC_STAT_AREA] >= AUTO_MIN_AREA * mask.size]
+        if big:
+            log.info("--auto: %d moving parts in frame %d", len(big), index)
+            return [BoxPrompt(float(x), float(y), float(x + bw - 1), float(y + bh - 1), index)
+                    for x, y, bw, bh, _ in big]
+    log.info("--auto: nothing moves; prompting with a centred box")
+    w, h = info.width, info.height
+    return [BoxPrompt((1 - CENTRE_BOX) / 2 * w, (1 - CENTRE_BOX) / 2 * h,
+                      (1 + CENTRE_BOX) / 2 * w, (1 + CENTRE_BOX) / 2 * h, 0)]
+
+
+def _validate(config: MaskConfig) -> None:
+    if config.max_frames is not None and config.max_frames < 1:
+        raise InputError("--max_frames", f"must be at least 1, got {config.max_frames}")
+    if config.dilate < 0:
+        raise InputError("--dilate", f"must be >= 0 pixels, got {config.dilate}")
+    if config.motion_threshold <= 0:
+        raise InputError("--motion_threshold", f"must be > 0 pixels, got {config.motion_threshold}")
+
+
+def _object_streams(config: MaskConfig, backend: str, info: VideoInfo, count: int,
+                    objects: list[ObjectPrompt]) -> Iterator[np.ndarray]:
+    """Load the prompted backend's model now (so a missing model fails before any output
+    is opened); return an iterator of (K, H, W) bool masks per frame."""
+    frames = VideoReader(info.path, info).frames(0, count)
+    if backend == "sam2":
+        from .sam2 import Sam2VideoMasker, load_sam2
+
+        masker = Sam2VideoMasker(load_sam2(config.checkpoint, config.device), config.device)
+        return masker.run(frames, objects, info.width, info.height)
+    from .sam import load_sam, sam_masks
+
+    predictor = load_sam(config.checkpoint, config.device, config.sam_model_type)
+    return sam_masks(predictor, frames, objects, info.width, info.height)
+
+
+def finish_mask(mask: np.ndarray, dilate: int, invert: bool) -> np.ndarray:
+    """(H, W) bool mask grown by `dilate` pixels (a disc), then inverted if asked."""
+    if dilate:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
+        mask = cv2.dilate(mask.astype(np.uint8), disc) > 0
+    return ~mask if invert else mask
+
+
+def create_mask(config: MaskConfig) -> list[Path]:
+    """Make the mask video(s) for `config.color_video`; return the paths written."""
+    _validate(config)
+    info = probe(config.color_video)
+    count = info.frame_count if config.max_frames is None else min(config.max_frames, info.frame_count)
+    depth = None
+    if config.depth_video is not None:
+        depth = DepthVideoReader(config.depth_video, config.max_depth)
+        check_matching(info, depth.info, "depth video")
+    backend = resolve_backend(config.backend, config.checkpoint)
+    objects = _objects(config, info, count) if backend != "motion" else []
+    if backend == "motion" and (config.points or config.box or config.negative_points or config.auto):
+        log.warning("the motion backend takes no prompts; --points/--box/--auto are ignored")
+
+    out = check_writable(output_path(config.color_video, MASK), config.overwrite)
+    separate = [check_writable(output_path(config.color_video, MASK.replace(".mkv", f"_{o.object_id}.mkv")),
+                               config.overwrite) for o in objects] if config.separate else []
+    vis = output_path(out, VISUALIZATION)
+    if config.save_visualization_video:
+        check_writable(vis, config.overwrite)
+    log.info("masking %d frames of %s with %s", count, info.path, backend)
+
+    if backend == "motion":
+        settings = MotionSettings(model=config.motion_model, threshold=config.motion_threshold)
+        stream = (m[None] for m in motion_masks(
+            lambda: VideoReader(info.path, info).frames(0, count), count, settings,
+            (lambda: depth.frames(0, count)) if depth is not None else None))
+    else:
+        stream = _object_streams(config, backend, info, count, objects)
+
+    size = (info.width, info.height, info.fps)
+    writers = [MaskVideoWriter(out, *size, overwrite=config.overwrite, expected_frames=count)]
+    writers += [MaskVideoWriter(p, *size, overwrite=config.overwrite, expected_frames=count)
+                for p in separate]
+    preview = VideoWriter(vis, *size, overwrite=config.overwrite, expected_frames=count) \
+        if config.save_visualization_video else None
+    frames = VideoReader(info.path, info).frames(0, count) if preview is not None else None
+    try:
+        for masks in progress(stream, total=count, desc=f"masks ({backend})"):
+            merged = finish_mask(masks.any(axis=0), config.dilate, config.invert)
+            writers[0].write(merged)
+            for writer, mask in zip(writers[1:], masks):
+                writer.write(finish_mask(mask, config.dilate, config.invert))
+            if preview is not None:
+                preview.write(overlay_mask(next(frames), merged))
+    except BaseException:
+        for writer in writers + ([preview] if preview else []):
+            writer.abort()
+        raise
+    return [writer.close() for writer in writers + ([preview] if preview else [])]

@@ -1,0 +1,256 @@
+"""Weight-free point tracker: pyramidal Lucas-Kanade with a forward-backward check.
+
+Frame by frame (constant memory), `LKTracker.update` moves every live point into the new
+frame with OpenCV's pyramidal Lucas-Kanade, tracks it back again and keeps it only if it
+returns to where it started (forward-backward check). Each point then gets a sub-pixel
+refinement against its *anchor*: the patch around it in the frame it was seeded (or last
+re-anchored) in, aligned with the current frame under an affine warp (`affine.py`).
+Chained frame-to-frame steps add up their small errors like a random walk, and a
+translation-only window drifts when the view zooms or turns; the affine alignment with
+the anchor does neither. A point is dropped when its aligned patch no longer matches the
+anchor's (normalised cross-correlation below `min_ncc`), which is what happens when
+something passes in front of it or when its "corner" is really an occlusion boundary:
+a track never continues on another surface.
+
+New points are seeded on a texture-aware grid: the image is cut into square cells, and
+every cell without a live point receives one point where the structure tensor shows
+texture in all directions (minimum eigenvalue), refined to sub-pixel precision with
+`cv2.cornerSubPix`. A point keeps its id for as long as it stays valid; ids are never
+reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..io.sidecars import FrameTracks
+from .affine import AffineAligner, Templates
+
+# Lucas-Kanade termination: at most this many iterations or this step (pixels).
+LK_MAX_ITERATIONS = 30
+LK_EPSILON_PX = 0.003
+# Structure-tensor window (pixels) of the corner measure used for seeding.
+EIGEN_BLOCK_PX = 7
+# cv2.cornerSubPix: half window (pixels) and termination.
+SUBPIX_HALF_WINDOW_PX = 3
+SUBPIX_MAX_ITERATIONS = 20
+SUBPIX_EPSILON_PX = 0.01
+
+
+@dataclass(frozen=True)
+class LKSettings:
+    """Settings of the Lucas-Kanade tracker (pixels are those of the frames it is given).
+
+    window: side of the square Lucas-Kanade window, pixels (odd).
+    levels: pyramid levels above full resolution (more: larger motions).
+    fb_threshold: largest forward-backward distance, pixels, for a point to stay valid.
+    cell: side of a seeding grid cell, pixels; at most one new point per empty cell.
+    seed_interval: seed new points every this many frames (1: every frame).
+    min_texture: smallest minimum eigenvalue of the structure tensor (OpenCV's
+        normalised units for 8-bit images) at which a corner is seeded.
+    texture_cap: texture above this counts as equally good when choosing a cell's seed
+        (then the pixel nearest the cell centre is taken).
+    min_distance: new points keep at least this many pixels from live points.
+    border: no point is seeded or kept within this many pixels of the image edge.
+    anchor_frames: a point is aligned with its anchor patch for at most this many
+        frames; then the current frame becomes its new anchor.
+    anchor_max_shift: largest correction, pixels, the anchor alignment may apply to the
+        frame-to-frame estimate.
+    min_ncc: smallest normalised cross-correlation between the aligned patch and its
+        anchor; below it the point is dropped (occluded, lost, or not a surface point).
+    align_iterations: Gauss-Newton steps of the affine alignment per frame.
+    warp_damping: damping of the alignment's scale/shear parameters, relative to the
+        translation terms (keeps the warp steady on weakly textured patches).
+    """
+
+    window: int = 15
+    levels: int = 3
+    fb_threshold: float = 2.0
+    cell: int = 16
+    seed_interval: int = 4
+    min_texture: float = 2e-4
+    texture_cap: float = 1e-3
+    min_distance: float = 6.0
+    border: int = 4
+    anchor_frames: int = 30
+    anchor_max_shift: float = 3.0
+    min_ncc: float = 0.985
+    align_iterations: int = 3
+    warp_damping: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.window < 5 or self.window % 2 == 0:
+            raise ValueError(f"window must be odd and at least 5, got {self.window}")
+        if self.levels < 0 or self.cell < 2 or self.fb_threshold <= 0 or self.anchor_frames < 1:
+            raise ValueError("levels >= 0, cell >= 2, fb_threshold > 0, anchor_frames >= 1 needed")
+
+
+def to_grey(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8 grey."""
+    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+
+
+def texture_map(grey: np.ndarray) -> np.ndarray:
+    """(H, W) float32: minimum eigenvalue of the structure tensor of (H, W) uint8 grey."""
+    return cv2.cornerMinEigenVal(grey, EIGEN_BLOCK_PX)
+
+
+class LKTracker:
+    """Tracks points through a stream of frames; call `update` once per frame, in order.
+
+    >>> tracker = LKTracker(LKSettings())
+    >>> for frame in frames:                      # (H, W, 3) uint8 RGB
+    ...     tracks = tracker.update(frame)         # FrameTracks: ids and (x, y) pixels
+    """
+
+    def __init__(self, settings: LKSettings | None = None):
+        self.settings = settings or LKSettings()
+        s = self.settings
+        self._lk = dict(winSize=(s.window, s.window), maxLevel=s.levels,
+                        criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
+                                  LK_MAX_ITERATIONS, LK_EPSILON_PX))
+        self._aligner = AffineAligner(s.window // 2, s.warp_damping)
+        self._frame = -1
+        self._grey: np.ndarray | None = None
+        self.ids = np.zeros(0, np.int64)
+        self.xy = np.zeros((0, 2), np.float32)
+        self._warp = np.zeros((0, 2, 2), np.float32)  # anchor patch -> current frame
+        self._anchor_frame = np.zeros(0, np.int64)
+        self._templates = self._aligner.empty()
+        self._next_id = 0
+
+    def update(self, frame: np.ndarray, exclude: np.ndarray | None = None,
+               seed: bool = True) -> FrameTracks:
+        """Advance to the next frame and return the points visible in it.
+
+        frame: (H, W, 3) uint8 RGB. exclude: optional (H, W) bool, True where no point may
+        be (e.g. a subject mask); points inside are dropped and none are seeded there.
+        seed: whether new points may be seeded in empty cells of this frame (they are
+            every `seed_interval` frames).
+        """
+        grey = to_grey(frame)
+        self._frame += 1
+        if self._grey is not None and len(self.ids):
+            self._select(self._advance(self._grey, grey))
+        if exclude is not None and len(self.ids):
+            self._select(~_inside(exclude, self.xy))
+        self._grey = grey
+        self._reanchor(grey)
+        if seed and self._frame % self.settings.seed_interval == 0:
+            self._seed(grey, exclude)
+        return FrameTracks(self.ids.copy(), self.xy.astype(np.float64))
+
+    # -- tracking --------------------------------------------------------------------
+    def _advance(self, prev_grey: np.ndarray, grey: np.ndarray) -> np.ndarray:
+        """Move the points from (H, W) uint8 `prev_grey` into `grey`; return (N,) bool:
+        which points stay valid."""
+        s = self.settings
+        prev = self.xy.reshape(-1, 1, 2)
+        fwd, ok_f, _ = cv2.calcOpticalFlowPyrLK(prev_grey, grey, prev, None, **self._lk)
+        back, ok_b, _ = cv2.calcOpticalFlowPyrLK(grey, prev_grey, fwd, prev.copy(),
+                                                 flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **self._lk)
+        fb = np.linalg.norm(back.reshape(-1, 2) - self.xy, axis=1)
+        keep = ok_f.ravel().astype(bool) & ok_b.ravel().astype(bool) & (fb < s.fb_threshold)
+        guess = fwd.reshape(-1, 2)
+        xy, warp, ncc = self._aligner.align(self._templates, grey, guess, self._warp,
+                                            s.align_iterations)
+        shift = np.linalg.norm(xy - guess, axis=1)
+        keep &= np.isfinite(xy).all(1) & (shift < s.anchor_max_shift) & (ncc >= s.min_ncc)
+        self.xy = np.where(keep[:, None], xy, self.xy).astype(np.float32)
+        self._warp = np.where(keep[:, None, None], warp, self._warp).astype(np.float32)
+        return keep & _in_image(self.xy, grey.shape, s.border)
+
+    def _select(self, keep: np.ndarray) -> None:
+        self.ids, self.xy, self._warp = self.ids[keep], self.xy[keep], self._warp[keep]
+        self._anchor_frame = self._anchor_frame[keep]
+        self._templates = self._templates.select(keep)
+
+    def _reanchor(self, grey: np.ndarray) -> None:
+        """Points anchored `anchor_frames` ago get the current frame as their new anchor."""
+        old = np.flatnonzero(self._frame - self._anchor_frame >= self.settings.anchor_frames)
+        if len(old):
+            self._templates.assign(old, self._aligner.templates(grey, self.xy[old]))
+            self._anchor_frame[old] = self._frame
+            self._warp[old] = np.eye(2, dtype=np.float32)
+
+    # -- seeding ---------------------------------------------------------------------
+    def _seed(self, grey: np.ndarray, exclude: np.ndarray | None) -> None:
+        """Put the strongest corner of every empty grid cell on the point list."""
+        s = self.settings
+        h, w = grey.shape
+        strength = texture_map(grey)
+        if exclude is not None:
+            strength[exclude] = 0
+        b = s.border
+        rows, cols = h // s.cell, w // s.cell
+        if rows == 0 or cols == 0:
+            return
+        occupied = np.zeros((rows, cols), bool)
+        cx = (self.xy[:, 0] // s.cell).astype(np.int64)
+        cy = (self.xy[:, 1] // s.cell).astype(np.int64)
+        ok = (cx >= 0) & (cx < cols) & (cy >= 0) & (cy < rows)
+        occupied[cy[ok], cx[ok]] = True
+        strength[:b], strength[h - b:], strength[:, :b], strength[:, w - b:] = 0, 0, 0, 0
+        # Texture above `texture_cap` counts as good enough: among those pixels the one
+        # nearest the cell's centre wins, so seeds spread over textured areas instead of
+        # piling onto the strongest corners, which are often occlusion boundaries.
+        score = np.minimum(strength, s.texture_cap) - _centre_penalty(s.cell, s.texture_cap, h, w)
+        cells = score[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
+        cells = cells.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+        best = cells.argmax(axis=2)
+        flat_strength = strength[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
+        flat_strength = flat_strength.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+        value = np.take_along_axis(flat_strength, best[..., None], axis=2)[..., 0]
+        cell_y, cell_x = np.nonzero((value >= s.min_texture) & ~occupied)
+        if not len(cell_y):
+            return
+        flat = best[cell_y, cell_x]
+        ys = cell_y * s.cell + flat // s.cell
+        xs = cell_x * s.cell + flat % s.cell
+        corners = np.stack([xs, ys], axis=1).astype(np.float32).reshape(-1, 1, 2)
+        corners = cv2.cornerSubPix(grey, corners, (SUBPIX_HALF_WINDOW_PX,) * 2, (-1, -1),
+                                   (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
+                                    SUBPIX_MAX_ITERATIONS, SUBPIX_EPSILON_PX)).reshape(-1, 2)
+        corners = corners[_in_image(corners, grey.shape, b)]
+        if exclude is not None:
+            corners = corners[~_inside(exclude, corners)]
+        if len(self.xy) and len(corners):
+            distance, _ = cKDTree(self.xy).query(corners)
+            corners = corners[distance >= s.min_distance]
+        templates = self._aligner.templates(grey, corners)
+        corners = corners[templates.ok]
+        n = len(corners)
+        self.ids = np.concatenate([self.ids, np.arange(self._next_id, self._next_id + n)])
+        self._next_id += n
+        self.xy = np.concatenate([self.xy, corners]).astype(np.float32)
+        self._warp = np.concatenate([self._warp, np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))])
+        self._anchor_frame = np.concatenate([self._anchor_frame, np.full(n, self._frame)])
+        self._templates = Templates.concat(self._templates, templates.select(templates.ok))
+
+
+def _centre_penalty(cell: int, scale: float, height: int, width: int) -> np.ndarray:
+    """(H, W) float32: a tie-breaker below `scale` growing with the distance from the
+    centre of each `cell`-pixel grid cell."""
+    offsets = (np.arange(cell) - (cell - 1) / 2) / cell
+    x = np.tile(offsets, width // cell + 1)[:width]
+    y = np.tile(offsets, height // cell + 1)[:height]
+    return (scale * 1e-3 * (x[None, :] ** 2 + y[:, None] ** 2)).astype(np.float32)
+
+
+def _in_image(xy: np.ndarray, shape: tuple[int, ...], border: float) -> np.ndarray:
+    """(N,) bool: (N, 2) pixels (x, y) at least `border` pixels inside an image of `shape`."""
+    h, w = shape[:2]
+    return ((xy[:, 0] >= border) & (xy[:, 0] <= w - 1 - border)
+            & (xy[:, 1] >= border) & (xy[:, 1] <= h - 1 - border))
+
+
+def _inside(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(N,) bool: whether (N, 2) pixels (x, y) fall on True pixels of (H, W) bool `mask`."""
+    h, w = mask.shape
+    x = np.clip(np.rint(xy[:, 0]).astype(np.int64), 0, w - 1)
+    y = np.clip(np.rint(xy[:, 1]).astype(np.int64), 0, h - 1)
+    return mask[y, x]

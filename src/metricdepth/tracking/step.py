@@ -1,0 +1,161 @@
+"""Step 3: track points through a colour video and write `X_tracking.json`.
+
+    paths = track_points(TrackConfig(color_video="clip.mp4"))
+
+Frames are streamed (constant memory in the frames; the tracks themselves are kept, as
+the JSON holds them all). Points inside the mask video, when one is given, are dropped
+and never seeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import option
+from ..errors import InputError
+from ..io.atomic import check_writable
+from ..io.checks import check_matching
+from ..io.mask_video import MaskVideoReader
+from ..io.naming import TRACKING, output_path
+from ..io.sidecars import FrameTracks, write_tracking
+from ..io.video import VideoReader, VideoWriter, probe
+from ..progress import progress
+from . import AUTO, BACKENDS, resolve_backend
+from .cotracker import CoTrackerSettings, WindowedTracker, load_cotracker
+from .draw import TrackPainter
+from .lk import LKSettings, LKTracker
+
+log = logging.getLogger(__name__)
+
+VISUALIZATION = "_visualization.mkv"  # appended to the tracking file's name
+
+
+@dataclass
+class TrackConfig:
+    """Settings of step 3 (flags of track_points_in_video.py)."""
+
+    color_video: str = option(None, "the colour video (any format FFmpeg reads)", required=True)
+    mask_video: str | None = option(None, "mask video (255 = subject): points on the subject "
+                                    "are dropped and none are seeded there")
+    backend: str = option(AUTO, "tracker: cotracker (needs the cotracker package or its "
+                          "torch.hub cache), lk (no weights), auto (cotracker if present, else lk)",
+                          choices=(AUTO,) + BACKENDS)
+    max_frames: int | None = option(None, "track only the first N frames (default: all)")
+    save_visualization_video: bool = option(False, "also write the video with the tracks "
+                                            "drawn, as X_tracking.json_visualization.mkv")
+    overwrite: bool = option(False, "replace existing outputs")
+    device: str = option("cpu", "torch device for cotracker (cpu, cuda, cuda:1)")
+    checkpoint: str | None = option(None, "cotracker weights (.pth); default: the package's "
+                                    "or torch.hub's cache")
+    grid_spacing: int = option(16, "pixels between seeding grid points (lk: grid cell side)")
+    lk_window: int = option(15, "lk: side of the tracking window, pixels (odd)")
+    fb_threshold: float = option(2.0, "lk: largest forward-backward error, pixels")
+    min_ncc: float = option(0.985, "lk: smallest patch correlation with the point's anchor "
+                            "patch after affine alignment (lower keeps more, less exact points)")
+    steps_between_track_init: int = option(16, "cotracker: frames between seeding rounds "
+                                           "(also --steps_bewtwen_track_init)")
+    nr_iterations: int = option(1, "cotracker: shifted seeding grids per round (more: denser)")
+    downscale: int = option(1, "cotracker: shrink frames by this integer factor first")
+    window_frames: int = option(32, "cotracker: frames per network call")
+    overlap: int = option(8, "cotracker: frames shared by consecutive windows")
+
+
+def _validate(config: TrackConfig) -> None:
+    if config.max_frames is not None and config.max_frames < 1:
+        raise InputError("--max_frames", f"must be at least 1, got {config.max_frames}")
+    if config.grid_spacing < 2:
+        raise InputError("--grid_spacing", f"must be at least 2 pixels, got {config.grid_spacing}")
+    if config.lk_window < 5 or config.lk_window % 2 == 0:
+        raise InputError("--lk_window", f"must be odd and at least 5, got {config.lk_window}")
+    if config.fb_threshold <= 0:
+        raise InputError("--fb_threshold", f"must be > 0 pixels, got {config.fb_threshold}")
+    if not -1 <= config.min_ncc <= 1:
+        raise InputError("--min_ncc", f"must be in [-1, 1], got {config.min_ncc}")
+
+
+def _tracker(config: TrackConfig, backend: str) -> Callable[[Iterator, Iterator | None], Iterator[FrameTracks]]:
+    """The backend, loaded now (a missing model fails before any output is opened), as a
+    function from frame and mask iterators to per-frame tracks."""
+    if backend == "lk":
+        tracker = LKTracker(LKSettings(window=config.lk_window, fb_threshold=config.fb_threshold,
+                                       cell=config.grid_spacing, min_ncc=config.min_ncc))
+
+        def lk(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None) -> Iterator[FrameTracks]:
+            for frame in frames:
+                yield tracker.update(frame, next(masks) if masks is not None else None)
+        return lk
+    settings = CoTrackerSettings(window=config.window_frames, overlap=config.overlap,
+                                 steps_between_track_init=config.steps_between_track_init,
+                                 grid_spacing=config.grid_spacing,
+                                 nr_iterations=config.nr_iterations, downscale=config.downscale)
+    model = load_cotracker(config.checkpoint, config.device)
+    return WindowedTracker(model, settings, config.device).track
+
+
+def track_points(config: TrackConfig) -> list[Path]:
+    """Track points through `config.color_video`; write the tracking JSON (and the
+    visualisation video on request). Returns the paths written."""
+    _validate(config)
+    info = probe(config.color_video)
+    count = info.frame_count if config.max_frames is None else min(config.max_frames, info.frame_count)
+    masks = None
+    if config.mask_video is not None:
+        mask_reader = MaskVideoReader(config.mask_video)
+        check_matching(info, mask_reader.info, "mask video")
+        masks = mask_reader.frames(0, count)
+    out = check_writable(output_path(config.color_video, TRACKING), config.overwrite)
+    vis_path = output_path(out, VISUALIZATION)
+    if config.save_visualization_video:
+        check_writable(vis_path, config.overwrite)
+    backend = resolve_backend(config.backend)
+    log.info("tracking %d frames of %s with %s", count, info.path, backend)
+
+    stream = _tracker(config, backend)
+    frames = VideoReader(info.path, info).frames(0, count)
+    tracks: list[FrameTracks] = []
+    writer = painter = None
+    if config.save_visualization_video:
+        writer = VideoWriter(vis_path, info.width, info.height, info.fps,
+                             overwrite=config.overwrite, expected_frames=count)
+        painter = TrackPainter()
+    try:
+        shown = _FrameTee(frames, writer is not None)
+        for frame_tracks in progress(stream(shown.frames(), masks), total=count,
+                                     desc=f"tracking ({backend})"):
+            tracks.append(frame_tracks)
+            if writer is not None:
+                writer.write(painter.draw(shown.pop(), frame_tracks))
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    written = [write_tracking(out, tracks, overwrite=config.overwrite)]
+    if writer is not None:
+        written.append(writer.close())
+    ids = set().union(*(f.ids.tolist() for f in tracks)) if tracks else set()
+    log.info("%d tracks, %.0f points per frame on average", len(ids),
+             np.mean([len(f) for f in tracks]) if tracks else 0)
+    return written
+
+
+class _FrameTee:
+    """Passes frames to a tracker and keeps those not yet drawn (a windowed tracker
+    yields its results some frames after it has read them)."""
+
+    def __init__(self, frames: Iterator[np.ndarray], keep: bool):
+        self._frames, self._keep = frames, keep
+        self._pending: list[np.ndarray] = []
+
+    def frames(self) -> Iterator[np.ndarray]:
+        for frame in self._frames:
+            if self._keep:
+                self._pending.append(frame)
+            yield frame
+
+    def pop(self) -> np.ndarray:
+        return self._pending.pop(0)
