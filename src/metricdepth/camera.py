@@ -162,8 +162,11 @@ def invert_pose(T: np.ndarray) -> np.ndarray:
 
 
 def transform_points(T: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Apply a (4, 4) transform to points (..., 3): ``p_world = transform_points(world_from_cam, p_cam)``."""
-    T = np.asarray(T)
+    """Apply a (4, 4) transform to points (..., 3): ``p_world = transform_points(world_from_cam, p_cam)``.
+
+    Computes in the points' precision (float32 points stay float32: numpy's mixed
+    float32 @ float64 product is several times slower)."""
+    T = np.asarray(T, dtype=np.result_type(points, np.float32))
     return points @ T[:3, :3].T + T[:3, 3]
 
 

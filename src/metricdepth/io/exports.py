@@ -63,11 +63,11 @@ import av
 import cv2
 import numpy as np
 import OpenEXR
-from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
 from ..errors import InputError
 from .atomic import AtomicFile, AtomicFolder, CommitOnExit, atomic_output
 from .depth_video import DEFAULT_MAX_DEPTH
+from .mp4 import bt709_frame, encode, open_h264
 from .video import TOOL_NAME, probe
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ PNG_MAX_CODE = np.iinfo(np.uint16).max
 
 PREVIEW_PERCENTILES = (2.0, 98.0)  # robust range from the first frame's positive depth
 PREVIEW_FALLBACK_RANGE_M = (1.0, 100.0)  # when that frame has no positive depth
-PREVIEW_CRF = "18"  # visually lossless for most eyes
+PREVIEW_CRF = 18  # visually lossless for most eyes
 PREVIEW_PRESET = "fast"
 
 
@@ -362,14 +362,6 @@ def colorize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _pad_to_even(image: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> (H + H % 2, W + W % 2, C), repeating the last row/column."""
-    height, width = image.shape[:2]
-    if height % 2 == 0 and width % 2 == 0:
-        return image
-    return np.pad(image, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-
-
 class DepthPreviewWriter(_DepthFramesWriter):
     """Writes a turbo colour-mapped H.264 MP4 of depth for people to look at (format in
     the module docstring).
@@ -396,36 +388,20 @@ class DepthPreviewWriter(_DepthFramesWriter):
         near, far = self.depth_range
         log.info("%s: colour range %.3g m (red) to %.3g m (blue)", self.path, near, far)
         height, width = depth.shape
-        container = av.open(str(self._target.tmp), "w", format="mp4",
-                            container_options={"movflags": "+faststart"})
+        container, stream = open_h264(self._target.tmp, width, height, self.fps,
+                                      preset=PREVIEW_PRESET, crf=PREVIEW_CRF)
         container.metadata["comment"] = (f"{TOOL_NAME} depth preview: turbo map of inverse "
                                          f"depth, {near:.3g} m red to {far:.3g} m blue")
-        stream = container.add_stream("libx264", rate=self.fps)
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": PREVIEW_CRF, "preset": PREVIEW_PRESET}
-        context = stream.codec_context
-        context.colorspace, context.color_range = Colorspace.ITU709, ColorRange.MPEG
-        context.color_primaries, context.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
         self._container, self._stream = container, stream
 
     def _write_frame(self, depth: np.ndarray) -> None:
         if self._container is None:
             self._start(depth)
-        rgb = _pad_to_even(colorize_depth(depth, *self.depth_range))
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format="yuv420p", dst_colorspace=Colorspace.ITU709)
-        frame.pts = self.frames_written
-        frame.time_base = 1 / self.fps
-        self._encode(frame)
-
-    def _encode(self, frame: av.VideoFrame | None) -> None:
-        """Encode `frame` (None flushes the encoder) and mux what comes out."""
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        colours = colorize_depth(depth, *self.depth_range)
+        encode(self._container, self._stream, bt709_frame(colours, self.frames_written, self.fps))
 
     def _finish(self) -> None:
-        self._encode(None)
+        encode(self._container, self._stream, None)
         self._container.close()
         self._container = None
         written = probe(self._target.tmp).frame_count
