@@ -63,6 +63,12 @@ fi
 say "installing the package with extras depth,masks,tracking,infill,$viewer,dev"
 "${pip[@]}" install -c constraints.txt -e ".[depth,masks,tracking,infill,$viewer,dev]"
 
+# PySceneDetect (run_pipeline.py --split_scenes) declares a dependency on opencv-python,
+# which would clobber opencv-python-headless's cv2: install it without dependencies and
+# give it the ones it really uses.
+"${pip[@]}" install -c constraints.txt click platformdirs
+"${pip[@]}" install --no-deps "scenedetect>=0.6"
+
 # Never keep torchvision: there is no CPU build, and the CUDA-only wheel breaks
 # transformers' and diffusers' model imports. Our preprocessing needs none of it.
 if .venv/bin/python -c "import importlib.util,sys; sys.exit(0 if importlib.util.find_spec('torchvision') else 1)"; then
