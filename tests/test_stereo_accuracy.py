@@ -16,17 +16,43 @@ MAX_PSNR_LOSS_DB = 1.0
 MIN_HOLE_IOU = 0.9
 
 
+SEEDS = range(6)
+SIZES = {"640x480": (640, 480), "320x240": (320, 240)}
+# Cases whose hole IoU is still below MIN_HOLE_IOU (measured 0.82-0.895; docs/step6_stereo.md,
+# "Where we fall short"): the true outline lies anywhere between two source pixel centres
+# and is placed at the middle. They are expected to fail the IoU bar (strictly: a case that
+# starts passing fails here, so the list shrinks with the renderer); the PSNR bar holds for all.
+KNOWN_IOU_GAPS = {("640x480", 1, "right"), ("640x480", 1, "left"),
+                  ("320x240", 0, "right"), ("320x240", 0, "left"), ("320x240", 1, "right"),
+                  ("320x240", 1, "left"), ("320x240", 3, "left"), ("320x240", 4, "right"),
+                  ("320x240", 4, "left"), ("320x240", 5, "right"), ("320x240", 5, "left")}
+
+
 @pytest.fixture(scope="module")
-def clip():
-    """The default scene (seed 0) at 640x480: every step's tests use this seed."""
-    return make_scene(seed=0, width=640, height=480, frames=1, xfov=60.0)
+def clips():
+    """One-frame scenes, made once per (size, seed)."""
+    cache = {}
+
+    def get(size: str, seed: int):
+        if (size, seed) not in cache:
+            width, height = SIZES[size]
+            cache[(size, seed)] = make_scene(seed=seed, width=width, height=height, frames=1,
+                                             xfov=60.0)
+        return cache[(size, seed)]
+    return get
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("offset", [HALF_BASELINE_M, -HALF_BASELINE_M], ids=["right", "left"])
-def test_synthetic_eye_matches_the_exact_view(clip, offset):
-    scores = synthetic_scores(clip, 0, offset)
+def test_synthetic_eye_matches_the_exact_view(clips, size, seed, offset):
+    scores = synthetic_scores(clips(size, seed), 0, offset)
     assert scores.ours_db >= scores.oracle_db - MAX_PSNR_LOSS_DB, scores
+    case = (size, seed, "right" if offset > 0 else "left")
+    if case in KNOWN_IOU_GAPS:
+        assert scores.hole_iou < MIN_HOLE_IOU, f"{case} now reaches the IoU bar: drop it from KNOWN_IOU_GAPS"
+        pytest.xfail(f"hole IoU {scores.hole_iou:.3f} < {MIN_HOLE_IOU} (sub-pixel outlines)")
     assert scores.hole_iou >= MIN_HOLE_IOU, scores
 
 

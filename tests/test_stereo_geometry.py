@@ -182,3 +182,14 @@ def test_torch_path_matches_numba():
             assert np.array_equal(a.mask, b.mask)
             assert np.abs(a.colour.astype(int) - b.colour).max() <= 1
             assert np.allclose(a.inverse_depth, b.inverse_depth, atol=1e-5)
+
+
+def test_small_parallax_depth_step_is_cut_not_smeared():
+    """Two far surfaces (4 m and 7 m) whose parallax differs by only 0.6 px: still a
+    depth discontinuity (surface.REL_CUT), so no pixel gets an in-between depth."""
+    depth = _plane(7.0)
+    depth[:, : W // 2] = 4.0
+    gain = 0.6 / (1 / 4.0 - 1 / 7.0)  # fx * baseline, pixels * metres
+    view, = render_eyes(RAMP, depth, INTR, [eye_at(INTR, gain / F)], black_holes=True)
+    covered = ~view.holes[0]
+    assert np.allclose(np.sort(np.unique(view.inverse_depth[0][covered])), [1 / 7.0, 1 / 4.0])

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from .infill_mask import finish_row, finish_whole_rows
-from .surface import kept
+from .surface import kept, relative_step
 
 MIN_EYE_DEPTH_M = 1e-3  # vertices closer to (or behind) the eye than this are dropped
 _INSIDE_EPS = 1e-4  # barycentric tolerance (about pixels for these unit triangles)
@@ -111,21 +111,25 @@ def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
 
 
 @numba.njit(cache=True)
-def _edge(parx: np.ndarray, pary: np.ndarray, ok: np.ndarray, x: int, y: int, dx: int,
-          dy: int, cut_px: float) -> tuple[float, bool]:
+def _edge(parx: np.ndarray, pary: np.ndarray, ize: np.ndarray, ok: np.ndarray, x: int,
+          y: int, dx: int, dy: int, cut_px: float) -> tuple[float, bool]:
     """Parallax step size and whether it is kept, for the edge from vertex (x, y) to
-    (x + dx, y + dy), with the collinear edges before and after it."""
+    (x + dx, y + dy), with the collinear edges before and after it (ize: the vertices'
+    eye inverse depths, for the relative steps)."""
     height, width = ok.shape
     sx = parx[y + dy, x + dx] - parx[y, x]
     sy = pary[y + dy, x + dx] - pary[y, x]
-    bx = by = ax = ay = 0.0
+    rel = relative_step(ize[y, x], ize[y + dy, x + dx])
+    bx = by = ax = ay = rel_b = rel_a = 0.0
     if x - dx >= 0 and y - dy >= 0 and ok[y - dy, x - dx]:
         bx, by = parx[y, x] - parx[y - dy, x - dx], pary[y, x] - pary[y - dy, x - dx]
+        rel_b = relative_step(ize[y - dy, x - dx], ize[y, x])
     x2, y2 = x + 2 * dx, y + 2 * dy
     if x2 < width and y2 < height and ok[y2, x2]:
         ax = parx[y2, x2] - parx[y + dy, x + dx]
         ay = pary[y2, x2] - pary[y + dy, x + dx]
-    return math.hypot(sx, sy), kept(sx, sy, bx, by, ax, ay, cut_px)
+        rel_a = relative_step(ize[y + dy, x + dx], ize[y2, x2])
+    return math.hypot(sx, sy), kept(sx, sy, bx, by, ax, ay, cut_px, rel, rel_b, rel_a)
 
 
 # the two triangles of the square (x, y)..(x+1, y+1), as (dx, dy) of their vertices
@@ -190,7 +194,7 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, src: np.ndarray, R: np.nd
                     i, j = k, (k + 1) % 3
                     if vx[j] + vy[j] < vx[i] + vy[i]:
                         i, j = j, i  # walk the edge in +x / +y
-                    diff, keep = _edge(parx, pary, ok, vx[i], vy[i], vx[j] - vx[i],
+                    diff, keep = _edge(parx, pary, ize, ok, vx[i], vy[i], vx[j] - vx[i],
                                        vy[j] - vy[i], cut_px)
                     joined = joined and keep
                     if diff > worst:

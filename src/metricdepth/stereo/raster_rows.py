@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from .infill_mask import finish_row, finish_whole_rows
-from .surface import kept_along_x
+from .surface import kept_along_x, relative_step
 
 
 @numba.njit(cache=True, inline="always")
@@ -92,10 +92,11 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, gains: np.ndarray,
         src = colour[y]
         row_iz = inv_depth[y]
         diz = np.empty(width + 1, np.float64)  # inverse depth steps, 0 beyond the row
-        diz[0] = 0.0
-        diz[width] = 0.0
+        rel = np.empty(width + 1, np.float64)  # relative steps (surface.relative_step)
+        diz[0] = diz[width] = rel[0] = rel[width] = 0.0
         for x in range(width - 1):
             diz[x + 1] = row_iz[x + 1] - row_iz[x]
+            rel[x + 1] = relative_step(row_iz[x], row_iz[x + 1])
         for e in range(eyes):
             gain, shift = gains[e], shifts[e]
             zbuf = out_inv_depth[e, y]
@@ -107,7 +108,8 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, gains: np.ndarray,
             for x in range(width - 1):
                 izb = row_iz[x + 1]
                 b = x + 1.0 + shift + gain * izb
-                if kept_along_x(gain * diz[x + 1], gain * diz[x], gain * diz[x + 2], cut_px):
+                if kept_along_x(gain * diz[x + 1], gain * diz[x], gain * diz[x + 2], cut_px,
+                                rel[x + 1], rel[x], rel[x + 2]):
                     _span(a, b, iza, izb, src[x], src[x + 1], zbuf, out)
                 else:
                     _cap(a, a + 0.5, iza, src[x], zbuf, out)

@@ -1,7 +1,7 @@
 """The renderer's fast case (raster_rows.py) for a torch device (CUDA, or CPU for tests).
 
 Same surface model, same output, written as whole-frame tensor operations instead of a
-loop per row: a joined edge spans at most 1 + STEEP_FACTOR * cut_px pixels and a cap
+loop per row: a joined edge spans at most 1 + steep_px(cut_px) pixels and a cap
 half a pixel, so each covers a known, small number of pixel centres. Every candidate (pixel,
 inverse depth, colour) is listed, the z-buffer is a scatter of packed
 (inverse depth, candidate) keys with `amax`, and the winners write their colour. Holes
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from .infill_mask import BORDER_BOTTOM, BORDER_LEFT, BORDER_RIGHT, BORDER_TOP, GREEN
-from .surface import STEEP_FACTOR
+from .surface import REL_CUT, steep_px
 
 _IZ_BITS = 25  # inverse depth (< 1000 / m: depth >= 1 mm) in steps of 2**-25 / m in the key
 _ID_BITS = 27  # candidate index bits (134 M candidates: 8K frames); 10 + 25 + 27 < 63
@@ -37,22 +37,27 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, gains: list
     src = colour.reshape(-1, 3).float()
     iz_flat = inv_depth.reshape(-1)
     vertex = (rows + torch.arange(width, device=device)).expand(height, width)
+    steep = steep_px.py_func(cut_px)
+    diz = inv_depth[:, 1:] - inv_depth[:, :-1]
+    top = torch.maximum(inv_depth[:, 1:], inv_depth[:, :-1])
+    rel = torch.where(top > 0, diz / top.clamp_min(1e-30), torch.zeros_like(diz))
+    rel_before, rel_after = _neighbours(rel)
+    rel_break = (rel.abs() > REL_CUT) & (torch.minimum((rel - rel_before).abs(),
+                                                       (rel - rel_after).abs()) > REL_CUT)
     results = []
     for gain, shift in zip(gains, shifts):
         pos = xs + shift + gain * inv_depth  # (H, W) eye x of every vertex
         a, b = pos[:, :-1], pos[:, 1:]
         va, vb = vertex[:, :-1], vertex[:, 1:]
-        steps = gain * (inv_depth[:, 1:] - inv_depth[:, :-1])  # the cut rule (surface.py)
-        zero = torch.zeros_like(steps[:, :1])
-        before = torch.cat([zero, steps[:, :-1]], dim=1)
-        after = torch.cat([steps[:, 1:], zero], dim=1)
+        steps = gain * diz  # the cut rule (surface.py)
+        before, after = _neighbours(steps)
         size = steps.abs()
         smooth = torch.minimum((steps - before).abs(), (steps - after).abs()) <= cut_px
-        joined = (size <= cut_px) | ((size <= STEEP_FACTOR * cut_px) & smooth)
+        joined = ((size <= cut_px) & ~rel_break) | ((size > cut_px) & (size <= steep) & smooth)
         cut = ~joined
         # candidates: (pixel x, row offset, vertex 0, vertex 1, t along the edge)
         pieces = []
-        for k in range(int(1.0 + STEEP_FACTOR * cut_px) + 1):  # centres a joined edge covers
+        for k in range(int(1.0 + steep) + 1):  # centres a joined edge covers
             X = torch.ceil(a) + k
             keep = joined & (X <= b) & (b > a)
             pieces.append((X, a, b, va, vb, keep))
@@ -95,6 +100,13 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, gains: list
         mask = _finish(out_iz, out_colour, green, fill)
         results.append((out_colour, mask, out_iz))
     return results
+
+
+def _neighbours(steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H, W - 1) per-edge values -> those of the edge before and after each (0 beyond
+    the row)."""
+    zero = torch.zeros_like(steps[:, :1])
+    return torch.cat([zero, steps[:, :-1]], dim=1), torch.cat([steps[:, 1:], zero], dim=1)
 
 
 def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bool
