@@ -12,6 +12,7 @@ from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.depth_video import DEFAULT_MAX_DEPTH
+from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.video import VideoInfo, probe
 from . import BACKENDS, BackendSpec
 from .classical import SceneInputs, check_scene_inputs
@@ -97,8 +98,7 @@ def _backend_options(config: InfillConfig) -> dict:
 
 
 DEFAULT_PUPILLARY_DISTANCE_MM = 63.0
-TAG_LAYOUT = "layout"  # step 6's tags on the stereo video
-TAG_PUPILLARY_DISTANCE = "pupillary_distance_mm"
+
 FILLABLE_LAYOUTS = ("full_sbs", "half_sbs")  # two eyes side by side, left eye left
 
 
@@ -134,6 +134,10 @@ def _scene_inputs(config: InfillConfig, stereo: VideoInfo) -> SceneInputs | None
         missing = [f for f in SCENE_FLAGS if f not in given]
         raise InputError(f"--{missing[0]}", f"needed with --{given[0]}: background from "
                          "other frames needs " + ", ".join(f"--{f}" for f in SCENE_FLAGS))
+    if stereo.tags.get(TAG_CONVERGENCE, "0") != "0" or stereo.tags.get(TAG_STABILISED) == "1":
+        raise InputError(stereo.path, "was rendered with a convergence shift or stabilised "
+                         "(its tags say so); background from other frames needs plain parallel "
+                         f"eyes: drop --{given[0]} or re-render with --convergence 0")
     if not 0 <= config.neighbour_frames:
         raise InputError("--neighbour_frames", f"must be >= 0, got {config.neighbour_frames}")
     return SceneInputs(Path(config.color_video), Path(config.depth_video),

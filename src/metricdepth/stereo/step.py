@@ -25,6 +25,7 @@ import numpy as np
 from ..camera import Intrinsics, check_fov
 from ..config import option
 from ..errors import InputError
+from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
@@ -186,8 +187,12 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
     subject = SubjectConvergence.from_state(inputs.fps, state) if config.mask_video else None
     renderer = _FrameRenderer(config, inputs)
     out_w, out_h = frame_size(config.layout, inputs.width, inputs.height, renderer.eye_side)
-    tags = {"layout": config.layout, "pupillary_distance_mm": f"{config.pupillary_distance:g}",
-            "source": Path(config.color_video).name}
+    # Recorded so that later steps can tell plain parallel eyes from shifted or
+    # stabilised ones (step 7's background-from-other-frames assumes plain eyes).
+    tags = {TAG_LAYOUT: config.layout, TAG_PUPILLARY_DISTANCE: f"{config.pupillary_distance:g}",
+            "source": Path(config.color_video).name,
+            TAG_CONVERGENCE: config.convergence or "0",
+            TAG_STABILISED: "1" if config.transformation_file else "0"}
     with progress(total=inputs.frames, desc="stereo") as bar:
         bar.update(done)
         for chunk in jobs[0].chunks():
