@@ -69,10 +69,18 @@ def test_lk_tracks_do_not_continue_on_another_surface(truth):
 
 def test_lk_points_survive_on_textured_static_surfaces(truth):
     """Points seeded with their window on one static surface, visible for 30 frames.
-    The issue asks for 90%; the tracker reaches about 80-87% on these clips (see
-    docs/step3_tracking.md), so this guards the level reached."""
+    The issue asks for 90%; the tracker reaches 85-87% on these clips (see
+    docs/step3_tracking.md), so this guards the level reached (86% here; 85% before
+    motion prediction, when the backward check's coarse levels dropped good points)."""
     assert truth.survivors_judged > 80
-    assert truth.survival >= 0.75, truth.survival
+    assert truth.survival >= 0.85, truth.survival
+
+
+@pytest.mark.xfail(strict=True, reason="issue 4's survival and occlusion bars are not reached "
+                   "yet: 86% survive, one track continues 5 frames while hidden (docs/step3_tracking.md)")
+def test_lk_meets_the_issue_bars(truth):
+    assert truth.survival >= 0.9, truth.survival
+    assert truth.hidden == 0, truth.hidden
 
 
 def test_lk_ids_are_unique_and_never_reused(lk_tracks):

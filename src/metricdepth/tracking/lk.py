@@ -1,8 +1,9 @@
 """Weight-free point tracker: pyramidal Lucas-Kanade with a forward-backward check.
 
 Frame by frame (constant memory), `LKTracker.update` moves every live point into the new
-frame with OpenCV's pyramidal Lucas-Kanade, tracks it back again and keeps it only if it
-returns to where it started (forward-backward check). Each point then gets a sub-pixel
+frame with OpenCV's pyramidal Lucas-Kanade, starting from where its last motion predicts
+it (few pyramid levels; the whole pyramid for points without a prediction), tracks it
+back again and keeps it only if it returns to where it started (forward-backward check). Each point then gets a sub-pixel
 refinement against its *anchor*: the patch around it in the frame it was seeded (or last
 re-anchored) in, aligned with the current frame under an affine warp (`affine.py`).
 Chained frame-to-frame steps add up their small errors like a random walk, and a
@@ -39,6 +40,10 @@ EIGEN_BLOCK_PX = 7
 SUBPIX_HALF_WINDOW_PX = 3
 SUBPIX_MAX_ITERATIONS = 20
 SUBPIX_EPSILON_PX = 0.01
+# Pyramid levels used from a good starting point (the position predicted from a point's
+# last motion, or the known answer for the backward check): a prediction may be off by
+# about a window side.
+NEAR_LEVELS = 1
 
 
 @dataclass(frozen=True)
@@ -113,12 +118,14 @@ class LKTracker:
         self._lk = dict(winSize=(s.window, s.window), maxLevel=s.levels,
                         criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
                                   LK_MAX_ITERATIONS, LK_EPSILON_PX))
+        self._lk_near = dict(self._lk, maxLevel=min(s.levels, NEAR_LEVELS))
         self._aligner = AffineAligner(s.window // 2, s.warp_damping)
         self._frame = -1
         self._grey: np.ndarray | None = None
         self.ids = np.zeros(0, np.int64)
         self.xy = np.zeros((0, 2), np.float32)
         self._warp = np.zeros((0, 2, 2), np.float32)  # anchor patch -> current frame
+        self._velocity = np.zeros((0, 2), np.float32)  # last frame-to-frame motion, pixels
         self._anchor_frame = np.zeros(0, np.int64)
         self._templates = self._aligner.empty()
         self._next_id = 0
@@ -149,23 +156,43 @@ class LKTracker:
         """Move the points from (H, W) uint8 `prev_grey` into `grey`; return (N,) bool:
         which points stay valid."""
         s = self.settings
-        prev = self.xy.reshape(-1, 1, 2)
-        fwd, ok_f, _ = cv2.calcOpticalFlowPyrLK(prev_grey, grey, prev, None, **self._lk)
-        back, ok_b, _ = cv2.calcOpticalFlowPyrLK(grey, prev_grey, fwd, prev.copy(),
-                                                 flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **self._lk)
-        fb = np.linalg.norm(back.reshape(-1, 2) - self.xy, axis=1)
-        keep = ok_f.ravel().astype(bool) & ok_b.ravel().astype(bool) & (fb < s.fb_threshold)
-        guess = fwd.reshape(-1, 2)
+        guess, keep = self._flow(prev_grey, grey, self.xy, self.xy + self._velocity, self._lk_near)
+        # Points without a usable prediction (new, or whose motion changed) are tracked
+        # again through the whole pyramid, from no motion.
+        retry = np.flatnonzero(~keep)
+        if len(retry):
+            guess[retry], keep[retry] = self._flow(prev_grey, grey, self.xy[retry],
+                                                   self.xy[retry], self._lk)
         xy, warp, ncc = self._aligner.align(self._templates, grey, guess, self._warp,
                                             s.align_iterations)
         shift = np.linalg.norm(xy - guess, axis=1)
         keep &= np.isfinite(xy).all(1) & (shift < s.anchor_max_shift) & (ncc >= s.min_ncc)
+        self._velocity = np.where(keep[:, None], xy - self.xy, 0).astype(np.float32)
         self.xy = np.where(keep[:, None], xy, self.xy).astype(np.float32)
         self._warp = np.where(keep[:, None, None], warp, self._warp).astype(np.float32)
         return keep & _in_image(self.xy, grey.shape, s.border)
 
+    def _flow(self, prev_grey: np.ndarray, grey: np.ndarray, xy: np.ndarray, start: np.ndarray,
+              lk: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Lucas-Kanade of (N, 2) float32 pixels `xy` from (H, W) uint8 `prev_grey` into
+        `grey`, starting from (N, 2) pixels `start`, with `lk` options; checked by tracking
+        back from the answer to the known start, with only NEAR_LEVELS pyramid levels (the
+        coarse levels' large windows can lock onto other structure, such as a moving
+        object nearby, and pull a correct point away). Returns (N, 2) float32 positions
+        and (N,) bool: found, and back within `fb_threshold` pixels."""
+        prev = xy.reshape(-1, 1, 2)
+        fwd, ok_f, _ = cv2.calcOpticalFlowPyrLK(prev_grey, grey, prev,
+                                                start.astype(np.float32).reshape(-1, 1, 2),
+                                                flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+        back, ok_b, _ = cv2.calcOpticalFlowPyrLK(grey, prev_grey, fwd, prev.copy(),
+                                                 flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **self._lk_near)
+        fb = np.linalg.norm(back.reshape(-1, 2) - xy, axis=1)
+        ok = ok_f.ravel().astype(bool) & ok_b.ravel().astype(bool) & (fb < self.settings.fb_threshold)
+        return fwd.reshape(-1, 2), ok
+
     def _select(self, keep: np.ndarray) -> None:
         self.ids, self.xy, self._warp = self.ids[keep], self.xy[keep], self._warp[keep]
+        self._velocity = self._velocity[keep]
         self._anchor_frame = self._anchor_frame[keep]
         self._templates = self._templates.select(keep)
 
@@ -229,6 +256,7 @@ class LKTracker:
         self.xy = np.concatenate([self.xy, corners]).astype(np.float32)
         self._warp = np.concatenate([self._warp, np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))])
         self._anchor_frame = np.concatenate([self._anchor_frame, np.full(n, self._frame)])
+        self._velocity = np.concatenate([self._velocity, np.zeros((n, 2), np.float32)])
         self._templates = Templates.concat(self._templates, templates.select(templates.ok))
 
 
