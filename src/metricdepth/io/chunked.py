@@ -185,19 +185,29 @@ class ChunkedJob:
         missing = [c.index for c in chunks if not self.is_done(c)]
         if missing:
             raise RuntimeError(f"{self.final}: chunks {missing[:5]} are not done")
-        target = AtomicFile(self.final, overwrite=True)
-        try:
-            _concatenate([c.path for c in chunks], target.tmp)
-            written = probe(target.tmp).frame_count
-            if written != self.total_frames:
-                raise RuntimeError(f"{self.final}: joined file holds {written} frames, "
-                                   f"expected {self.total_frames}")
-        except BaseException:
-            target.abort()
-            raise
-        target.commit()
+        join_videos([c.path for c in chunks], self.final, overwrite=True,
+                    expected_frames=self.total_frames)
         shutil.rmtree(self.work)
         return self.final
+
+
+def join_videos(parts: list[Path], final: str | Path, *, overwrite: bool = False,
+                expected_frames: int | None = None) -> Path:
+    """Join our FFV1 videos `parts` (same size and frame rate) into `final` by copying
+    their packets (no re-encoding), atomically; the result must hold the sum of the
+    parts' frames (and `expected_frames`, when given)."""
+    target = AtomicFile(final, overwrite)
+    total = sum(probe(p).frame_count for p in parts)
+    try:
+        _concatenate(parts, target.tmp)
+        written = probe(target.tmp).frame_count
+        if written != total or (expected_frames is not None and written != expected_frames):
+            raise RuntimeError(f"{target.final}: joined file holds {written} frames, "
+                               f"expected {expected_frames or total}")
+    except BaseException:
+        target.abort()
+        raise
+    return target.commit()
 
 
 def _concatenate(parts: list[Path], out: Path) -> None:
