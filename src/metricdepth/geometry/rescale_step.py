@@ -1,0 +1,245 @@
+"""Step 5: depth corrected by triangulation (`rescale_depth`).
+
+With the camera poses of step 4, every static track seen often enough and with enough
+parallax is triangulated; the depth video is fitted to those points in inverse depth
+(1 / z_true = a / z + b) per frame, the fits smoothed over time (or one fit for the whole
+clip with --global_align), and applied to every pixel. Writes ``D_rescaled.mkv`` (same
+size, frame rate and max_depth), ``D_triangulated.ply`` (the triangulated points) and
+``D_avgmonodepth.ply`` (per track, the average of its depth-derived points), both with
+colours from the colour video where there is one, and the track ids.
+
+Run again on its own output, it says when a further pass would change nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..camera import Intrinsics, unproject
+from ..config import option
+from ..errors import InputError
+from ..io import naming
+from ..io.atomic import check_writable
+from ..io.checks import check_matching
+from ..io.chunked import ChunkedJob
+from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader, DepthVideoWriter
+from ..io.mask_video import MaskVideoReader
+from ..io.ply import PointCloud, write_ply
+from ..io.sidecars import read_transformations
+from ..io.video import VideoReader, probe
+from ..progress import progress
+from .inputs import frames_to_use, read_tracks, resolve_intrinsics, sidecar_beside
+from .observations import INVALID_DEPTH_FRACTION, Observations, gather_observations
+from .rescale import FrameFits, apply_fit, change_of_fit, fit_frames, fit_inverse
+from .triangulate import TriangulationSettings, depth_in_frames, triangulate
+
+log = logging.getLogger(__name__)
+
+CHUNK_FRAMES = 64          # frames per resumable chunk of the output video
+CONVERGED_CHANGE = 0.005   # a pass whose fits change the depth less than this has converged
+
+
+@dataclass
+class RescaleConfig:
+    """Settings of step 5; each field is a command-line flag of rescale_depth.py."""
+
+    depth_video: Path = option(None, "depth video to correct (metres, 16-bit packing)",
+                               required=True)
+    track_file: Path = option(None, "tracking JSON from step 3", required=True)
+    transformation_file: Path | None = option(None, "camera poses from step 4 (default: "
+                                              "D_transformations.json beside the depth video, "
+                                              "or beside the video it was rescaled from)")
+    color_video: Path | None = option(None, "colour video for the PLY colours (default: the "
+                                      "depth video's name without _depth.mkv, if it exists)")
+    mask_video: Path | None = option(None, "mask video of moving objects (255 = moving); their "
+                                     "tracks are not triangulated")
+    xfov: float | None = option(None, "full horizontal field of view, degrees")
+    yfov: float | None = option(None, "full vertical field of view, degrees")
+    xfov_file: Path | None = option(None, "per-frame horizontal FOV JSON, degrees; without "
+                                    "any FOV flag, D_xfovs.json beside the depth video (or "
+                                    "the video it was rescaled from) is read")
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video has "
+                              "no max_depth tag (the output keeps the input's)")
+    max_frames: int | None = option(None, "process only the first N frames (the poses file "
+                                    "must then have N entries)")
+    global_align: bool = option(False, "one fit (a, b) for the whole video instead of one per "
+                                "frame")
+    smooth: float = option(0.01, "expected change of the per-frame fit from one frame to the "
+                           "next (relative, 0.01 = 1 percent): smaller smooths more; "
+                           "well-measured frames keep their own fit; 0: no smoothing")
+    min_points: int = option(12, "triangulated points a frame needs for its own fit; frames "
+                             "with fewer take their neighbours' values")
+    min_parallax: float = option(2.0, "degrees between a track's first and last viewing rays "
+                                 "needed to triangulate it")
+    max_error: float = option(2.0, "RMS reprojection error in pixels above which a "
+                              "triangulated point is rejected")
+    resume: bool = option(False, "continue an interrupted run (same settings)")
+    overwrite: bool = option(False, "replace existing outputs")
+
+
+def output_paths(depth_video: Path) -> dict[str, Path]:
+    """The files the step writes, by role."""
+    return {"rescaled": naming.output_path(depth_video, naming.RESCALED),
+            "triangulated": naming.output_path(depth_video, naming.TRIANGULATED_PLY),
+            "avgmonodepth": naming.output_path(depth_video, naming.AVGMONODEPTH_PLY)}
+
+
+def _colour_video(config: RescaleConfig) -> Path | None:
+    if config.color_video is not None:
+        return Path(config.color_video)
+    name = Path(config.depth_video).name
+    if name.endswith(naming.DEPTH):
+        candidate = Path(config.depth_video).with_name(name[: -len(naming.DEPTH)])
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
+    """Run step 5; returns the paths written by role (see `output_paths`)."""
+    depth = DepthVideoReader(config.depth_video, config.max_depth)
+    info = depth.info
+    frames = frames_to_use(info.frame_count, config.max_frames)
+    colour_path = _colour_video(config)
+    for name, path in (("mask video", config.mask_video), ("colour video", colour_path)):
+        if path is not None:
+            check_matching(info, probe(path), name)
+    tracks = read_tracks(config.track_file, info.frame_count, info.width, info.height, frames)
+    poses_path = config.transformation_file or sidecar_beside(config.depth_video,
+                                                              naming.TRANSFORMATIONS)
+    if poses_path is None:
+        raise InputError("--transformation_file", "no camera poses given and none beside the "
+                         "depth video; run camera_track.py first")
+    world_from_cam = read_transformations(poses_path, frames)
+    intr = resolve_intrinsics(info.width, info.height, info.frame_count, config.depth_video,
+                              config.xfov, config.yfov, config.xfov_file)
+    paths = output_paths(Path(config.depth_video))
+    for role in ("triangulated", "avgmonodepth"):
+        check_writable(paths[role], config.overwrite)
+    if not config.resume:
+        check_writable(paths["rescaled"], config.overwrite)
+
+    mask = MaskVideoReader(config.mask_video) if config.mask_video is not None else None
+    obs = gather_observations(tracks, progress(depth.frames(0, frames), total=frames,
+                                               desc="sampling depth"),
+                              depth.max_depth, mask.frames(0, frames) if mask else None)
+    static = obs.subset(~obs.masked)
+    settings = TriangulationSettings(min_parallax_deg=config.min_parallax,
+                                     max_error_px=config.max_error)
+    tri = triangulate(static.frame, static.track, static.xy, obs.track_count, world_from_cam,
+                      intr, settings)
+    log.info("triangulated %d of %d tracks", int(tri.ok.sum()), obs.track_count)
+    fits = _fit(static, tri.points, world_from_cam, config, frames)
+    _report_change(fits, static)
+
+    job = ChunkedJob(paths["rescaled"], frames, CHUNK_FRAMES, _job_settings(config, poses_path),
+                     overwrite=config.overwrite, resume=config.resume)
+    for chunk in progress(list(job.pending()), desc="writing rescaled depth", unit="chunk"):
+        with DepthVideoWriter(chunk.path, info.width, info.height, info.fps,
+                              max_depth=depth.max_depth, overwrite=True,
+                              expected_frames=chunk.length) as writer:
+            for f, frame in enumerate(depth.frames(chunk.start, chunk.stop), chunk.start):
+                invalid = frame >= INVALID_DEPTH_FRACTION * depth.max_depth
+                writer.write(*apply_fit(frame, fits.a[f], fits.b[f], depth.max_depth, invalid))
+        job.complete(chunk)
+    written = {"rescaled": job.finish()}
+
+    colours = _track_colours(colour_path, static, obs.track_count, frames)
+    ids = obs.track_ids
+    ok = tri.ok
+    written["triangulated"] = write_ply(paths["triangulated"], PointCloud(
+        tri.points[ok], colours[ok] if colours is not None else None, ids[ok]),
+        overwrite=config.overwrite)
+    average, has_average = _average_depth_points(static, world_from_cam, intr, obs.track_count)
+    written["avgmonodepth"] = write_ply(paths["avgmonodepth"], PointCloud(
+        average[has_average], colours[has_average] if colours is not None else None,
+        ids[has_average]), overwrite=config.overwrite)
+    return written
+
+
+def _fit(obs: Observations, points: np.ndarray, world_from_cam: np.ndarray,
+         config: RescaleConfig, frames: int) -> FrameFits:
+    """Fits of the depth to the triangulated points, per frame or global."""
+    usable = np.isfinite(points[obs.track]).all(axis=1) & np.isfinite(obs.depth)
+    z_true = depth_in_frames(points, obs.frame[usable], obs.track[usable], world_from_cam)
+    z = obs.depth[usable]
+    frame = obs.frame[usable]
+    front = z_true > 0
+    z_true, z, frame = z_true[front], z[front], frame[front]
+    if len(z) < config.min_points:
+        raise InputError(config.track_file, f"only {len(z)} observations of triangulated points "
+                         f"(at least {config.min_points} needed): the tracks are too short or "
+                         "the camera moves too little for triangulation")
+    if config.global_align:
+        (a, b), _ = fit_inverse(z_true, z)
+        log.info("global fit: 1/z_true = %.4f/z + %.5f", a, b)
+        return FrameFits(np.full(frames, a), np.full(frames, b),
+                         np.bincount(frame, minlength=frames))
+    fits = fit_frames(frame, z_true, z, frames, config.min_points, config.smooth,
+                      float(np.median(z)))
+    without = int((fits.points == 0).sum())
+    if without:
+        log.info("%d of %d frames had fewer than %d points and took their neighbours' fits",
+                 without, frames, config.min_points)
+    return fits
+
+
+def _report_change(fits: FrameFits, obs: Observations) -> None:
+    typical = float(np.nanmedian(obs.depth)) if np.isfinite(obs.depth).any() else 1.0
+    change = change_of_fit(fits.a, fits.b, typical)
+    if change < CONVERGED_CHANGE:
+        log.warning("the fits change the depth by only %.2f%% (median): a further pass would "
+                    "change nothing", 100 * change)
+    else:
+        log.info("the fits change the depth by %.2f%% (median |a - 1|, |b| z)", 100 * change)
+
+
+def _job_settings(config: RescaleConfig, poses_path: Path) -> dict[str, object]:
+    """What changes the output video (for resuming)."""
+    settings = {k: v for k, v in dataclasses.asdict(config).items()
+                if k not in ("resume", "overwrite", "color_video")}
+    settings["transformation_file"] = str(poses_path)
+    return settings
+
+
+def _track_colours(colour_path: Path | None, obs: Observations, count: int,
+                   frames: int) -> np.ndarray | None:
+    """(count, 3) uint8 colour of each track at its first observation (None without video)."""
+    if colour_path is None:
+        log.info("no colour video: the PLY files have no colours")
+        return None
+    colours = np.zeros((count, 3), np.uint8)
+    first = np.full(count, -1)
+    order = np.argsort(obs.frame, kind="stable")[::-1]
+    first[obs.track[order]] = order  # the last write wins: the earliest frame
+    rows = first[first >= 0]
+    by_frame = obs.frame[rows]
+    with VideoReader(colour_path) as video:
+        for f, image in enumerate(video.frames(0, frames)):
+            here = rows[by_frame == f]
+            if len(here):
+                x = np.clip(np.rint(obs.xy[here, 0]).astype(int), 0, image.shape[1] - 1)
+                y = np.clip(np.rint(obs.xy[here, 1]).astype(int), 0, image.shape[0] - 1)
+                colours[obs.track[here]] = image[y, x]
+    return colours
+
+
+def _average_depth_points(obs: Observations, world_from_cam: np.ndarray, intr: Intrinsics,
+                          count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per track, the mean of its depth-derived world points: (count, 3) metres and
+    (count,) bool where a track has any."""
+    rows = np.isfinite(obs.depth)
+    cam = unproject(obs.xy[rows], obs.depth[rows], intr)
+    world = np.einsum("mij,mj->mi", world_from_cam[obs.frame[rows], :3, :3], cam) \
+        + world_from_cam[obs.frame[rows], :3, 3]
+    sums = np.zeros((count, 3))
+    np.add.at(sums, obs.track[rows], world)
+    counts = np.bincount(obs.track[rows], minlength=count)
+    has = counts > 0
+    sums[has] /= counts[has, None]
+    return sums, has
