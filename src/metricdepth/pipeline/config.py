@@ -1,0 +1,140 @@
+"""The pipeline's settings: a few flags that choose backends and where to start and stop,
+plus an optional TOML or JSON file with one section per step for everything else.
+
+    # pipeline.toml
+    [pipeline]                 # any field of PipelineConfig
+    xfov = 60
+    depth_backend = "da2"
+    [stereo]                   # any field of that step's config (docs/steps.md)
+    pupillary_distance = 65
+    [compress]
+    codec = "x264"
+
+Precedence: a step's own defaults < the pipeline's choices (backends, FOV, file names)
+< the file's step section < flags given on the command line (for pipeline fields).
+The file paths that join the steps are the pipeline's: a step section may not set them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import option
+from ..errors import InputError
+
+# Step names in order; --from / --until and the config file's sections use them.
+STEP_NAMES = ("depth", "masks", "tracks", "camera", "rescale", "stereo", "infill", "compress")
+PIPELINE_SECTION = "pipeline"
+DEFAULT_SCENE_THRESHOLD = 27.0   # PySceneDetect ContentDetector's own default
+DEFAULT_MIN_SCENE_FRAMES = 15    # shorter scenes are merged into their neighbour (tracking needs frames)
+TUM_DEPTH_SCALE = 1 / 5000       # TUM RGB-D depth PNGs: value / 5000 = metres
+DEFAULT_RGBD_FPS = 30            # TUM RGB-D's frame rate
+
+
+@dataclass
+class PipelineConfig:
+    """Settings of run_pipeline.py (each field is a flag; `[pipeline]` in the config file)."""
+
+    video: str | None = None  # the colour video (a positional argument of the script)
+    config: str | None = option(None, "TOML or JSON file: a [pipeline] section (these flags) "
+                                "and one section per step (depth, masks, tracks, camera, "
+                                "rescale, stereo, infill, compress) with that step's flags")
+    xfov: float | None = option(None, "full horizontal field of view of the video, degrees "
+                                "(needed unless the depth backend estimates it)")
+    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)")
+    depth_backend: str = option("vda_metric", "step 1's depth model (frames: import depth "
+                                "images from --depth_frames, no weights)")
+    depth_checkpoint: str | None = option(None, "step 1's weights (default: the backend's "
+                                          "own from the Hugging Face cache)")
+    depth_frames: str | None = option(None, "frames backend: folder of 16-bit PNG or EXR "
+                                      "depth images, one per colour frame")
+    depth_scale: float | None = option(None, "frames backend: metres per stored unit "
+                                       "(default 0.001 for PNG, 1 for EXR; --rgbd: 0.0002)")
+    mask_backend: str = option("motion", "step 2: motion (no weights), sam2 or sam (need "
+                               "prompts in the [masks] section), auto")
+    track_backend: str = option("auto", "step 3: lk (no weights), cotracker, auto")
+    infill_backend: str = option("classical", "step 7: classical (no weights) or stereocrafter")
+    device: str | None = option(None, "torch device for every step that has one (cpu, cuda); "
+                                "default: each step's own")
+    start_step: str | None = option(None, "start at this step; earlier steps must be complete",
+                                    choices=STEP_NAMES, flag="--from")
+    until: str | None = option(None, "stop after this step", choices=STEP_NAMES)
+    split_scenes: bool = option(False, "cut the video at scene changes (PySceneDetect), run "
+                                "each scene as its own clip, join them and add the audio")
+    scene_threshold: float = option(DEFAULT_SCENE_THRESHOLD, "--split_scenes: PySceneDetect "
+                                    "ContentDetector threshold (lower finds more cuts)")
+    min_scene_frames: int = option(DEFAULT_MIN_SCENE_FRAMES, "--split_scenes: shortest scene, "
+                                   "frames")
+    rgbd: str | None = option(None, "RGB-D folder (TUM layout: rgb/, depth/, associate.txt): "
+                              "build VIDEO from its colour frames and import its depth with "
+                              "the frames backend")
+    rgbd_fps: int = option(DEFAULT_RGBD_FPS, "--rgbd: frame rate of the built video")
+    overwrite: bool = option(False, "redo the steps that run, replacing their outputs "
+                             "(default: complete steps are skipped, interrupted ones resumed)")
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's step sections
+
+    @property
+    def first_step(self) -> str:
+        return self.start_step or STEP_NAMES[0]
+
+    @property
+    def last_step(self) -> str:
+        return self.until or STEP_NAMES[-1]
+
+
+def read_config_file(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Sections of a TOML (.toml) or JSON (.json) config file, each a dict of settings."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "config file not found")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text())
+        else:
+            data = tomllib.loads(path.read_text())
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'} "
+                         f"({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "must hold sections ([pipeline], [depth], ...), not a list or value")
+    known = (PIPELINE_SECTION,) + STEP_NAMES
+    for name, section in data.items():
+        if name not in known:
+            raise InputError(path, f"unknown section [{name}]; sections are {', '.join(known)}")
+        if not isinstance(section, dict):
+            raise InputError(path, f"[{name}] must be a table of settings")
+    return data
+
+
+def build_config(flags: dict[str, Any]) -> PipelineConfig:
+    """The pipeline's settings from the flags given on the command line (`flags`: field ->
+    value, only those given) and the config file they name (its [pipeline] section fills
+    the fields the flags leave out)."""
+    sections = read_config_file(flags["config"]) if flags.get("config") else {}
+    values = dict(sections.get(PIPELINE_SECTION, {}))
+    fields = {f.name for f in dataclasses.fields(PipelineConfig)} - {"steps", "config"}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise InputError(flags["config"], f"[{PIPELINE_SECTION}] has unknown settings "
+                         f"{', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
+    values.update(flags)
+    if values.get("rgbd"):  # an RGB-D recording brings its own depth (TUM's units)
+        values.setdefault("depth_backend", "frames")
+        values.setdefault("depth_scale", TUM_DEPTH_SCALE)
+    values["steps"] = {name: dict(section) for name, section in sections.items()
+                       if name != PIPELINE_SECTION}
+    for key in ("start_step", "until"):
+        if values.get(key) is not None and values[key] not in STEP_NAMES:
+            raise InputError(f"--{'from' if key == 'start_step' else key}",
+                             f"unknown step {values[key]!r}; steps are {', '.join(STEP_NAMES)}")
+    config = PipelineConfig(**values)
+    if config.video is None:
+        raise InputError("video", "no video given")
+    if STEP_NAMES.index(config.first_step) > STEP_NAMES.index(config.last_step):
+        raise InputError("--from", f"{config.first_step} comes after --until {config.last_step}")
+    return config
