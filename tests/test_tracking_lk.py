@@ -69,15 +69,15 @@ def test_lk_tracks_do_not_continue_on_another_surface(truth):
 
 def test_lk_points_survive_on_textured_static_surfaces(truth):
     """Points seeded with their window on one static surface, visible for 30 frames.
-    The issue asks for 90%; the tracker reaches 85-87% on these clips (see
-    docs/step3_tracking.md), so this guards the level reached (86% here; 85% before
-    motion prediction, when the backward check's coarse levels dropped good points)."""
+    The issue asks for 90%; the tracker reaches 88-92% on seeds 0-3 (see
+    docs/step3_tracking.md), so this guards the level reached (89% here; 86% before
+    partly occluded points were kept on the seen part of their window)."""
     assert truth.survivors_judged > 80
-    assert truth.survival >= 0.85, truth.survival
+    assert truth.survival >= 0.88, truth.survival
 
 
 @pytest.mark.xfail(strict=True, reason="issue 4's survival and occlusion bars are not reached "
-                   "yet: 86% survive, one track continues 5 frames while hidden (docs/step3_tracking.md)")
+                   "yet: 89% survive, one track continues 5 frames while hidden (docs/step3_tracking.md)")
 def test_lk_meets_the_issue_bars(truth):
     assert truth.survival >= 0.9, truth.survival
     assert truth.hidden == 0, truth.hidden

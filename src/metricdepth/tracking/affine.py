@@ -24,6 +24,12 @@ import numpy as np
 # Smallest determinant of the Gauss-Newton matrix (relative to its trace squared): below it
 # the patch has too little texture in some direction to fix all six parameters.
 MIN_CONDITION = 1e-4
+# A window pixel whose residual after alignment exceeds this (normalised units: the
+# patch's standard deviation is 1) does not show the template's surface there: something
+# is in front of it. First pass, before the gain and bias are re-fitted without them:
+# OCCLUDED_FIRST_PASS.
+OCCLUDED_RESIDUAL = 0.5
+OCCLUDED_FIRST_PASS = 1.0
 # Gaussian weight of a window pixel: sigma = half window * this factor.
 WEIGHT_SIGMA_FACTOR = 0.6
 
@@ -150,3 +156,46 @@ class AffineAligner:
         ncc = (current * templates.patch * self.weights).sum(1)
         ncc[~templates.ok] = 0.0
         return centre.astype(np.float32), m.astype(np.float32), ncc.astype(np.float32)
+
+    def align_seen(self, templates: Templates, grey: np.ndarray, xy: np.ndarray, warp: np.ndarray,
+                   iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Align templates with (H, W) uint8 `grey` using only the pixels that still show
+        them (partly occluded windows): translation only, matrices (N, 2, 2) kept; a pixel
+        counts as seen while its residual is below OCCLUDED_RESIDUAL (gain and bias fitted
+        on the seen pixels). Starts from centres (N, 2) float32 pixels. Returns centres
+        (N, 2) float32, (N,) float32 correlation over the seen pixels, (N, P) bool seen
+        pixels and (N,) float32 texture kept: the smallest eigenvalue of the seen pixels'
+        translation Gauss-Newton matrix over the whole window's."""
+        n, p = len(xy), len(self.ox)
+        if n == 0:
+            return xy, np.zeros(0, np.float32), np.zeros((0, p), bool), np.zeros(0, np.float32)
+        image = grey.astype(np.float32)
+        centre = xy.astype(np.float32).copy()
+        gradient = templates.steepest[..., 4:6] / self.weights[..., None]  # (N, P, 2)
+        seen = np.ones((n, p), bool)
+        threshold = OCCLUDED_FIRST_PASS
+        for step in range(iterations + 2):
+            x = centre[:, 0, None] + warp[:, 0, 0, None] * self.ox + warp[:, 0, 1, None] * self.oy
+            y = centre[:, 1, None] + warp[:, 1, 0, None] * self.ox + warp[:, 1, 1, None] * self.oy
+            weights = self.weights * seen
+            weights = weights / np.maximum(weights.sum(1, keepdims=True), 1e-12)
+            current, _ = _normalise(_sample(image, x, y), weights)
+            template, scale = _normalise(templates.patch, weights)
+            error = current - template
+            if step == iterations + 1:
+                break
+            seen = np.abs(error) < threshold
+            threshold = OCCLUDED_RESIDUAL
+            if step == 0:
+                continue
+            g = gradient / np.maximum(scale, 1e-6)[:, None, None]
+            wg = g * (weights * seen)[..., None]
+            hessian = np.einsum("npi,npj->nij", wg, g) + 1e-9 * np.eye(2, dtype=np.float32)
+            delta = np.linalg.solve(hessian, np.einsum("npi,np->ni", wg, error)[..., None])[..., 0]
+            centre = centre - np.einsum("nij,nj->ni", warp, delta)
+        ncc = (current * template * weights).sum(1)
+        full = np.einsum("npi,npj,p->nij", gradient, gradient, self.weights[0])
+        kept = np.einsum("npi,npj,np->nij", gradient, gradient, self.weights * seen)
+        ratio = np.linalg.eigvalsh(kept)[:, 0] / np.maximum(np.linalg.eigvalsh(full)[:, 0], 1e-12)
+        ncc[~templates.ok] = 0.0
+        return centre.astype(np.float32), ncc.astype(np.float32), seen, ratio.astype(np.float32)

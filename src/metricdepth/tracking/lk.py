@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..io.sidecars import FrameTracks
@@ -44,6 +45,17 @@ SUBPIX_EPSILON_PX = 0.01
 # last motion, or the known answer for the backward check): a prediction may be off by
 # about a window side.
 NEAR_LEVELS = 1
+# A partly occluded point (see LKTracker._partly_seen) is kept only if the pixels within
+# this radius (pixels) of it are seen,
+CENTRE_RADIUS_PX = 2.5
+# the seen pixels keep at least this fraction of the window's texture in its weakest
+# direction (else the position could slide along an edge),
+MIN_SEEN_TEXTURE = 0.3
+# and it moved within this many pixels of where its last motion predicted.
+PARTIAL_MAX_JUMP_PX = 0.5
+# Frames a point must have been tracked with its whole window matching before it may be
+# kept on part of it (its motion, which predicts where it is, is known by then).
+TRUSTED_FRAMES = 3
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,8 @@ class LKSettings:
         frame-to-frame estimate.
     min_ncc: smallest normalised cross-correlation between the aligned patch and its
         anchor; below it the point is dropped (occluded, lost, or not a surface point).
+    min_seen: smallest Gaussian-weighted fraction of a partly occluded point's window
+        that must still show its anchor for the point to be kept.
     align_iterations: Gauss-Newton steps of the affine alignment per frame.
     warp_damping: damping of the alignment's scale/shear parameters, relative to the
         translation terms (keeps the warp steady on weakly textured patches).
@@ -84,6 +98,7 @@ class LKSettings:
     anchor_frames: int = 30
     anchor_max_shift: float = 3.0
     min_ncc: float = 0.985
+    min_seen: float = 0.6
     align_iterations: int = 3
     warp_damping: float = 1.0
 
@@ -127,6 +142,9 @@ class LKTracker:
         self._warp = np.zeros((0, 2, 2), np.float32)  # anchor patch -> current frame
         self._velocity = np.zeros((0, 2), np.float32)  # last frame-to-frame motion, pixels
         self._anchor_frame = np.zeros(0, np.int64)
+        self._partial = np.zeros(0, bool)  # kept on the seen part of its window last frame
+        self._whole = np.zeros(0, np.int64)  # frames tracked with the whole window matching
+        self._centre = np.hypot(self._aligner.ox, self._aligner.oy) <= CENTRE_RADIUS_PX
         self._templates = self._aligner.empty()
         self._next_id = 0
 
@@ -167,10 +185,45 @@ class LKTracker:
                                             s.align_iterations)
         shift = np.linalg.norm(xy - guess, axis=1)
         keep &= np.isfinite(xy).all(1) & (shift < s.anchor_max_shift) & (ncc >= s.min_ncc)
+        # Only points with a known motion (tracked whole for TRUSTED_FRAMES) get a second
+        # chance on the seen part of their window.
+        partial = self._partly_seen(grey, np.flatnonzero(~keep & self._templates.ok
+                                                         & (self._whole >= TRUSTED_FRAMES)))
+        xy[partial.index], warp[partial.index] = partial.xy, self._warp[partial.index]
+        keep[partial.index] = partial.keep
+        self._partial[:] = False
+        self._partial[partial.index] = partial.keep
+        self._whole = np.where(keep & ~self._partial, self._whole + 1, self._whole)
         self._velocity = np.where(keep[:, None], xy - self.xy, 0).astype(np.float32)
         self.xy = np.where(keep[:, None], xy, self.xy).astype(np.float32)
         self._warp = np.where(keep[:, None, None], warp, self._warp).astype(np.float32)
         return keep & _in_image(self.xy, grey.shape, s.border)
+
+    def _partly_seen(self, grey: np.ndarray, index: np.ndarray) -> _Partial:
+        """Points `index` (M,) whose whole window no longer matches their anchor: aligned
+        again on the pixels that still show it, from the position their motion predicts.
+        A point is kept only if what hides the rest could be something in front of its
+        surface near, not on, the point: the disc of CENTRE_RADIUS_PX around it is seen,
+        at least `min_seen` of the window (Gaussian weight) is seen, the hidden pixels
+        form one region reaching the window's edge (an occluder comes in from one side),
+        the seen pixels still fix the position in both directions (MIN_SEEN_TEXTURE),
+        they match the anchor as well as a whole window must (`min_ncc`), and the point
+        moved within PARTIAL_MAX_JUMP_PX of where its last motion predicted. Its warp
+        matrix is kept, and it is not re-anchored while partly hidden (the anchor would
+        take in the occluder)."""
+        s = self.settings
+        predicted = self.xy[index] + self._velocity[index]
+        xy, ncc, seen, texture = self._aligner.align_seen(self._templates.select(index), grey,
+                                                          predicted, self._warp[index],
+                                                          s.align_iterations)
+        side = s.window
+        hidden = ~seen.reshape(-1, side, side)
+        weight = (seen * self._aligner.weights).sum(1)
+        keep = (np.isfinite(xy).all(1) & (ncc >= s.min_ncc) & (weight >= s.min_seen)
+                & seen[:, self._centre].all(1) & (texture >= MIN_SEEN_TEXTURE)
+                & (np.linalg.norm(xy - predicted, axis=1) <= PARTIAL_MAX_JUMP_PX)
+                & _one_region_from_edge(hidden))
+        return _Partial(index, xy, keep)
 
     def _flow(self, prev_grey: np.ndarray, grey: np.ndarray, xy: np.ndarray, start: np.ndarray,
               lk: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -192,13 +245,15 @@ class LKTracker:
 
     def _select(self, keep: np.ndarray) -> None:
         self.ids, self.xy, self._warp = self.ids[keep], self.xy[keep], self._warp[keep]
+        self._partial, self._whole = self._partial[keep], self._whole[keep]
         self._velocity = self._velocity[keep]
         self._anchor_frame = self._anchor_frame[keep]
         self._templates = self._templates.select(keep)
 
     def _reanchor(self, grey: np.ndarray) -> None:
         """Points anchored `anchor_frames` ago get the current frame as their new anchor."""
-        old = np.flatnonzero(self._frame - self._anchor_frame >= self.settings.anchor_frames)
+        old = np.flatnonzero((self._frame - self._anchor_frame >= self.settings.anchor_frames)
+                             & ~self._partial)
         if len(old):
             self._templates.assign(old, self._aligner.templates(grey, self.xy[old]))
             self._anchor_frame[old] = self._frame
@@ -257,7 +312,36 @@ class LKTracker:
         self._warp = np.concatenate([self._warp, np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))])
         self._anchor_frame = np.concatenate([self._anchor_frame, np.full(n, self._frame)])
         self._velocity = np.concatenate([self._velocity, np.zeros((n, 2), np.float32)])
+        self._partial = np.concatenate([self._partial, np.zeros(n, bool)])
+        self._whole = np.concatenate([self._whole, np.zeros(n, np.int64)])
         self._templates = Templates.concat(self._templates, templates.select(templates.ok))
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """Partly occluded points: (M,) indices, (M, 2) float32 aligned positions, (M,) kept."""
+
+    index: np.ndarray
+    xy: np.ndarray
+    keep: np.ndarray
+
+
+def _one_region_from_edge(hidden: np.ndarray) -> np.ndarray:
+    """(N,) bool: whether the True pixels of each (N, S, S) bool window form at most one
+    4-connected region, and that region touches the window's edge."""
+    if not hidden.size:
+        return np.ones(len(hidden), bool)
+    structure = np.zeros((3, 3, 3), bool)
+    structure[1] = ndimage.generate_binary_structure(2, 1)
+    labels, _ = ndimage.label(hidden, structure)
+    # Labels are given in scan order and regions never join across windows, so each
+    # window's labels are a contiguous range.
+    flat = labels.reshape(len(hidden), -1)
+    last = flat.max(1)
+    first = np.where(flat > 0, flat, np.iinfo(flat.dtype).max).min(1)
+    edge = np.zeros(last.max() + 1, bool)
+    edge[np.concatenate([labels[:, [0, -1], :].ravel(), labels[:, :, [0, -1]].ravel()])] = True
+    return (last == 0) | ((last == first) & edge[last])
 
 
 def _centre_penalty(cell: int, scale: float, height: int, width: int) -> np.ndarray:
