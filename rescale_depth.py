@@ -16,25 +16,10 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.cli import run_step
 from metricdepth.geometry.rescale_step import RescaleConfig, rescale_depth
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    add_config_arguments(parser, RescaleConfig)
-    add_verbosity_flags(parser)
-    args = parser.parse_args(argv)
-    setup_logging(args)
-    for role, path in rescale_depth(config_from_args(RescaleConfig, args)).items():
-        print(f"{role:16s} {path}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run_step(__doc__, RescaleConfig, rescale_depth))

@@ -24,29 +24,10 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.cli import run_step
 from metricdepth.infill.step import InfillConfig, infill
 
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    add_config_arguments(parser, InfillConfig)
-    add_verbosity_flags(parser)
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    setup_logging(args)
-    for path in infill(config_from_args(InfillConfig, args)):
-        print(path)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run_step(__doc__, InfillConfig, infill))

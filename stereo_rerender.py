@@ -19,30 +19,10 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.cli import run_step
 from metricdepth.stereo.step import StereoConfig, stereo_rerender
 
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    add_config_arguments(parser, StereoConfig)
-    add_verbosity_flags(parser)
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    setup_logging(args)
-    paths = stereo_rerender(config_from_args(StereoConfig, args))
-    for role, path in paths.items():
-        print(f"{role:12s} {path}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run_step(__doc__, StereoConfig, stereo_rerender))

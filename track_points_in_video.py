@@ -16,31 +16,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+
 from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.cli import run_step, step_parser
 from metricdepth.tracking.step import TrackConfig, track_points
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    add_config_arguments(parser, TrackConfig)
-    # the older toolbox's spelling of --steps_between_track_init
+def misspelt_alias(parser: argparse.ArgumentParser) -> None:
+    """The older toolbox's spelling of --steps_between_track_init, kept for its users."""
     parser.add_argument("--steps_bewtwen_track_init", dest="steps_between_track_init",
                         type=int, default=argparse.SUPPRESS,
                         help="same as --steps_between_track_init")
-    add_verbosity_flags(parser)
-    return parser.parse_args(argv)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    return step_parser(__doc__, TrackConfig, misspelt_alias).parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    setup_logging(args)
-    for path in track_points(config_from_args(TrackConfig, args)):
-        print(path)
-    return 0
+    return run_step(__doc__, TrackConfig, track_points, argv, misspelt_alias)
 
 
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(main())

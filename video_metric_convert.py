@@ -23,33 +23,13 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.cli import run_step
 from metricdepth.depth.config import DepthConfig
 from metricdepth.depth.registry import BACKENDS
 from metricdepth.depth.step import convert
 
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    listing = "\n".join(f"  {name:12s} {entry.summary}" for name, entry in BACKENDS.items())
-    parser = argparse.ArgumentParser(description=__doc__.format(backends=listing),
-                                     formatter_class=HelpFormatter)
-    add_config_arguments(parser, DepthConfig)
-    add_verbosity_flags(parser)
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    setup_logging(args)
-    for path in convert(config_from_args(DepthConfig, args)):
-        print(path)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(run(main))
+    listing = "\n".join(f"  {name:12s} {entry.summary}" for name, entry in BACKENDS.items())
+    sys.exit(run_step(__doc__.format(backends=listing), DepthConfig, convert))

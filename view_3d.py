@@ -17,25 +17,10 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments, config_from_args
+from metricdepth.cli import run_step
 from metricdepth.viewer import ViewerConfig, view_3d
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
-    add_config_arguments(parser, ViewerConfig)
-    add_verbosity_flags(parser)
-    args = parser.parse_args(argv)
-    setup_logging(args)
-    for path in view_3d(config_from_args(ViewerConfig, args)):
-        print(path)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(run(main))
+    sys.exit(run_step(__doc__, ViewerConfig, view_3d))
