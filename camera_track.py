@@ -15,9 +15,15 @@ Example:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.geometry.camera_step import CameraTrackConfig, camera_track
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, CameraTrackConfig, camera_track, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, CameraTrackConfig, camera_track))
+    sys.exit(main())

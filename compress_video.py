@@ -17,9 +17,15 @@ Examples:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.encode import CompressConfig, compress
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, CompressConfig, compress, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, CompressConfig, compress))
+    sys.exit(main())

@@ -16,9 +16,15 @@ Examples:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.masks.step import MaskConfig, create_mask
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, MaskConfig, create_mask, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, MaskConfig, create_mask))
+    sys.exit(main())

@@ -17,9 +17,15 @@ Example:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.geometry.rescale_step import RescaleConfig, rescale_depth
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, RescaleConfig, rescale_depth, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, RescaleConfig, rescale_depth))
+    sys.exit(main())

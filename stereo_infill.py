@@ -25,9 +25,15 @@ Examples:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.infill.step import InfillConfig, infill
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, InfillConfig, infill, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, InfillConfig, infill))
+    sys.exit(main())

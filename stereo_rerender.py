@@ -20,9 +20,15 @@ Example:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.stereo.step import StereoConfig, stereo_rerender
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, StereoConfig, stereo_rerender, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, StereoConfig, stereo_rerender))
+    sys.exit(main())

@@ -24,12 +24,18 @@ Examples:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.depth.config import DepthConfig
 from metricdepth.depth.registry import BACKENDS
 from metricdepth.depth.step import convert
 
-if __name__ == "__main__":
+
+def main(argv: Sequence[str] | None = None) -> int:
     listing = "\n".join(f"  {name:12s} {entry.summary}" for name, entry in BACKENDS.items())
-    sys.exit(run_step(__doc__.format(backends=listing), DepthConfig, convert))
+    return run_step(__doc__.format(backends=listing), DepthConfig, convert, argv=argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

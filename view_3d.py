@@ -18,9 +18,15 @@ Examples:
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 from metricdepth.cli import run_step
 from metricdepth.viewer import ViewerConfig, view_3d
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_step(__doc__, ViewerConfig, view_3d, argv=argv)
+
+
 if __name__ == "__main__":
-    sys.exit(run_step(__doc__, ViewerConfig, view_3d))
+    sys.exit(main())
