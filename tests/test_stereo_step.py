@@ -114,7 +114,7 @@ def _no_outputs(files):
 
 def test_missing_fov_names_the_flag(files):
     files["xfovs"].unlink()
-    with pytest.raises(InputError, match="--xfov: no field of view: pass --xfov or --yfov"):
+    with pytest.raises(InputError, match="--xfov: no field of view given: pass --xfov or --yfov"):
         stereo_rerender(_config(files))
     assert _no_outputs(files)
 

@@ -56,8 +56,8 @@ def files(tmp_path_factory):
 CLIP = ["--color_video", "{d}/clip.mkv"]
 CASES = [
     (["--color_video", "{d}/nofov.mkv"],
-     r"--xfov: no field of view: give --xfov, --yfov or --xfov_file \(there is no "
-     r"nofov.mkv_depth.mkv_xfovs.json beside the depth video\)"),
+     r"--xfov: no field of view given: pass --xfov or --yfov \(degrees\) or --xfov_file .*"
+     r"nofov.mkv_depth.mkv_xfovs.json beside the depth video is used when present"),
     (["--color_video", "{d}/missing.mkv"], "missing.mkv: file not found"),
     ([*CLIP, "--transformation_file", "{d}/poses_short.json"],
      "poses_short.json: has 5 poses, the video has 6 frames"),
@@ -68,7 +68,7 @@ CASES = [
     ([*CLIP, "--depth_video", "{d}/depth_small.mkv"],
      "depth_small.mkv: depth video is 24x32, but clip.mkv is 48x32"),
     ([*CLIP, "--xfov_file", "{d}/fovs_short.json"], "fovs_short.json: has 4 FOVs, the video has 6"),
-    ([*CLIP, "--xfov", "60", "--yfov", "40"], "--xfov/--yfov: give one of them, not both"),
+    ([*CLIP, "--xfov", "60", "--yfov", "40"], "--yfov: give only one of --xfov, --yfov, --xfov_file"),
     ([*CLIP, "--yfov", "179.5"], r"--yfov: field of view 179.5 degrees is outside \(1, 179\)"),
     ([*CLIP, "--background_ply", "{d}/cloud.ply"], "cloud.ply: not a PLY file"),
     ([*CLIP, "--draw_frame", "6"], r"--draw_frame: frame 6 is outside the video's frames 0..5"),

@@ -16,27 +16,29 @@ from .io.sidecars import read_xfovs
 def resolve_xfovs(frame_count: int, width: int, height: int, *, xfov: float | None = None,
                   yfov: float | None = None, xfov_file: str | Path | None = None,
                   depth_video: str | Path | None = None) -> np.ndarray:
-    """Per-frame full horizontal FOVs, (frame_count,) float64 degrees.
-
-    `xfov` or `yfov` (degrees, one value for all frames; square pixels) win; else
-    `xfov_file`; else `depth_video` + ``_xfovs.json`` if that file exists. With none of
-    them, an InputError names the flags to pass.
+    """Per-frame full horizontal FOVs, (frame_count,) float64 degrees, from exactly one of
+    `xfov` or `yfov` (degrees, all frames; square pixels) or `xfov_file`; with none of
+    them, the ``_xfovs.json`` beside `depth_video` (or beside the depth video it was
+    rescaled from). Otherwise an InputError names the flags to pass.
     """
-    if xfov is not None and yfov is not None:
-        raise InputError("--yfov", "give either --xfov or --yfov, not both")
+    given = [name for name, value in (("--xfov", xfov), ("--yfov", yfov),
+                                      ("--xfov_file", xfov_file)) if value is not None]
+    if len(given) > 1:
+        raise InputError(given[1], f"give only one of --xfov, --yfov, --xfov_file "
+                         f"(got {', '.join(given)})")
     if xfov is not None:
         return np.full(frame_count, check_fov(xfov, "--xfov"))
     if yfov is not None:
         focal = focal_from_fov(height, check_fov(yfov, "--yfov"))
         return np.full(frame_count, fov_from_focal(width, focal))
+    if xfov_file is None and depth_video is not None:
+        xfov_file = naming.sidecar_beside(depth_video, naming.XFOVS)
     if xfov_file is not None:
         return read_xfovs(xfov_file, frame_count)
-    if depth_video is not None:
-        beside = naming.output_path(depth_video, naming.XFOVS)
-        if beside.exists():
-            return read_xfovs(beside, frame_count)
+    beside = "" if depth_video is None else \
+        f"; {naming.output_path(depth_video, naming.XFOVS).name} beside the depth video is used when present"
     raise InputError("--xfov", "no field of view given: pass --xfov or --yfov (degrees) or "
-                     "--xfov_file (a per-frame JSON list, e.g. from step 1's depthpro backend)")
+                     f"--xfov_file (a per-frame JSON list, e.g. from step 1's depthpro backend){beside}")
 
 
 def frame_intrinsics(xfovs: np.ndarray, width: int, height: int) -> list[Intrinsics]:

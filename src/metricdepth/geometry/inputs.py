@@ -1,5 +1,5 @@
-"""Input checks and defaults shared by camera_track and rescale_depth: the field of view,
-sidecars found beside the depth video, and the tracks."""
+"""Input checks and defaults shared by camera_track and rescale_depth: one field of view
+for the clip, and the tracks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 
 from ..camera import Intrinsics
 from ..errors import InputError
-from ..io import naming
-from ..io.sidecars import FrameTracks, read_tracking, read_xfovs
+from ..fov import resolve_xfovs
+from ..io.sidecars import FrameTracks, read_tracking
 
 log = logging.getLogger(__name__)
 
@@ -19,41 +19,15 @@ MIN_TRACKS = 8            # tracks seen in at least two frames that the steps ne
 FOV_SPREAD_WARN_DEG = 0.5  # per-frame FOVs spreading more than this get a warning
 
 
-def sidecar_beside(depth_video: str | Path, suffix: str) -> Path | None:
-    """The sidecar `suffix` of the depth video, or of the depth video it was rescaled from
-    (``D_rescaled.mkv`` -> ``D_...``), whichever exists first; None if neither does."""
-    path = Path(depth_video)
-    while True:
-        candidate = naming.output_path(path, suffix)
-        if candidate.exists():
-            return candidate
-        if not path.name.endswith(naming.RESCALED):
-            return None
-        path = path.with_name(path.name[: -len(naming.RESCALED)])
-
-
 def resolve_intrinsics(width: int, height: int, frame_count: int, depth_video: str | Path,
                        xfov: float | None, yfov: float | None,
                        xfov_file: str | Path | None) -> Intrinsics:
     """The pinhole camera from --xfov, --yfov or --xfov_file (default: the depth video's
     xfovs sidecar). One FOV for the whole clip: a varying FOV file gives its median."""
-    given = [name for name, value in (("--xfov", xfov), ("--yfov", yfov),
-                                      ("--xfov_file", xfov_file)) if value is not None]
-    if len(given) > 1:
-        raise InputError(given[1], "give only one of --xfov, --yfov, --xfov_file "
-                         f"(got {', '.join(given)})")
-    if xfov is not None:
-        return Intrinsics.from_fov(width, height, xfov=xfov)
-    if yfov is not None:
-        return Intrinsics.from_fov(width, height, yfov=yfov)
-    path = xfov_file if xfov_file is not None else sidecar_beside(depth_video, naming.XFOVS)
-    if path is None:
-        raise InputError("--xfov", "no field of view given: pass --xfov, --yfov or --xfov_file "
-                         f"(no {naming.output_path(depth_video, naming.XFOVS).name} beside the "
-                         "depth video)")
-    fovs = read_xfovs(path, frame_count)
+    fovs = resolve_xfovs(frame_count, width, height, xfov=xfov, yfov=yfov, xfov_file=xfov_file,
+                         depth_video=depth_video)
     if fovs.max() - fovs.min() > FOV_SPREAD_WARN_DEG:
-        log.warning("%s: FOV varies from %.2f to %.2f degrees; using the median, %.2f", path,
+        log.warning("the FOV varies from %.2f to %.2f degrees; using the median, %.2f",
                     fovs.min(), fovs.max(), float(np.median(fovs)))
     return Intrinsics.from_fov(width, height, xfov=float(np.median(fovs)))
 

@@ -33,7 +33,7 @@ from ..io.ply import PointCloud, write_ply
 from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, probe
 from ..progress import progress
-from .inputs import frames_to_use, read_tracks, resolve_intrinsics, sidecar_beside
+from .inputs import frames_to_use, read_tracks, resolve_intrinsics
 from .observations import INVALID_DEPTH_FRACTION, Observations, gather_observations
 from .rescale import FrameFits, apply_fit, change_of_fit, fit_frames, fit_inverse
 from .triangulate import TriangulationSettings, depth_in_frames, triangulate
@@ -110,7 +110,7 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
         if path is not None:
             check_matching(info, probe(path), name)
     tracks = read_tracks(config.track_file, info.frame_count, info.width, info.height, frames)
-    poses_path = config.transformation_file or sidecar_beside(config.depth_video,
+    poses_path = config.transformation_file or naming.sidecar_beside(config.depth_video,
                                                               naming.TRANSFORMATIONS)
     if poses_path is None:
         raise InputError("--transformation_file", "no camera poses given and none beside the "

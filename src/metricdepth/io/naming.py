@@ -32,3 +32,16 @@ def output_path(source: str | Path, suffix: str) -> Path:
     if not suffix:
         raise ValueError("suffix must not be empty")
     return source.with_name(source.name + suffix)
+
+
+def sidecar_beside(video: str | Path, suffix: str) -> Path | None:
+    """The existing sidecar `suffix` of `video`, or of the video it was rescaled from
+    (``D_rescaled.mkv`` shares ``D``'s sidecars), whichever exists first; None if none does."""
+    path = Path(video)
+    while True:
+        candidate = output_path(path, suffix)
+        if candidate.exists():
+            return candidate
+        if not path.name.endswith(RESCALED):
+            return None
+        path = path.with_name(path.name[: -len(RESCALED)])

@@ -32,7 +32,8 @@ from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
 from ..io.mask_video import MaskVideoReader
-from ..io.sidecars import read_transformations, read_xfovs
+from ..fov import resolve_xfovs
+from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, VideoWriter, probe
 from ..progress import progress
 from .convergence import (SubjectConvergence, convergence_shift_px, effective_baseline,
@@ -95,32 +96,10 @@ class _Inputs:
     height: int
     fps: Fraction
     xfovs: np.ndarray  # (N,) degrees
-    yfov: float | None
     convergence: np.ndarray | None  # (N,) metres, 0 = no shift
     poses: np.ndarray | None  # (N, 4, 4) world_from_cam
     stereo: Path
     infill_mask: Path
-
-
-def _field_of_view(config: StereoConfig, depth: Path, count: int) -> tuple[np.ndarray, float | None]:
-    """Per-frame horizontal FOVs (N,) degrees, or (ignored, yfov) when only --yfov."""
-    given = [name for name in ("xfov", "yfov") if getattr(config, name) is not None]
-    if len(given) == 2:
-        raise InputError("--yfov", "give --xfov or --yfov, not both (one fixes the other)")
-    if given and config.xfov_file:
-        raise InputError("--xfov_file", f"give --xfov_file or --{given[0]}, not both")
-    if config.yfov is not None:
-        return np.zeros(count), check_fov(config.yfov, "--yfov")
-    if config.xfov is not None:
-        return np.full(count, check_fov(config.xfov, "--xfov")), None
-    default = naming.output_path(depth, naming.XFOVS)
-    if config.xfov_file:
-        return read_xfovs(config.xfov_file, count), None
-    if default.is_file():
-        log.info("field of view from %s", default)
-        return read_xfovs(default, count), None
-    raise InputError("--xfov", f"no field of view: pass --xfov or --yfov (degrees) or "
-                     f"--xfov_file ({default.name} beside the depth video is used when present)")
 
 
 def _check(config: StereoConfig) -> _Inputs:
@@ -144,7 +123,8 @@ def _check(config: StereoConfig) -> _Inputs:
     check_matching(colour, depth.info, "depth video")
     count = colour.frame_count
     frames = count if config.max_frames < 0 else min(config.max_frames, count)
-    xfovs, yfov = _field_of_view(config, depth.path, count)
+    xfovs = resolve_xfovs(count, colour.width, colour.height, xfov=config.xfov, yfov=config.yfov,
+                          xfov_file=config.xfov_file or None, depth_video=depth.path)
     if config.mask_video:
         check_matching(colour, MaskVideoReader(config.mask_video).info, "mask video")
     convergence = parse_convergence(config.convergence, count)
@@ -157,7 +137,7 @@ def _check(config: StereoConfig) -> _Inputs:
     infill_mask = naming.output_path(stereo, naming.INFILL_MASK)
     for path in (stereo, infill_mask):
         check_writable(path, config.overwrite)
-    return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, yfov, convergence,
+    return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, convergence,
                    poses, stereo, infill_mask)
 
 
@@ -243,9 +223,7 @@ class _FrameRenderer:
         xfov = float(self.inputs.xfovs[index])
         if xfov not in self._intrinsics:
             w, h = self.inputs.width, self.inputs.height
-            self._intrinsics[xfov] = (Intrinsics.from_fov(w, h, yfov=self.inputs.yfov)
-                                      if self.inputs.yfov is not None
-                                      else Intrinsics.from_fov(w, h, xfov=xfov))
+            self._intrinsics[xfov] = Intrinsics.from_fov(w, h, xfov=xfov)
         return self._intrinsics[xfov]
 
     def render(self, index: int, colour: np.ndarray, depth: np.ndarray,

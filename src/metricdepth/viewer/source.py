@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import Intrinsics, check_fov
+from ..camera import Intrinsics
 from ..errors import InputError
 from ..io import naming
 from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoReader
 from ..io.ply import PointCloud, read_ply
-from ..io.sidecars import read_transformations, read_xfovs
+from ..fov import resolve_xfovs
+from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, probe
 from .config import ViewerConfig
 from .geometry import DrawStyle, FrameGeometry, build_frame_geometry
@@ -51,21 +52,8 @@ class ViewerFrame:
 def _xfovs(config: ViewerConfig, depth_path: Path, width: int, height: int,
            frame_count: int) -> np.ndarray:
     """(N,) float64 full horizontal FOV of every frame, degrees, from the flags or file."""
-    if config.xfov is not None and config.yfov is not None:
-        raise InputError("--xfov/--yfov", "give one of them, not both (square pixels: one "
-                                          "fixes the other)")
-    if config.xfov is not None:
-        return np.full(frame_count, check_fov(config.xfov, "--xfov"))
-    if config.yfov is not None:
-        return np.full(frame_count, Intrinsics.from_fov(width, height, yfov=config.yfov).xfov)
-    fov_file = config.xfov_file
-    if fov_file is None:
-        beside = naming.output_path(depth_path, naming.XFOVS)
-        if not beside.is_file():
-            raise InputError("--xfov", f"no field of view: give --xfov, --yfov or --xfov_file "
-                                       f"(there is no {beside.name} beside the depth video)")
-        fov_file = beside
-    return read_xfovs(fov_file, frame_count)
+    return resolve_xfovs(frame_count, width, height, xfov=config.xfov, yfov=config.yfov,
+                         xfov_file=config.xfov_file, depth_video=depth_path)
 
 
 class FrameSource:
