@@ -7,7 +7,6 @@ repeated once (yuv420p needs even sizes; nothing is cropped).
 
 from __future__ import annotations
 
-import contextlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,8 +14,7 @@ import av
 import numpy as np
 from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
 
-from .atomic import AtomicFile, CommitOnExit
-from .video import probe
+from .video import EncodedVideo
 
 
 def open_h264(path: Path, width: int, height: int, fps: Fraction, *, preset: str = "medium",
@@ -53,50 +51,16 @@ def encode(container: av.container.OutputContainer, stream: av.video.stream.Vide
         container.mux(packet)
 
 
-class Mp4Writer(CommitOnExit):
+class Mp4Writer(EncodedVideo):
     """H.264 MP4 of (H, W, 3) uint8 RGB frames, atomically (format in the module docstring)."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, *,
                  overwrite: bool = False, expected_frames: int | None = None,
                  preset: str = "medium", crf: int = 18):
-        self._target = AtomicFile(path, overwrite)
-        self.path = self._target.final
-        self.expected_frames = expected_frames
-        self.frames_written = 0
-        self._fps = Fraction(fps)
-        self._container, self._stream = open_h264(self._target.tmp, width, height, self._fps,
+        self._begin(path, fps, overwrite, expected_frames)
+        self._container, self._stream = open_h264(self._target.tmp, width, height, self.fps,
                                                   preset=preset, crf=crf)
 
     def write(self, rgb: np.ndarray) -> None:
         """Write one (H, W, 3) uint8 RGB frame."""
-        self._encode(bt709_frame(rgb, self.frames_written, self._fps))
-        self.frames_written += 1
-
-    def _encode(self, frame: av.VideoFrame | None) -> None:
-        encode(self._container, self._stream, frame)
-
-    def close(self) -> Path:
-        """Flush, check the frame count, rename to the final name; return it."""
-        try:
-            self._encode(None)
-            self._container.close()
-            self._container = None
-            written = probe(self._target.tmp).frame_count
-            expected = self.expected_frames if self.expected_frames is not None \
-                else self.frames_written
-            if written != self.frames_written or written != expected:
-                raise RuntimeError(f"{self.path}: file holds {written} frames, "
-                                   f"{self.frames_written} were written, {expected} expected")
-        except BaseException:
-            self.abort()
-            raise
-        return self._target.commit()
-
-    def abort(self) -> None:
-        if self._container is not None:
-            with contextlib.suppress(av.error.FFmpegError):
-                self._container.close()
-            self._container = None
-        self._target.abort()
-
-
+        self._encode(bt709_frame(rgb, self.frames_written, self.fps))

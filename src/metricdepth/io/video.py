@@ -12,6 +12,7 @@ after the first frame.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -271,7 +272,62 @@ class VideoReader:
         self.close()
 
 
-class VideoWriter(CommitOnExit):
+class EncodedVideo(CommitOnExit):
+    """A video being encoded with PyAV under a temporary name beside `path`: `close()`
+    flushes, checks that the file holds exactly the frames written (and
+    `expected_frames`, when given) and only then renames it to `path`; `abort()` (or
+    leaving the `with` block by an exception) removes it and leaves `path` as it was.
+    Subclasses call `_begin` and then open `_container` and `_stream` on `_target.tmp`."""
+
+    _container: av.container.OutputContainer | None = None
+    _stream: av.video.stream.VideoStream
+
+    def _begin(self, path: str | Path, fps: Fraction | int, overwrite: bool,
+               expected_frames: int | None) -> None:
+        self.fps = Fraction(fps)
+        self.expected_frames = expected_frames
+        self.frames_written = 0
+        self._target = AtomicFile(path, overwrite)
+        self.path = self._target.final
+
+    def _encode(self, frame: av.VideoFrame) -> None:
+        frame.pts = self.frames_written
+        frame.time_base = 1 / self.fps
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Flush, verify the frame count, rename to the final name; return the final path."""
+        if self._container is None:
+            return self.path
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            self._container = None
+            if self.expected_frames is not None and self.frames_written != self.expected_frames:
+                raise RuntimeError(f"{self.path}: wrote {self.frames_written} frames, "
+                                   f"expected {self.expected_frames}")
+            written = probe(self._target.tmp).frame_count
+            if written != self.frames_written:
+                raise RuntimeError(f"{self.path}: file holds {written} frames, "
+                                   f"{self.frames_written} were written")
+        except BaseException:
+            self.abort()
+            raise
+        return self._target.commit()
+
+    def abort(self) -> None:
+        """Drop everything written; the final name is left as it was."""
+        if self._container is not None:
+            with contextlib.suppress(av.error.FFmpegError):
+                self._container.close()
+            self._container = None
+        self._target.abort()
+
+
+class VideoWriter(EncodedVideo):
     """Writes lossless FFV1 Matroska (pixel format bgr0), atomically.
 
     Frames go to a temporary file beside `path`; `close()` flushes, checks that the
@@ -289,11 +345,7 @@ class VideoWriter(CommitOnExit):
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid frame size {width}x{height}")
         self.width, self.height = int(width), int(height)
-        self.fps = Fraction(fps)
-        self.expected_frames = expected_frames
-        self.frames_written = 0
-        self._target = AtomicFile(path, overwrite)
-        self.path = self._target.final
+        self._begin(path, fps, overwrite, expected_frames)
         # bitexact: no random UIDs or version strings, so the same frames always give the
         # same bytes (a resumed job can be compared with an uninterrupted one).
         self._container = av.open(str(self._target.tmp), "w", format="matroska",
@@ -337,42 +389,3 @@ class VideoWriter(CommitOnExit):
         """Write (n, H, W, 3) uint8 RGB frames."""
         for frame in frames:
             self.write(frame)
-
-    def _encode(self, frame: av.VideoFrame) -> None:
-        frame.pts = self.frames_written
-        frame.time_base = 1 / self.fps
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
-        self.frames_written += 1
-
-    def close(self) -> Path:
-        """Flush, verify the frame count, rename to the final name; return the final path."""
-        if self._container is None:
-            return self.path
-        try:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            self._container.close()
-            self._container = None
-            if self.expected_frames is not None and self.frames_written != self.expected_frames:
-                raise RuntimeError(f"{self.path}: wrote {self.frames_written} frames, "
-                                   f"expected {self.expected_frames}")
-            written = probe(self._target.tmp).frame_count
-            if written != self.frames_written:
-                raise RuntimeError(f"{self.path}: file holds {written} frames, "
-                                   f"{self.frames_written} were written")
-        except BaseException:
-            self.abort()
-            raise
-        return self._target.commit()
-
-    def abort(self) -> None:
-        """Drop everything written; the final name is left as it was."""
-        if self._container is not None:
-            try:
-                self._container.close()
-            except av.error.FFmpegError:
-                pass
-            self._container = None
-        self._target.abort()
-
