@@ -37,7 +37,6 @@ from .solve import PoseResult, solve_poses
 
 log = logging.getLogger(__name__)
 
-DEBUG_VIDEO = "_cameradebug.mkv"  # suffix of the debug video, after the depth video's name
 WINDOW_OVERLAP_DIVISOR = 6  # consecutive windows share this fraction of their frames
 MIN_WINDOW_FRAMES = 12      # shorter windows hold too little parallax
 DEBUG_DEPTH_RANGE_M = (0.5, 20.0)  # near and far of the colour-mapped depth behind the points
@@ -87,7 +86,7 @@ def output_paths(config: CameraTrackConfig) -> dict[str, Path]:
     if config.optimize_intrinsic:
         paths["xfovs"] = naming.output_path(config.depth_video, naming.XFOVS)
     if config.debug_video:
-        paths["debug_video"] = naming.output_path(config.depth_video, DEBUG_VIDEO)
+        paths["debug_video"] = naming.output_path(config.depth_video, naming.CAMERA_DEBUG)
     return paths
 
 

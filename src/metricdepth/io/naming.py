@@ -18,6 +18,7 @@ DEPTH_NPZ = "_depth.npz"            # step 1 exports, beside the colour video
 DEPTH_PNG16_ZIP = "_depth_png16.zip"
 DEPTH_VIS = "_depth_vis.mp4"
 POINT_CLOUDS = "_pointclouds"       # a folder beside the depth video
+CAMERA_DEBUG = "_cameradebug.mkv"   # step 4's debug video, beside the depth video
 RESCALED = "_rescaled.mkv"
 TRIANGULATED_PLY = "_triangulated.ply"
 AVGMONODEPTH_PLY = "_avgmonodepth.ply"
