@@ -7,7 +7,12 @@ other step runs its weight-free backend. Checked at the end: the player-ready fi
 rescaled depth against the truth (AbsRel on static pixels after one global scale, better
 than the drifted input), and the rendered right eye against the exact second eye. Then a
 run killed with SIGKILL in the middle of the stereo step is finished by the same
-command without redoing the finished steps, giving the same files.
+command without redoing the finished steps, giving the same bytes as the uninterrupted
+run (in another process); and steps 1-5 give the same bytes in two processes run at the
+same time with different thread counts.
+
+The depth video names the depth frames' folder in a tag, so runs whose files are compared
+byte for byte read the same folder (or the depth video is compared frame by frame).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from metricdepth.io.depth_video import DepthVideoReader
 from metricdepth.io.exports import write_depth_exr
 from metricdepth.io.video import VideoReader, VideoWriter
 from metricdepth.pipeline import STEP_NAMES, build_config, run_pipeline
-from metricdepth.pipeline.steps import ClipFiles
+from metricdepth.pipeline.steps import ClipFiles, step_named
 from metricdepth.stereo.evaluate import psnr
 from metricdepth.synthetic import make_scene
 
@@ -70,9 +75,9 @@ def flags(folder: Path) -> dict:
             "config": str(folder / "pipeline.toml")}
 
 
-def cli_args(folder: Path) -> list[str]:
+def cli_args(folder: Path, **overrides) -> list[str]:
     args = []
-    for key, value in flags(folder).items():
+    for key, value in {**flags(folder), **overrides}.items():
         args += [value] if key == "video" else [f"--{key}", str(value)]
     return args
 
@@ -140,7 +145,7 @@ def _identity(path: Path) -> tuple[int, int]:
 
 
 def test_killed_run_finishes_without_redoing_steps(finished, tmp_path):
-    _, _, reference_result = finished
+    _, reference_folder, reference_result = finished
     write_inputs(tmp_path)
     files = ClipFiles(tmp_path / "clip.mkv")
     command = [sys.executable, str(REPO / "run_pipeline.py"), *cli_args(tmp_path), "-q"]
@@ -165,21 +170,47 @@ def test_killed_run_finishes_without_redoing_steps(finished, tmp_path):
                         "camera": "complete", "rescale": "complete", "stereo": "resumed",
                         "infill": "ran", "compress": "ran"}
     assert [_identity(p) for p in finished_before] == before
-    # The uninterrupted reference: the same finished steps 1-5 (copied), steps 6-8 in one go.
-    # (Compared with the module's run only in the file names: steps 1-5 are not promised
-    # to give the same bytes in another process.)
-    reference_dir = tmp_path / "reference"
-    reference_dir.mkdir()
-    for path in [files.colour, *finished_before]:
-        shutil.copy2(path, reference_dir / path.name)
-    (reference_dir / "pipeline.toml").write_text(CONFIG)
-    (reference_dir / "depth").symlink_to(tmp_path / "depth")
-    reference_run = run_pipeline(build_config(flags(reference_dir)))
-    assert [r.status for r in reference_run.records][5:] == ["ran"] * 3
-    ref = ClipFiles(reference_dir / "clip.mkv")
-    for mine, theirs in [(files.stereo, ref.stereo), (files.infill_mask, ref.infill_mask),
-                         (files.infilled, ref.infilled)]:
+    # The uninterrupted reference: the module's run, in this process, of the same inputs.
+    reference = ClipFiles(reference_folder / "clip.mkv")
+    # (the depth video's tag names its own depth folder: compared frame by frame)
+    assert all(np.array_equal(mine, theirs) for mine, theirs in zip(
+        DepthVideoReader(files.depth).frames(), DepthVideoReader(reference.depth).frames(), strict=True))
+    for mine, theirs in [(files.mask, reference.mask), (files.tracks, reference.tracks),
+                         (files.poses, reference.poses), (files.rescaled, reference.rescaled),
+                         (files.triangulated, reference.triangulated),
+                         (files.avgmonodepth, reference.avgmonodepth),
+                         (files.stereo, reference.stereo),
+                         (files.infill_mask, reference.infill_mask),
+                         (files.infilled, reference.infilled)]:
         assert file_digest(mine) == file_digest(theirs), mine.name
     final = Path(again.stdout.strip().splitlines()[-1].split(": ", 1)[1])
     assert final.name == reference_result.final.name
-    assert file_digest(final) == file_digest(reference_run.final)
+    assert file_digest(final) == file_digest(reference_result.final)
+
+
+FIRST_FIVE = STEP_NAMES[:5]  # depth, masks, tracks, camera, rescale
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "NUMBA_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
+
+
+def test_steps_1_to_5_give_the_same_bytes_in_two_processes(tmp_path):
+    """Steps 1-5 in two processes at once (each loads the machine for the other), one
+    with every thread pool at one thread: every output is byte-identical."""
+    write_inputs(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    for name in ("clip.mkv", "pipeline.toml"):
+        shutil.copy2(tmp_path / "a" / name, tmp_path / "b" / name)
+    shared_depth = str(tmp_path / "a" / "depth")  # the depth video's tag names it
+    runs = [subprocess.Popen([sys.executable, str(REPO / "run_pipeline.py"),
+                              *cli_args(tmp_path / folder, depth_frames=shared_depth),
+                              "--until", "rescale", "-q"], cwd=tmp_path / folder,
+                             env={**os.environ, **env}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+            for folder, env in (("a", {}), ("b", ONE_THREAD))]
+    for run in runs:
+        _, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, stderr
+    a, b = ClipFiles(tmp_path / "a" / "clip.mkv"), ClipFiles(tmp_path / "b" / "clip.mkv")
+    for name in FIRST_FIVE:
+        for mine, theirs in zip(step_named(name).outputs(a, None), step_named(name).outputs(b, None)):
+            assert file_digest(mine) == file_digest(theirs), mine.name
