@@ -18,6 +18,10 @@ every cell without a live point receives one point where the structure tensor sh
 texture in all directions (minimum eigenvalue), refined to sub-pixel precision with
 `cv2.cornerSubPix`. A point keeps its id for as long as it stays valid; ids are never
 reused.
+
+Optional depth (step 1's depth video, any scale): no point is seeded with a depth edge
+in its window (it could lie on the far side of a silhouette and be followed onto the
+near side), and a point whose depth jumps from one frame to the next is dropped.
 """
 
 from __future__ import annotations
@@ -55,7 +59,23 @@ MIN_SEEN_TEXTURE = 0.3
 PARTIAL_MAX_JUMP_PX = 0.5
 # Frames a point must have been tracked with its whole window matching before it may be
 # kept on part of it (its motion, which predicts where it is, is known by then).
-TRUSTED_FRAMES = 3
+TRUSTED_FRAMES = 1
+# Hidden pixels of a partly occluded window this close (pixels, chessboard distance) to
+# each other count as one region (see _one_region_from_edge).
+HIDDEN_GAP_PX = 1
+# Depth cue (optional; step 1's depth video). A point is not seeded where its window holds
+# a depth edge: two neighbouring pixels whose inverse depths differ by more than this
+# fraction of the larger (a silhouette: a point seeded there may lie on the far side and
+# be followed onto the near one). Smooth surfaces change far less between neighbours
+# (a wall or floor: < 2% except within a few pixels of the horizon; 2% noise per pixel
+# rarely reaches it).
+DEPTH_EDGE_STEP = 0.15
+# A point is dropped when the inverse depth at its position changes from one frame to
+# the next by more than this fraction, after dividing out the median change over all
+# points (the whole depth map's scale may drift from frame to frame): static surfaces
+# under smooth camera motion change by about 1% a frame; a nearer surface moving over
+# the point, or the track sliding onto one, changes it by tens of percent.
+DEPTH_JUMP = 0.15
 
 
 @dataclass(frozen=True)
@@ -144,30 +164,55 @@ class LKTracker:
         self._anchor_frame = np.zeros(0, np.int64)
         self._partial = np.zeros(0, bool)  # kept on the seen part of its window last frame
         self._whole = np.zeros(0, np.int64)  # frames tracked with the whole window matching
+        self._inv_depth = np.zeros(0, np.float32)  # inverse depth at the point (NaN: unknown)
         self._centre = np.hypot(self._aligner.ox, self._aligner.oy) <= CENTRE_RADIUS_PX
         self._templates = self._aligner.empty()
         self._next_id = 0
 
     def update(self, frame: np.ndarray, exclude: np.ndarray | None = None,
-               seed: bool = True) -> FrameTracks:
+               seed: bool = True, depth: np.ndarray | None = None) -> FrameTracks:
         """Advance to the next frame and return the points visible in it.
 
         frame: (H, W, 3) uint8 RGB. exclude: optional (H, W) bool, True where no point may
         be (e.g. a subject mask); points inside are dropped and none are seeded there.
         seed: whether new points may be seeded in empty cells of this frame (they are
             every `seed_interval` frames).
+        depth: optional (H, W) float32 z-depth of this frame, metres, any scale (step 1's
+            depth video; non-finite or <= 0: unknown, treated as far). Given on every
+            frame, no point is seeded with a depth edge in its window (DEPTH_EDGE_STEP)
+            and a point whose depth jumps (DEPTH_JUMP) is dropped.
         """
         grey = to_grey(frame)
         self._frame += 1
+        inverse = None if depth is None else _inverse_depth(depth)
         if self._grey is not None and len(self.ids):
             self._select(self._advance(self._grey, grey))
         if exclude is not None and len(self.ids):
             self._select(~_inside(exclude, self.xy))
+        if inverse is not None and len(self.ids):
+            self._select(self._depth_steady(inverse))
         self._grey = grey
         self._reanchor(grey)
         if seed and self._frame % self.settings.seed_interval == 0:
-            self._seed(grey, exclude)
+            no_seed = exclude
+            if inverse is not None:
+                edges = _near_depth_edge(inverse, self.settings.window)
+                no_seed = edges if exclude is None else edges | exclude
+            self._seed(grey, no_seed)
+        if inverse is not None:
+            self._inv_depth = _bilinear(inverse, self.xy)
         return FrameTracks(self.ids.copy(), self.xy.astype(np.float64))
+
+    def _depth_steady(self, inverse: np.ndarray) -> np.ndarray:
+        """(N,) bool: points whose inverse depth in (H, W) float32 `inverse` changed by at
+        most DEPTH_JUMP since the last frame, relative to the median change (scale drift).
+        Points without a previous value (no depth given before) are kept."""
+        now = _bilinear(inverse, self.xy)
+        before = self._inv_depth
+        known = np.isfinite(before) & (before > 0) & (now > 0)
+        ratio = np.where(known, now / np.where(known, before, 1), 1)
+        scale = float(np.median(ratio[known])) if known.any() else 1.0
+        return ~known | (np.abs(ratio / scale - 1) <= DEPTH_JUMP)
 
     # -- tracking --------------------------------------------------------------------
     def _advance(self, prev_grey: np.ndarray, grey: np.ndarray) -> np.ndarray:
@@ -246,7 +291,7 @@ class LKTracker:
     def _select(self, keep: np.ndarray) -> None:
         self.ids, self.xy, self._warp = self.ids[keep], self.xy[keep], self._warp[keep]
         self._partial, self._whole = self._partial[keep], self._whole[keep]
-        self._velocity = self._velocity[keep]
+        self._velocity, self._inv_depth = self._velocity[keep], self._inv_depth[keep]
         self._anchor_frame = self._anchor_frame[keep]
         self._templates = self._templates.select(keep)
 
@@ -314,6 +359,7 @@ class LKTracker:
         self._velocity = np.concatenate([self._velocity, np.zeros((n, 2), np.float32)])
         self._partial = np.concatenate([self._partial, np.zeros(n, bool)])
         self._whole = np.concatenate([self._whole, np.zeros(n, np.int64)])
+        self._inv_depth = np.concatenate([self._inv_depth, np.full(n, np.nan, np.float32)])
         self._templates = Templates.concat(self._templates, templates.select(templates.ok))
 
 
@@ -328,11 +374,17 @@ class _Partial:
 
 def _one_region_from_edge(hidden: np.ndarray) -> np.ndarray:
     """(N,) bool: whether the True pixels of each (N, S, S) bool window form at most one
-    4-connected region, and that region touches the window's edge."""
+    region, and that region touches the window's edge. Pixels up to HIDDEN_GAP_PX apart
+    count as one region: where the occluder happens to look like the hidden texture a
+    thin line of its pixels passes the residual test and would cut the region."""
     if not hidden.size:
         return np.ones(len(hidden), bool)
     structure = np.zeros((3, 3, 3), bool)
     structure[1] = ndimage.generate_binary_structure(2, 1)
+    if HIDDEN_GAP_PX:
+        square = np.zeros((1, 2 * HIDDEN_GAP_PX + 1, 2 * HIDDEN_GAP_PX + 1), bool)
+        square[0] = True
+        hidden = ndimage.binary_dilation(hidden, square)
     labels, _ = ndimage.label(hidden, structure)
     # Labels are given in scan order and regions never join across windows, so each
     # window's labels are a contiguous range.
@@ -342,6 +394,46 @@ def _one_region_from_edge(hidden: np.ndarray) -> np.ndarray:
     edge = np.zeros(last.max() + 1, bool)
     edge[np.concatenate([labels[:, [0, -1], :].ravel(), labels[:, :, [0, -1]].ravel()])] = True
     return (last == 0) | ((last == first) & edge[last])
+
+
+def _inverse_depth(depth: np.ndarray) -> np.ndarray:
+    """(H, W) float32 inverse depth, 1/metres, of (H, W) depth in metres (0 where the
+    depth is unknown: non-finite or <= 0)."""
+    depth = np.asarray(depth, np.float32)
+    valid = np.isfinite(depth) & (depth > 0)
+    return np.where(valid, 1 / np.where(valid, depth, 1), 0).astype(np.float32)
+
+
+def _near_depth_edge(inverse: np.ndarray, window: int) -> np.ndarray:
+    """(H, W) bool: pixels whose `window`-pixel square window holds two neighbouring
+    pixels of (H, W) float32 inverse depth differing by more than DEPTH_EDGE_STEP of the
+    larger."""
+    edge = np.zeros(inverse.shape, np.uint8)
+    for axis in (0, 1):
+        a = inverse[:-1] if axis == 0 else inverse[:, :-1]
+        b = inverse[1:] if axis == 0 else inverse[:, 1:]
+        step = np.abs(a - b) > DEPTH_EDGE_STEP * np.maximum(np.maximum(a, b), 1e-12)
+        if axis == 0:
+            edge[:-1] |= step
+            edge[1:] |= step
+        else:
+            edge[:, :-1] |= step
+            edge[:, 1:] |= step
+    return cv2.dilate(edge, np.ones((window, window), np.uint8)).astype(bool)
+
+
+def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(N,) float32: (H, W) float32 `image` sampled bilinearly at (N, 2) pixels (x, y)
+    (clamped to the image)."""
+    h, w = image.shape
+    x = np.clip(xy[:, 0].astype(np.float64), 0, w - 1)
+    y = np.clip(xy[:, 1].astype(np.float64), 0, h - 1)
+    x0 = np.minimum(np.floor(x).astype(np.int64), w - 2)
+    y0 = np.minimum(np.floor(y).astype(np.int64), h - 2)
+    fx, fy = x - x0, y - y0
+    top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+    bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
 def _centre_penalty(cell: int, scale: float, height: int, width: int) -> np.ndarray:

@@ -4,7 +4,8 @@
 
 Frames are streamed (constant memory in the frames; the tracks themselves are kept, as
 the JSON holds them all). Points inside the mask video, when one is given, are dropped
-and never seeded.
+and never seeded; with a depth video (lk), points on depth edges are not seeded and a
+point whose depth jumps is dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..config import option
 from ..errors import InputError
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
+from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoReader
 from ..io.naming import TRACKING, output_path
 from ..io.sidecars import FrameTracks, write_tracking
@@ -42,6 +44,9 @@ class TrackConfig:
     color_video: str = option(None, "the colour video (any format FFmpeg reads)", required=True)
     mask_video: str | None = option(None, "mask video (255 = subject): points on the subject "
                                     "are dropped and none are seeded there")
+    depth_video: str | None = option(None, "depth video from step 1 (optional; lk only): "
+                                     "points on depth edges are not seeded, and a point whose "
+                                     "depth jumps is dropped")
     backend: str = option(AUTO, "tracker: cotracker (needs the cotracker package or its "
                           "torch.hub cache), lk (no weights), auto (cotracker if present, else lk)",
                           choices=(AUTO,) + BACKENDS)
@@ -78,23 +83,34 @@ def _validate(config: TrackConfig) -> None:
         raise InputError("--min_ncc", f"must be in [-1, 1], got {config.min_ncc}")
 
 
-def _tracker(config: TrackConfig, backend: str) -> Callable[[Iterator, Iterator | None], Iterator[FrameTracks]]:
+def _tracker(config: TrackConfig, backend: str) -> Callable[[Iterator, Iterator | None, Iterator | None],
+                                                           Iterator[FrameTracks]]:
     """The backend, loaded now (a missing model fails before any output is opened), as a
-    function from frame and mask iterators to per-frame tracks."""
+    function from frame, mask and depth iterators to per-frame tracks (cotracker does not
+    use depth)."""
     if backend == "lk":
         tracker = LKTracker(LKSettings(window=config.lk_window, fb_threshold=config.fb_threshold,
                                        cell=config.grid_spacing, min_ncc=config.min_ncc))
 
-        def lk(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None) -> Iterator[FrameTracks]:
+        def lk(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None,
+               depths: Iterator[np.ndarray] | None) -> Iterator[FrameTracks]:
             for frame in frames:
-                yield tracker.update(frame, next(masks) if masks is not None else None)
+                yield tracker.update(frame, next(masks) if masks is not None else None,
+                                     depth=next(depths) if depths is not None else None)
         return lk
     settings = CoTrackerSettings(window=config.window_frames, overlap=config.overlap,
                                  steps_between_track_init=config.steps_between_track_init,
                                  grid_spacing=config.grid_spacing,
                                  nr_iterations=config.nr_iterations, downscale=config.downscale)
     model = load_cotracker(config.checkpoint, config.device)
-    return WindowedTracker(model, settings, config.device).track
+    windowed = WindowedTracker(model, settings, config.device)
+
+    def cotracker(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None,
+                  depths: Iterator[np.ndarray] | None) -> Iterator[FrameTracks]:
+        if depths is not None:
+            log.info("cotracker does not use the depth video")
+        return windowed.track(frames, masks)
+    return cotracker
 
 
 def track_points(config: TrackConfig) -> list[Path]:
@@ -108,6 +124,11 @@ def track_points(config: TrackConfig) -> list[Path]:
         mask_reader = MaskVideoReader(config.mask_video)
         check_matching(info, mask_reader.info, "mask video")
         masks = mask_reader.frames(0, count)
+    depths = None
+    if config.depth_video is not None:
+        depth_reader = DepthVideoReader(config.depth_video)
+        check_matching(info, depth_reader.info, "depth video")
+        depths = depth_reader.frames(0, count)
     out = check_writable(output_path(config.color_video, TRACKING), config.overwrite)
     vis_path = output_path(out, VISUALIZATION)
     if config.save_visualization_video:
@@ -125,7 +146,7 @@ def track_points(config: TrackConfig) -> list[Path]:
         painter = TrackPainter()
     try:
         shown = _FrameTee(frames, writer is not None)
-        for frame_tracks in progress(stream(shown.frames(), masks), total=count,
+        for frame_tracks in progress(stream(shown.frames(), masks, depths), total=count,
                                      desc=f"tracking ({backend})"):
             tracks.append(frame_tracks)
             if writer is not None:
