@@ -117,8 +117,9 @@ def _masks(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
 
 
 def _tracks(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
+    # step 1's depth keeps lk from seeding on silhouettes and ends tracks that get hidden
     return {"color_video": str(files.colour), "mask_video": str(files.mask),
-            "backend": config.track_backend, **_device(config)}
+            "depth_video": str(files.depth), "backend": config.track_backend, **_device(config)}
 
 
 def _camera(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
