@@ -51,6 +51,31 @@ def _project(R: np.ndarray, t: np.ndarray, src: np.ndarray, dst: np.ndarray,
 
 
 @numba.njit(cache=True)
+def _bounds(px: np.ndarray, py: np.ndarray, height: int, width: int
+            ) -> tuple[int, int, int, int, float]:
+    """Pixel rows/columns (x0, x1, y0, y1, inclusive) a triangle with corners px, py (3,)
+    can cover in an image of height x width, and 1 / its signed area. A degenerate
+    triangle gets an empty range."""
+    area = (px[1] - px[0]) * (py[2] - py[0]) - (px[2] - px[0]) * (py[1] - py[0])
+    if abs(area) < 1e-12:
+        return 0, -1, 0, -1, 0.0
+    x0 = max(int(math.ceil(min(px[0], px[1], px[2]) - _EDGE_PX)), 0)
+    x1 = min(int(math.floor(max(px[0], px[1], px[2]) + _EDGE_PX)), width - 1)
+    y0 = max(int(math.ceil(min(py[0], py[1], py[2]) - _EDGE_PX)), 0)
+    y1 = min(int(math.floor(max(py[0], py[1], py[2]) + _EDGE_PX)), height - 1)
+    return x0, x1, y0, y1, 1.0 / area
+
+
+@numba.njit(cache=True)
+def _weights(px: np.ndarray, py: np.ndarray, x: float, y: float,
+             inv_area: float) -> tuple[float, float, float]:
+    """Barycentric weights of pixel (x, y) in the triangle px, py (3,)."""
+    w0 = ((px[1] - x) * (py[2] - y) - (px[2] - x) * (py[1] - y)) * inv_area
+    w1 = ((px[2] - x) * (py[0] - y) - (px[0] - x) * (py[2] - y)) * inv_area
+    return w0, w1, 1.0 - w0 - w1
+
+
+@numba.njit(cache=True)
 def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
               zbuf: np.ndarray, out: np.ndarray, margin: float) -> None:
     """Draw one triangle. px, py: (3,) eye pixels; iz: (3,) eye inverse depth;
@@ -58,19 +83,10 @@ def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
     A pixel is taken when empty or when the triangle is nearer by more than `margin`
     (inverse depth, 1/metres; 0 for the mesh, more for caps)."""
     height, width = zbuf.shape
-    area = (px[1] - px[0]) * (py[2] - py[0]) - (px[2] - px[0]) * (py[1] - py[0])
-    if abs(area) < 1e-12:
-        return
-    x0 = max(int(math.ceil(min(px[0], px[1], px[2]) - _EDGE_PX)), 0)
-    x1 = min(int(math.floor(max(px[0], px[1], px[2]) + _EDGE_PX)), width - 1)
-    y0 = max(int(math.ceil(min(py[0], py[1], py[2]) - _EDGE_PX)), 0)
-    y1 = min(int(math.floor(max(py[0], py[1], py[2]) + _EDGE_PX)), height - 1)
-    inv_area = 1.0 / area
+    x0, x1, y0, y1, inv_area = _bounds(px, py, height, width)
     for Y in range(y0, y1 + 1):
         for X in range(x0, x1 + 1):
-            w0 = ((px[1] - X) * (py[2] - Y) - (px[2] - X) * (py[1] - Y)) * inv_area
-            w1 = ((px[2] - X) * (py[0] - Y) - (px[0] - X) * (py[2] - Y)) * inv_area
-            w2 = 1.0 - w0 - w1
+            w0, w1, w2 = _weights(px, py, X, Y, inv_area)
             if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
                 continue
             z = w0 * iz[0] + w1 * iz[1] + w2 * iz[2]
@@ -88,19 +104,10 @@ def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
            gbuf: np.ndarray, gdir: np.ndarray) -> None:
     """Draw a cut triangle into the ghost buffer with direction (nx, ny)."""
     height, width = gbuf.shape
-    area = (px[1] - px[0]) * (py[2] - py[0]) - (px[2] - px[0]) * (py[1] - py[0])
-    if abs(area) < 1e-12:
-        return
-    x0 = max(int(math.ceil(min(px[0], px[1], px[2]) - _EDGE_PX)), 0)
-    x1 = min(int(math.floor(max(px[0], px[1], px[2]) + _EDGE_PX)), width - 1)
-    y0 = max(int(math.ceil(min(py[0], py[1], py[2]) - _EDGE_PX)), 0)
-    y1 = min(int(math.floor(max(py[0], py[1], py[2]) + _EDGE_PX)), height - 1)
-    inv_area = 1.0 / area
+    x0, x1, y0, y1, inv_area = _bounds(px, py, height, width)
     for Y in range(y0, y1 + 1):
         for X in range(x0, x1 + 1):
-            w0 = ((px[1] - X) * (py[2] - Y) - (px[2] - X) * (py[1] - Y)) * inv_area
-            w1 = ((px[2] - X) * (py[0] - Y) - (px[0] - X) * (py[2] - Y)) * inv_area
-            w2 = 1.0 - w0 - w1
+            w0, w1, w2 = _weights(px, py, X, Y, inv_area)
             if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
                 continue
             z = w0 * iz[0] + w1 * iz[1] + w2 * iz[2]
