@@ -8,7 +8,8 @@ triangles along its (x, y)-(x+1, y+1) diagonal; a triangle is cut when one of it
 is (surface.py; a vertex's parallax is its position in the eye minus where a point at
 infinity on the same ray would be). A vertex next to a cut
 triangle or on the image border also draws its own pixel square at its own depth
-("cap", constant colour), so surfaces end where their pixels end. Inside a triangle,
+("cap", constant colour; along the row it reaches the outline estimated by outline.py
+instead of half a pixel), so surfaces end where their outlines are. Inside a triangle,
 inverse depth is interpolated linearly on screen and colour perspective-correctly;
 nearer wins (z-buffer on inverse depth). Cut triangles are drawn into a separate
 "ghost" buffer only to know, for each hole, the direction from the near to the far side
@@ -23,6 +24,7 @@ import numba
 import numpy as np
 
 from .infill_mask import finish_row, finish_whole_rows
+from .outline import outline_at
 from .surface import kept, relative_step
 
 MIN_EYE_DEPTH_M = 1e-3  # vertices closer to (or behind) the eye than this are dropped
@@ -144,13 +146,15 @@ _TRIANGLES = np.array([[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1], [0, 1]]], np.i
 
 
 @numba.njit(cache=True)
-def render_mesh(colour: np.ndarray, depth: np.ndarray, src: np.ndarray, R: np.ndarray,
+def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
+                src: np.ndarray, R: np.ndarray,
                 t: np.ndarray, dst: np.ndarray, cut_px: float, green: bool, fill: bool,
                 out_colour: np.ndarray, out_mask: np.ndarray,
                 out_inv_depth: np.ndarray) -> None:
     """Render one eye of one frame.
 
     colour: (H, W, 3) uint8 source image; depth: (H, W) float32, metres, z-depth.
+    inv_depth: (H, W) float32, 1 / depth (for outline.outline_at).
     src, dst: (4,) float64 (fx, fy, cx, cy) of the source camera and of the eye, pixels.
     R: (3, 3), t: (3,) float64, eye_from_source (metres). cut_px: the cut rule's
     threshold (surface.py), pixels. green: green-and-black mask.
@@ -227,7 +231,8 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, src: np.ndarray, R: np.nd
                     if norm > 0.0:
                         _ghost(px, py, iz, nx / norm, ny / norm, gbuf, gdir)
 
-    # caps: the pixel square of each vertex at a cut or border, at its own depth; a cap
+    # caps: the pixel square of each vertex at a cut or border, at its own depth, reaching
+    # across the row to the outlines on either side (outline.py); a cap
     # covers what is empty, or a surface it would have been cut from (its parallax
     # differs by more than cut_px: inverse depth by more than cut_px / (f |t|)), never
     # its own joined neighbours
@@ -239,8 +244,10 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, src: np.ndarray, R: np.nd
                 continue
             valid = True
             last_x, last_y, last_iz = 0.0, 0.0, 0.0
+            reach_left = 1.0 - outline_at(inv_depth, y, x - 1) if x > 0 else 0.5
+            reach_right = outline_at(inv_depth, y, x) if x < width - 1 else 0.5
             for k in range(4):
-                cx = x + (0.5 if k == 1 or k == 2 else -0.5)
+                cx = x + (reach_right if k == 1 or k == 2 else -reach_left)
                 cy = y + (0.5 if k >= 2 else -0.5)
                 a, b, c, _, _, good = _project(R, t, src, dst, cx, cy, depth[y, x])
                 if k < 3:

@@ -8,12 +8,13 @@ exactly what the general renderer (raster_mesh.py) computes, one row per thread.
 
 Surface model, per row (the same in both renderers): each source pixel is a vertex at
 its centre; neighbouring vertices are joined by a linear segment unless the edge is cut
-by the rule of surface.py (a depth step seen from the eye). A vertex at a cut or at the image border keeps its own half pixel
-on that side ("cap", constant colour and depth), so a surface ends where its pixels end
-and a one-pixel-wide object stays one pixel wide. Along a joined edge colour and inverse
-depth are interpolated linearly in x' (exact: for a straight 3D segment and a horizontal
-eye move, inverse depth and source position are both linear in x'). Nearer wins:
-z-buffer on inverse depth.
+by the rule of surface.py (a depth step seen from the eye). A vertex at a cut keeps its
+own piece of the row on that side up to the outline between the two pixels (outline.py;
+"cap", constant colour and depth), and a vertex at the image border its half pixel, so
+a surface ends where its outline is and a one-pixel-wide object stays about one pixel
+wide. Along a joined edge colour and inverse depth are interpolated linearly in x'
+(exact: for a straight 3D segment and a horizontal eye move, inverse depth and source
+position are both linear in x'). Nearer wins: z-buffer on inverse depth.
 """
 
 from __future__ import annotations
@@ -66,18 +67,46 @@ def _span(a: float, b: float, iza: float, izb: float, ca: np.ndarray, cb: np.nda
 
 
 @numba.njit(parallel=True, cache=True)
-def render_rows(colour: np.ndarray, inv_depth: np.ndarray, gains: np.ndarray,
-                shifts: np.ndarray, cut_px: float, green: bool, fill: bool,
-                out_colour: np.ndarray,
-                out_mask: np.ndarray, out_inv_depth: np.ndarray) -> None:
+def row_cuts(inv_depth: np.ndarray, gains: np.ndarray, cut_px: float) -> np.ndarray:
+    """Which row edges the cut rule (surface.py) cuts, per eye.
+
+    inv_depth: (H, W) float32, 1/metres; gains: (E,) float64 (render_rows); cut_px: the
+    cut rule's threshold, pixels. Returns (E, H, W - 1) bool, True where the edge from
+    (y, x) to (y, x + 1) is cut for eye e."""
+    height, width = inv_depth.shape
+    eyes = gains.shape[0]
+    cuts = np.zeros((eyes, height, max(width - 1, 0)), np.bool_)
+    for y in numba.prange(height):
+        row_iz = inv_depth[y]
+        diz = np.zeros(width + 1)  # inverse depth steps, 0 beyond the row
+        rel = np.zeros(width + 1)  # relative steps (surface.relative_step)
+        for x in range(width - 1):
+            diz[x + 1] = row_iz[x + 1] - row_iz[x]
+            rel[x + 1] = relative_step(row_iz[x], row_iz[x + 1])
+        for e in range(eyes):
+            gain = gains[e]
+            for x in range(width - 1):
+                cuts[e, y, x] = not kept_along_x(gain * diz[x + 1], gain * diz[x],
+                                                 gain * diz[x + 2], cut_px, rel[x + 1], rel[x],
+                                                 rel[x + 2])
+    return cuts
+
+
+@numba.njit(parallel=True, cache=True)
+def render_rows(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
+                outline: np.ndarray, gains: np.ndarray, shifts: np.ndarray, green: bool,
+                fill: bool, out_colour: np.ndarray, out_mask: np.ndarray,
+                out_inv_depth: np.ndarray) -> None:
     """Render E eyes of one frame.
 
     colour: (H, W, 3) uint8 source image. inv_depth: (H, W) float32, 1/metres (z-depth).
+    cuts: (E, H, W - 1) bool, the cut edges of each eye (row_cuts).
+    outline: (H, W - 1) float64, where the outline between pixels x and x + 1 of each row
+        lies, as a fraction of the gap (outline.outline_positions); used at cuts.
     gains: (E,) float64, pixels * metres: an eye moved by t_x metres along the source
         camera's x axis sees x' = x + shift + gain * inv_depth with gain = fx * t_x
         (t_x the x translation of eye_from_source: -offset for an eye moved right).
     shifts: (E,) float64, pixels: horizontal image shift (target cx - source cx).
-    cut_px: the cut rule's threshold (surface.py), pixels.
     green: write the green-and-black mask instead of directions.
     fill: colour holes with the background next to them (infill_mask.finish_row), else black.
     out_colour: (E, H, W, 3) uint8; out_mask: (E, H, W, 3) uint8 infill mask;
@@ -91,12 +120,6 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, gains: np.ndarray,
         dir_y = np.zeros(width, np.float32)  # finds the far side of every hole
         src = colour[y]
         row_iz = inv_depth[y]
-        diz = np.empty(width + 1, np.float64)  # inverse depth steps, 0 beyond the row
-        rel = np.empty(width + 1, np.float64)  # relative steps (surface.relative_step)
-        diz[0] = diz[width] = rel[0] = rel[width] = 0.0
-        for x in range(width - 1):
-            diz[x + 1] = row_iz[x + 1] - row_iz[x]
-            rel[x + 1] = relative_step(row_iz[x], row_iz[x + 1])
         for e in range(eyes):
             gain, shift = gains[e], shifts[e]
             zbuf = out_inv_depth[e, y]
@@ -108,12 +131,12 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, gains: np.ndarray,
             for x in range(width - 1):
                 izb = row_iz[x + 1]
                 b = x + 1.0 + shift + gain * izb
-                if kept_along_x(gain * diz[x + 1], gain * diz[x], gain * diz[x + 2], cut_px,
-                                rel[x + 1], rel[x], rel[x + 2]):
-                    _span(a, b, iza, izb, src[x], src[x + 1], zbuf, out)
+                if cuts[e, y, x]:
+                    edge = outline[y, x]
+                    _cap(a, a + edge, iza, src[x], zbuf, out)
+                    _cap(b - (1.0 - edge), b, izb, src[x + 1], zbuf, out)
                 else:
-                    _cap(a, a + 0.5, iza, src[x], zbuf, out)
-                    _cap(b - 0.5, b, izb, src[x + 1], zbuf, out)
+                    _span(a, b, iza, izb, src[x], src[x + 1], zbuf, out)
                 a, iza = b, izb
             _cap(a, a + 0.5, iza, src[width - 1], zbuf, out)
             unresolved[e, y] = finish_row(zbuf, out, out_mask[e, y], dir_x, dir_y, green, fill)

@@ -1,20 +1,22 @@
 """The renderer's fast case (raster_rows.py) for a torch device (CUDA, or CPU for tests).
 
 Same surface model, same output, written as whole-frame tensor operations instead of a
-loop per row: a joined edge spans at most 1 + steep_px(cut_px) pixels and a cap
-half a pixel, so each covers a known, small number of pixel centres. Every candidate (pixel,
-inverse depth, colour) is listed, the z-buffer is a scatter of packed
-(inverse depth, candidate) keys with `amax`, and the winners write their colour. Holes
-get the row rule of infill_mask.finish_row. torch is imported by the caller
+loop per row. The cut edges and the outlines come from the CPU (raster_rows.row_cuts,
+outline.py); a joined edge spans at most 1 + surface.steep_px(cut_px) pixels and a cap
+less than one, so each covers a known, small number of pixel centres. Every candidate
+(pixel, inverse depth, colour) is listed, the z-buffer is a scatter of packed (inverse
+depth, candidate) keys with `amax`, and the winners write their colour. Holes get the
+row rule of infill_mask.finish_row. torch is imported by the caller
 (render.py) only when a torch device is asked for.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .infill_mask import BORDER_BOTTOM, BORDER_LEFT, BORDER_RIGHT, BORDER_TOP, GREEN
-from .surface import REL_CUT, steep_px
 
 _IZ_BITS = 25  # inverse depth (< 1000 / m: depth >= 1 mm) in steps of 2**-25 / m in the key
 _ID_BITS = 27  # candidate index bits (134 M candidates: 8K frames); 10 + 25 + 27 < 63
@@ -24,12 +26,15 @@ def _encode(v: float) -> int:
     return int((v * 0.5 + 0.5) * 255.0 + 0.5)
 
 
-def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, gains: list[float],
-                      shifts: list[float], cut_px: float, green: bool, fill: bool
+def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch.Tensor,
+                      outline: torch.Tensor, gains: list[float], shifts: list[float],
+                      green: bool, fill: bool
                       ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """colour: (H, W, 3) uint8; inv_depth: (H, W) float32, 1/metres; gains, shifts per
-    eye as in raster_rows.render_rows. Returns per eye (colour (H, W, 3) uint8,
-    mask (H, W, 3) uint8, inverse depth (H, W) float32, 0 at holes), on colour's device."""
+    """colour: (H, W, 3) uint8; inv_depth: (H, W) float32, 1/metres; cuts: (E, H, W - 1)
+    bool (raster_rows.row_cuts); outline: (H, W - 1) float32 (outline.outline_positions);
+    gains, shifts per eye as in raster_rows.render_rows. Returns per eye (colour
+    (H, W, 3) uint8, mask (H, W, 3) uint8, inverse depth (H, W) float32, 0 at holes), on
+    colour's device."""
     height, width = inv_depth.shape
     device = colour.device
     xs = torch.arange(width, device=device, dtype=torch.float32)
@@ -37,33 +42,23 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, gains: list
     src = colour.reshape(-1, 3).float()
     iz_flat = inv_depth.reshape(-1)
     vertex = (rows + torch.arange(width, device=device)).expand(height, width)
-    steep = steep_px.py_func(cut_px)
-    diz = inv_depth[:, 1:] - inv_depth[:, :-1]
-    top = torch.maximum(inv_depth[:, 1:], inv_depth[:, :-1])
-    rel = torch.where(top > 0, diz / top.clamp_min(1e-30), torch.zeros_like(diz))
-    rel_before, rel_after = _neighbours(rel)
-    rel_break = (rel.abs() > REL_CUT) & (torch.minimum((rel - rel_before).abs(),
-                                                       (rel - rel_after).abs()) > REL_CUT)
     results = []
-    for gain, shift in zip(gains, shifts):
+    for gain, shift, cut in zip(gains, shifts, cuts):
         pos = xs + shift + gain * inv_depth  # (H, W) eye x of every vertex
         a, b = pos[:, :-1], pos[:, 1:]
         va, vb = vertex[:, :-1], vertex[:, 1:]
-        steps = gain * diz  # the cut rule (surface.py)
-        before, after = _neighbours(steps)
-        size = steps.abs()
-        smooth = torch.minimum((steps - before).abs(), (steps - after).abs()) <= cut_px
-        joined = ((size <= cut_px) & ~rel_break) | ((size > cut_px) & (size <= steep) & smooth)
-        cut = ~joined
+        joined = ~cut
         # candidates: (pixel x, row offset, vertex 0, vertex 1, t along the edge)
         pieces = []
-        for k in range(int(1.0 + steep) + 1):  # centres a joined edge covers
+        longest = float(torch.where(joined, b - a, torch.zeros_like(a)).max()) if a.numel() else 0.0
+        for k in range(int(math.floor(longest)) + 1):  # centres a joined edge can cover
             X = torch.ceil(a) + k
             keep = joined & (X <= b) & (b > a)
             pieces.append((X, a, b, va, vb, keep))
         lo_caps = [(pos[:, :1] - 0.5, pos[:, :1], vertex[:, :1], None),
-                   (b - 0.5, b, vb, cut)]
-        hi_caps = [(a, a + 0.5, va, cut), (pos[:, -1:], pos[:, -1:] + 0.5, vertex[:, -1:], None)]
+                   (b - (1.0 - outline), b, vb, cut)]
+        hi_caps = [(a, a + outline, va, cut),
+                   (pos[:, -1:], pos[:, -1:] + 0.5, vertex[:, -1:], None)]
         for lo, hi, v, where in lo_caps + hi_caps:
             X = torch.ceil(lo)
             keep = X <= hi
@@ -100,13 +95,6 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, gains: list
         mask = _finish(out_iz, out_colour, green, fill)
         results.append((out_colour, mask, out_iz))
     return results
-
-
-def _neighbours(steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(H, W - 1) per-edge values -> those of the edge before and after each (0 beyond
-    the row)."""
-    zero = torch.zeros_like(steps[:, :1])
-    return torch.cat([zero, steps[:, :-1]], dim=1), torch.cat([steps[:, 1:], zero], dim=1)
 
 
 def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bool

@@ -10,7 +10,9 @@ with a z-buffer, sub-pixel positions and interpolated colours. An eye that diffe
 the source camera only by a move along its x axis and a horizontal image shift (the
 plain stereo case) takes the fast scanline path, on the CPU (numba, one row per thread)
 or on a torch device; any other eye (rotation, other intrinsics: stabilised rendering)
-takes the general triangle path on the CPU.
+takes the general triangle path on the CPU. Where the surface is cut, each side reaches
+to the outline between its pixels as estimated by outline.py (on the CPU in every path;
+for the scanline path only on the edges it cuts).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..camera import Intrinsics, make_pose
+from .outline import outline_positions
 from .raster_mesh import render_mesh
-from .raster_rows import render_rows
+from .raster_rows import render_rows, row_cuts
 
 log = logging.getLogger(__name__)
 
@@ -133,16 +136,18 @@ def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: S
     _check(colour, depth, intr, eyes, cut_px)
     colour = np.ascontiguousarray(colour)
     depth = np.maximum(np.asarray(depth, np.float32), np.float32(MIN_SOURCE_DEPTH_M))
+    inv_depth = np.float32(1.0) / depth
     fill = not black_holes
     params = [_scanline_params(eye, intr) for eye in eyes]
     views: list[EyeView | None] = [None] * len(eyes)
     fast = [i for i, p in enumerate(params) if p is not None]
     if fast:
-        gains = [params[i][0] for i in fast]
-        shifts = [params[i][1] for i in fast]
-        rendered = (_rows_torch(colour, depth, gains, shifts, cut_px, green_and_black, fill, device)
-                    if device != "cpu" else
-                    _rows_cpu(colour, depth, gains, shifts, cut_px, green_and_black, fill))
+        gains = np.array([params[i][0] for i in fast], np.float64)
+        shifts = np.array([params[i][1] for i in fast], np.float64)
+        cuts = row_cuts(inv_depth, gains, cut_px)
+        outline = outline_positions(inv_depth, cuts.any(axis=0))
+        args = (colour, inv_depth, cuts, outline, gains, shifts, green_and_black, fill)
+        rendered = _rows_cpu(*args) if device == "cpu" else _rows_torch(*args, device)
         for i, view in zip(fast, rendered):
             views[i] = view
     src = np.array([intr.fx, intr.fy, intr.cx, intr.cy])
@@ -154,32 +159,34 @@ def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: S
         out_mask = np.empty_like(out_colour)
         out_iz = np.empty((intr.height, intr.width), np.float32)
         T = np.asarray(eye.eye_from_source, np.float64)
-        render_mesh(colour, depth, src, np.ascontiguousarray(T[:3, :3]),
+        render_mesh(colour, depth, inv_depth, src, np.ascontiguousarray(T[:3, :3]),
                     np.ascontiguousarray(T[:3, 3]), np.array([e.fx, e.fy, e.cx, e.cy]),
                     cut_px, green_and_black, fill, out_colour, out_mask, out_iz)
         views[i] = EyeView(out_colour, out_mask, out_iz)
     return views  # type: ignore[return-value]
 
 
-def _rows_cpu(colour: np.ndarray, depth: np.ndarray, gains: list[float], shifts: list[float],
-              cut_px: float, green: bool, fill: bool) -> list[EyeView]:
+def _rows_cpu(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray, outline: np.ndarray,
+              gains: np.ndarray, shifts: np.ndarray, green: bool, fill: bool) -> list[EyeView]:
     count = len(gains)
     out_colour = np.empty((count, *colour.shape), np.uint8)
     out_mask = np.empty_like(out_colour)
-    out_iz = np.empty((count, *depth.shape), np.float32)
-    render_rows(colour, np.float32(1.0) / depth, np.array(gains, np.float64),
-                np.array(shifts, np.float64), cut_px, green, fill, out_colour, out_mask, out_iz)
+    out_iz = np.empty((count, *inv_depth.shape), np.float32)
+    render_rows(colour, inv_depth, cuts, outline, gains, shifts, green, fill, out_colour,
+                out_mask, out_iz)
     return [EyeView(out_colour[e], out_mask[e], out_iz[e]) for e in range(count)]
 
 
-def _rows_torch(colour: np.ndarray, depth: np.ndarray, gains: list[float], shifts: list[float],
-                cut_px: float, green: bool, fill: bool, device: str) -> list[EyeView]:
+def _rows_torch(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
+                outline: np.ndarray, gains: np.ndarray, shifts: np.ndarray, green: bool,
+                fill: bool, device: str) -> list[EyeView]:
     import torch
 
     from .raster_torch import render_rows_torch
 
     dev = torch.device(device)
     results = render_rows_torch(torch.from_numpy(colour).to(dev),
-                                torch.from_numpy(np.float32(1.0) / depth).to(dev),
-                                gains, shifts, cut_px, green, fill)
+                                torch.from_numpy(inv_depth).to(dev), torch.from_numpy(cuts).to(dev),
+                                torch.from_numpy(outline.astype(np.float32)).to(dev),
+                                gains.tolist(), shifts.tolist(), green, fill)
     return [EyeView(c.cpu().numpy(), m.cpu().numpy(), z.cpu().numpy()) for c, m, z in results]
