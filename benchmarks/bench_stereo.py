@@ -9,9 +9,11 @@ Prints milliseconds per stereo frame for each, stereo frames per second, and the
 ours / remap. Target on a 2-core CPU: at most 4x. With --device cuda the torch path is
 timed too (synchronised), target 300 stereo frames per second at 1080p.
 
-Colour: a frame of a real clip when ../shared/data is present (resized), else a pattern;
-depth: a floor-to-wall ramp with a sphere in front (edges, so holes and the mask are
-exercised).
+Two frames, each timed against its own remap: (1) colour from a real clip when
+../shared/data is present (resized), else a pattern, with a floor-to-wall ramp and a
+sphere in front as depth (one outline); (2) a synthetic room (colour and depth from
+metricdepth.synthetic: a dozen objects, thousands of cut edges whose outlines are
+estimated, stereo/outline.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from metricdepth.camera import Intrinsics
 from metricdepth.io.video import VideoReader
 from metricdepth.stereo.render import render_eyes, stereo_eyes
+from metricdepth.synthetic import make_scene
 
 REAL_CLIP = Path(__file__).resolve().parents[2] / "shared/data/video/dog/01_dog.mp4"
 W, H = 1920, 1080
@@ -61,14 +64,15 @@ def median_ms(fn, repeats: int) -> float:
     return 1000.0 * float(np.median(times))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs of each (median)")
-    parser.add_argument("--device", default="", help="also time the torch path on this device")
-    args = parser.parse_args()
+def room_scene() -> tuple[np.ndarray, np.ndarray]:
+    """Colour and depth of a synthetic room (metricdepth.synthetic, seed 0) at 1080p: a
+    dozen objects, so thousands of cut edges whose outlines are estimated."""
+    clip = make_scene(seed=0, width=W, height=H, frames=1, xfov=60.0)
+    return clip.colour[0], clip.depth[0].astype(np.float32)
 
-    colour, depth = colour_frame(), depth_frame()
+
+def time_scene(name: str, colour: np.ndarray, depth: np.ndarray, repeats: int, device: str) -> None:
+    """Print the timings of one colour and depth frame."""
     intr = Intrinsics.from_fov(W, H, xfov=60.0)
     eyes = stereo_eyes(intr, BASELINE_M, shift_px=5.0)
     xs, ys = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
@@ -87,26 +91,36 @@ def main() -> None:
     ours()  # compile (or load the cache) outside the timing
     # interleaved, so both see the same machine load
     remap_ms, ours_ms = [], []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         remap_ms.append(median_ms(remap, 1))
         ours_ms.append(median_ms(ours, 1))
     remap_t, ours_t = float(np.median(remap_ms)), float(np.median(ours_ms))
-    print(f"{W}x{H}, both eyes, median of {args.repeats}:")
+    print(f"{name}, {W}x{H}, both eyes, median of {repeats}:")
     print(f"  cv2.remap, precomputed maps : {remap_t:7.1f} ms  ({1000 / remap_t:6.1f} stereo fps)")
     print(f"  ours, surfaces + infill mask: {ours_t:7.1f} ms  ({1000 / ours_t:6.1f} stereo fps)")
     print(f"  ratio ours / remap          : {ours_t / remap_t:7.2f}  (target <= 4)")
-    if args.device:
+    if device:
         import torch
 
         def ours_torch() -> None:
-            render_eyes(colour, depth, intr, eyes, device=args.device)
-            if args.device.startswith("cuda"):
+            render_eyes(colour, depth, intr, eyes, device=device)
+            if device.startswith("cuda"):
                 torch.cuda.synchronize()
 
         ours_torch()
-        torch_t = median_ms(ours_torch, args.repeats)
-        print(f"  ours on {args.device:20s}: {torch_t:7.1f} ms  ({1000 / torch_t:6.1f} stereo fps, "
+        torch_t = median_ms(ours_torch, repeats)
+        print(f"  ours on {device:20s}: {torch_t:7.1f} ms  ({1000 / torch_t:6.1f} stereo fps, "
               "including the copies to and from the device)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs of each (median)")
+    parser.add_argument("--device", default="", help="also time the torch path on this device")
+    args = parser.parse_args()
+    time_scene("ramp and sphere", colour_frame(), depth_frame(), args.repeats, args.device)
+    time_scene("synthetic room", *room_scene(), args.repeats, args.device)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def table() -> None:
     print("| scene | eye | ours dB | oracle dB | ours - oracle | hole IoU |")
     print("|---|---|---|---|---|---|")
     for width, height in ((640, 480), (320, 240)):
-        for seed in range(6):
+        for seed in range(12):
             clip = make_scene(seed=seed, width=width, height=height, frames=1, xfov=60.0)
             for name, offset in (("right", HALF), ("left", -HALF)):
                 s = synthetic_scores(clip, 0, offset)
