@@ -3,6 +3,7 @@ and the agreement of its three implementations (scanline, general, torch)."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -134,6 +135,30 @@ def test_general_path_equals_scanline_path_for_a_horizontal_eye():
     covered = ~fast.holes
     assert np.abs(fast.colour[covered].astype(int) - general.colour[covered]).max() <= 1
     assert np.allclose(fast.inverse_depth, general.inverse_depth, atol=1e-5)
+
+
+def test_general_path_is_the_same_on_one_thread_and_on_several():
+    """The triangles are drawn in bands of 32 source rows, in parallel, then merged: the
+    image must not depend on how many threads draw them (nor on their timing)."""
+    y, x = np.mgrid[0:120, 0:80].astype(np.float32)
+    depth = 3.0 + 0.02 * x + 0.03 * y
+    depth[20:90, 25:50] = 1.2  # a box across three bands
+    colour = np.random.default_rng(2).integers(0, 256, (120, 80, 3), dtype=np.uint8)
+    intr = Intrinsics(80, 120, 70.0, 70.0, 39.5, 59.5)
+    turn = make_pose(rotation_about_axis([0.2, 1, 0.1], 0.05), np.array([0.1, 0.05, 0.2]))
+    eyes = [Eye(turn @ eye_at(intr, offset).eye_from_source, intr) for offset in (-0.1, 0.1)]
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        alone = render_eyes(colour, depth, intr, eyes)
+    finally:
+        numba.set_num_threads(threads)
+    together = render_eyes(colour, depth, intr, eyes)
+    for a, b in zip(alone, together):
+        assert a.holes.any() and not a.holes.all()
+        assert np.array_equal(a.colour, b.colour)
+        assert np.array_equal(a.mask, b.mask)
+        assert np.array_equal(a.inverse_depth, b.inverse_depth)
 
 
 def test_general_path_rotation_lands_where_the_homography_says():

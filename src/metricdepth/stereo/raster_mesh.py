@@ -13,7 +13,10 @@ instead of half a pixel), so surfaces end where their outlines are. Inside a tri
 inverse depth is interpolated linearly on screen and colour perspective-correctly;
 nearer wins (z-buffer on inverse depth). Cut triangles are drawn into a separate
 "ghost" buffer only to know, for each hole, the direction from the near to the far side
-of the cut (infill_mask.py). One thread: the triangles of a frame share one z-buffer.
+of the cut (infill_mask.py). The triangles are drawn in bands of source rows, one band
+per thread, each into buffers of its own; merging them (nearer wins, the earlier band on
+a tie) gives exactly the image of drawing every triangle in order into one z-buffer. The
+caps follow on one thread.
 """
 
 from __future__ import annotations
@@ -145,50 +148,85 @@ def _edge(parx: np.ndarray, pary: np.ndarray, ize: np.ndarray, ok: np.ndarray, x
 _TRIANGLES = np.array([[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1], [0, 1]]], np.int64)
 
 
+_BAND_ROWS = 32  # source rows of squares per band of the parallel triangle pass
+_MAX_BAND_OVERLAP = 4.0  # bands reaching more eye rows than this many frames in all: one band
+
+
 @numba.njit(cache=True)
-def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
-                src: np.ndarray, R: np.ndarray,
-                t: np.ndarray, dst: np.ndarray, cut_px: float, green: bool, fill: bool,
-                out_colour: np.ndarray, out_mask: np.ndarray,
-                out_inv_depth: np.ndarray) -> None:
-    """Render one eye of one frame.
+def _bands(ye: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split the squares' source rows into bands of _BAND_ROWS for the parallel triangle
+    pass. Returns, for B bands, int64 arrays: the bands' source rows (B + 1,) (band b
+    draws the squares whose top row is in [rows[b], rows[b + 1])), the first eye row
+    each band's buffer holds (B,), and the buffers' row offsets into one array (B + 1,).
+    A band's buffer spans the eye rows its vertices reach. If the bands together would
+    reach more than _MAX_BAND_OVERLAP frames (a strongly rolled eye), one band over the
+    whole frame is used instead."""
+    height, width = ye.shape
+    count = max((height - 1 + _BAND_ROWS - 1) // _BAND_ROWS, 1)
+    rows = np.minimum(np.arange(count + 1) * _BAND_ROWS, height - 1)
+    first_row = np.zeros(count, np.int64)
+    offsets = np.zeros(count + 1, np.int64)
+    for b in range(count):
+        lo, hi = np.inf, -np.inf
+        for y in range(rows[b], min(rows[b + 1] + 1, height)):
+            for x in range(width):
+                if ok[y, x]:
+                    lo = min(lo, ye[y, x])
+                    hi = max(hi, ye[y, x])
+        if lo <= hi:
+            first_row[b] = max(int(math.floor(lo)) - 1, 0)
+            last = min(int(math.ceil(hi)) + 1, height - 1)
+            offsets[b + 1] = offsets[b] + max(last - first_row[b] + 1, 0)
+        else:
+            offsets[b + 1] = offsets[b]
+    if offsets[count] > _MAX_BAND_OVERLAP * height:
+        return (np.array([0, height - 1], np.int64), np.zeros(1, np.int64),
+                np.array([0, height], np.int64))
+    return rows, first_row, offsets
 
-    colour: (H, W, 3) uint8 source image; depth: (H, W) float32, metres, z-depth.
-    inv_depth: (H, W) float32, 1 / depth (for outline.outline_at).
-    src, dst: (4,) float64 (fx, fy, cx, cy) of the source camera and of the eye, pixels.
-    R: (3, 3), t: (3,) float64, eye_from_source (metres). cut_px: the cut rule's
-    threshold (surface.py), pixels. green: green-and-black mask.
-    fill: colour holes with the background next to them, else black.
-    out_colour, out_mask: (H, W, 3) uint8; out_inv_depth: (H, W) float32, 0 at holes.
-    """
-    height, width = depth.shape
-    xe = np.empty((height, width))
-    ye = np.empty((height, width))
-    ize = np.empty((height, width))
-    parx = np.empty((height, width))
-    pary = np.empty((height, width))
-    ok = np.empty((height, width), np.bool_)
-    for y in range(height):
-        for x in range(width):
-            xe[y, x], ye[y, x], ize[y, x], parx[y, x], pary[y, x], ok[y, x] = _project(
-                R, t, src, dst, x, y, depth[y, x])
 
-    zbuf = out_inv_depth
-    zbuf[:] = 0.0
-    gbuf = np.zeros((height, width), np.float32)
-    gdir = np.zeros((height, width, 2), np.float32)
-    capped = np.zeros((height, width), np.bool_)
-    capped[0, :] = True
-    capped[-1, :] = True
-    capped[:, 0] = True
-    capped[:, -1] = True
+@numba.njit(parallel=True, cache=True)
+def _merge_bands(first_row: np.ndarray, offsets: np.ndarray, zband: np.ndarray,
+                 cband: np.ndarray, gband: np.ndarray, dband: np.ndarray, zbuf: np.ndarray,
+                 out: np.ndarray, gdir: np.ndarray) -> None:
+    """Merge the bands' buffers (row i of all bands stacked, _bands' layout) into the
+    frame's zbuf (H, W), out (H, W, 3) and gdir (H, W, 2): nearer wins, the earlier band
+    on a tie, for the surface and for the ghosts alike."""
+    height, width = zbuf.shape
+    for Y in numba.prange(height):
+        zbuf[Y] = 0.0
+        gbest = np.zeros(width, np.float32)
+        for b in range(len(first_row)):
+            row = Y - first_row[b]
+            if row < 0 or row >= offsets[b + 1] - offsets[b]:
+                continue
+            i = offsets[b] + row
+            for X in range(width):
+                if zband[i, X] > zbuf[Y, X]:
+                    zbuf[Y, X] = zband[i, X]
+                    out[Y, X] = cband[i, X]
+                if gband[i, X] > gbest[X]:
+                    gbest[X] = gband[i, X]
+                    gdir[Y, X] = dband[i, X]
+
+
+@numba.njit(cache=True)
+def _draw_band(y0: int, y1: int, row0: int, colour: np.ndarray, xe: np.ndarray,
+               ye: np.ndarray, ize: np.ndarray, parx: np.ndarray, pary: np.ndarray,
+               ok: np.ndarray, cut_px: float, capped: np.ndarray, zbuf: np.ndarray,
+               out: np.ndarray, gbuf: np.ndarray, gdir: np.ndarray) -> None:
+    """Draw the two triangles of every square with top-left vertex in source rows
+    [y0, y1): joined ones into zbuf / out, cut ones into the ghost buffers gbuf / gdir,
+    whose row 0 is eye row row0 (rows outside are not drawn); mark the vertices of cut or
+    invalid triangles in `capped` (H, W) bool. The other arrays are render_mesh's."""
+    width = ok.shape[1]
     px = np.empty(3)
     py = np.empty(3)
     iz = np.empty(3)
     cols = np.empty((3, 3), np.float32)
     vy = np.empty(3, np.int64)
     vx = np.empty(3, np.int64)
-    for y in range(height - 1):
+    for y in range(y0, y1):
         for x in range(width - 1):
             for tri in range(2):
                 valid = True
@@ -216,13 +254,13 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
                             near, far = j, i
                 for k in range(3):
                     px[k] = xe[vy[k], vx[k]]
-                    py[k] = ye[vy[k], vx[k]]
+                    py[k] = ye[vy[k], vx[k]] - row0
                     iz[k] = ize[vy[k], vx[k]]
                 if joined:
                     for k in range(3):
                         for ch in range(3):
                             cols[k, ch] = colour[vy[k], vx[k], ch]
-                    _triangle(px, py, iz, cols, zbuf, out_colour, 0.0)
+                    _triangle(px, py, iz, cols, zbuf, out, 0.0)
                 else:
                     for k in range(3):
                         capped[vy[k], vx[k]] = True
@@ -231,6 +269,61 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
                     if norm > 0.0:
                         _ghost(px, py, iz, nx / norm, ny / norm, gbuf, gdir)
 
+
+@numba.njit(parallel=True, cache=True)
+def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
+                src: np.ndarray, R: np.ndarray,
+                t: np.ndarray, dst: np.ndarray, cut_px: float, green: bool, fill: bool,
+                out_colour: np.ndarray, out_mask: np.ndarray,
+                out_inv_depth: np.ndarray) -> None:
+    """Render one eye of one frame.
+
+    colour: (H, W, 3) uint8 source image; depth: (H, W) float32, metres, z-depth.
+    inv_depth: (H, W) float32, 1 / depth (for outline.outline_at).
+    src, dst: (4,) float64 (fx, fy, cx, cy) of the source camera and of the eye, pixels.
+    R: (3, 3), t: (3,) float64, eye_from_source (metres). cut_px: the cut rule's
+    threshold (surface.py), pixels. green: green-and-black mask.
+    fill: colour holes with the background next to them, else black.
+    out_colour, out_mask: (H, W, 3) uint8; out_inv_depth: (H, W) float32, 0 at holes.
+    """
+    height, width = depth.shape
+    xe = np.empty((height, width))
+    ye = np.empty((height, width))
+    ize = np.empty((height, width))
+    parx = np.empty((height, width))
+    pary = np.empty((height, width))
+    ok = np.empty((height, width), np.bool_)
+    for y in numba.prange(height):
+        for x in range(width):
+            xe[y, x], ye[y, x], ize[y, x], parx[y, x], pary[y, x], ok[y, x] = _project(
+                R, t, src, dst, x, y, depth[y, x])
+
+    # the triangles, in bands of source rows drawn in parallel, each into buffers of the
+    # eye rows it can reach; merged in band order, nearer wins and the earlier band on a
+    # tie: exactly what drawing them all one by one gives
+    capped = np.zeros((height, width), np.bool_)
+    capped[0, :] = True
+    capped[-1, :] = True
+    capped[:, 0] = True
+    capped[:, -1] = True
+    rows, first_row, offsets = _bands(ye, ok)
+    zband = np.zeros((offsets[-1], width), np.float32)
+    cband = np.zeros((offsets[-1], width, 3), np.uint8)
+    gband = np.zeros((offsets[-1], width), np.float32)
+    dband = np.zeros((offsets[-1], width, 2), np.float32)
+    for band in numba.prange(len(first_row)):
+        lo, hi = offsets[band], offsets[band + 1]
+        _draw_band(rows[band], rows[band + 1], first_row[band], colour, xe, ye, ize, parx,
+                   pary, ok, cut_px, capped, zband[lo:hi], cband[lo:hi], gband[lo:hi],
+                   dband[lo:hi])
+    zbuf = out_inv_depth
+    gdir = np.zeros((height, width, 2), np.float32)
+    _merge_bands(first_row, offsets, zband, cband, gband, dband, zbuf, out_colour, gdir)
+
+    px = np.empty(3)
+    py = np.empty(3)
+    iz = np.empty(3)
+    cols = np.empty((3, 3), np.float32)
     # caps: the pixel square of each vertex at a cut or border, at its own depth, reaching
     # across the row to the outlines on either side (outline.py); a cap
     # covers what is empty, or a surface it would have been cut from (its parallax
