@@ -65,6 +65,28 @@ def test_step_edge_leaves_a_hole_as_wide_as_the_disparity_difference(fg_left):
     assert np.all(np.isin(view.inverse_depth[0][~row_holes], [1.0, 0.25]))
 
 
+@pytest.mark.parametrize("right_eye", [True, False])
+def test_border_hole_ends_where_the_surface_leaves_the_frame(right_eye):
+    """A wall at a grazing angle runs out of the frame (inverse depth 0.3 + 0.02 x, and
+    mirrored for the left eye). An eye pixel is covered exactly when some source point in
+    [-0.5, W - 0.5] lands on it: the border pixel's half pixel must follow the wall's
+    slope, not stay at the pixel's own depth (which is 0.1 px off here). Over 21 image
+    shifts the hole must hold exactly the pixel centres beyond the wall's end."""
+    x = np.arange(W, dtype=np.float64)
+    inv_depth = 0.3 + 0.02 * (x if right_eye else W - 1 - x)
+    depth = np.repeat((1.0 / inv_depth)[None, :], H, 0).astype(np.float32)
+    offset = 0.1 if right_eye else -0.1  # gain = -F * offset: x' = x + shift - 10 iz
+    for shift in (np.arange(21) + 0.37) / 21:  # never exactly on a pixel centre
+        view, = render_eyes(RAMP, depth, INTR, [eye_at(INTR, offset, shift)])
+        edge = W - 0.5 if right_eye else -0.5
+        iz_edge = (0.3 + 0.02 * (edge if right_eye else W - 1 - edge))
+        end = edge + shift - F * offset * iz_edge  # where the wall's end lands in the eye
+        centres = np.arange(W)
+        expected = centres > end if right_eye else centres < end
+        assert np.array_equal(view.holes[0], expected), shift
+        assert np.array_equal(view.holes, np.broadcast_to(expected, (H, W)))
+
+
 def test_holes_take_the_background_colour_by_default():
     depth = _plane(4.0)
     depth[:, : W // 2] = 1.0

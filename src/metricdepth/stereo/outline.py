@@ -71,7 +71,9 @@ def _crossing(iz: np.ndarray, yy: int, q: int, left: float, right: float) -> boo
 def _follow(iz: np.ndarray, y: int, x: int, columns: np.ndarray) -> None:
     """Follow the outline of edge (y, x) up and down. columns: (2 LINE_ROWS + 1,) int64,
     filled with the crossing's left column in row y + j at index LINE_ROWS + j, -1 from
-    where the outline is lost."""
+    where the outline is lost. Where it is lost inside the image, the last row found is
+    dropped too: an outline that turns flat (a box's top edge) or ends there puts that
+    row's crossing on the corner, off the straight run."""
     height, width = iz.shape
     left, right = iz[y, x], iz[y, x + 1]
     columns[:] = -1
@@ -89,6 +91,8 @@ def _follow(iz: np.ndarray, y: int, x: int, columns: np.ndarray) -> None:
                     best = q
                     break
             if best < 0:
+                if j > 1:  # the outline ends or turns flat: its last row is the corner's
+                    columns[LINE_ROWS + sign * (j - 1)] = -1
                 break
             columns[LINE_ROWS + sign * j] = best
             prev = best

@@ -28,7 +28,7 @@ import numpy as np
 
 from .infill_mask import finish_row, finish_whole_rows
 from .outline import outline_at
-from .surface import kept, relative_step
+from .surface import border_inv_depth, kept, relative_step
 
 MIN_EYE_DEPTH_M = 1e-3  # vertices closer to (or behind) the eye than this are dropped
 _INSIDE_EPS = 1e-4  # barycentric tolerance (about pixels for these unit triangles)
@@ -339,10 +339,18 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
             last_x, last_y, last_iz = 0.0, 0.0, 0.0
             reach_left = 1.0 - outline_at(inv_depth, y, x - 1) if x > 0 else 0.5
             reach_right = outline_at(inv_depth, y, x) if x < width - 1 else 0.5
+            joined = False  # a border vertex's edge inwards: its cap follows that slope
+            if x == 0 and width > 1:
+                joined = ok[y, 1] and _edge(parx, pary, ize, ok, 0, y, 1, 0, cut_px)[1]
+            elif x == width - 1 and width > 1:
+                joined = ok[y, x - 1] and _edge(parx, pary, ize, ok, x - 1, y, 1, 0, cut_px)[1]
             for k in range(4):
                 cx = x + (reach_right if k == 1 or k == 2 else -reach_left)
                 cy = y + (0.5 if k >= 2 else -0.5)
-                a, b, c, _, _, good = _project(R, t, src, dst, cx, cy, depth[y, x])
+                z = depth[y, x]
+                if joined:
+                    z = 1.0 / border_inv_depth(inv_depth[y], x, True, cx - x if x > 0 else x - cx)
+                a, b, c, _, _, good = _project(R, t, src, dst, cx, cy, z)
                 if k < 3:
                     px[k], py[k], iz[k] = a, b, c
                 else:

@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 from .infill_mask import finish_row, finish_whole_rows
-from .surface import kept_along_x, relative_step
+from .surface import border_inv_depth, kept_along_x, relative_step
 
 
 @numba.njit(cache=True, inline="always")
@@ -127,7 +127,8 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
             zbuf[:] = 0.0
             iza = row_iz[0]
             a = shift + gain * iza
-            _cap(a - 0.5, a, iza, src[0], zbuf, out)
+            iz_edge = border_inv_depth(row_iz, 0, width > 1 and not cuts[e, y, 0], 0.5)
+            _span(-0.5 + shift + gain * iz_edge, a, iz_edge, iza, src[0], src[0], zbuf, out)
             for x in range(width - 1):
                 izb = row_iz[x + 1]
                 b = x + 1.0 + shift + gain * izb
@@ -138,7 +139,10 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
                 else:
                     _span(a, b, iza, izb, src[x], src[x + 1], zbuf, out)
                 a, iza = b, izb
-            _cap(a, a + 0.5, iza, src[width - 1], zbuf, out)
+            iz_edge = border_inv_depth(row_iz, width - 1, width > 1 and not cuts[e, y, width - 2],
+                                      0.5)
+            _span(a, width - 0.5 + shift + gain * iz_edge, iza, iz_edge, src[width - 1],
+                  src[width - 1], zbuf, out)
             unresolved[e, y] = finish_row(zbuf, out, out_mask[e, y], dir_x, dir_y, green, fill)
     for e in range(eyes):
         if unresolved[e].any():

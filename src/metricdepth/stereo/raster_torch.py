@@ -48,37 +48,42 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch
         a, b = pos[:, :-1], pos[:, 1:]
         va, vb = vertex[:, :-1], vertex[:, 1:]
         joined = ~cut
-        # candidates: (pixel x, row offset, vertex 0, vertex 1, t along the edge)
-        pieces = []
+        edge_left = _border(inv_depth[:, 0:1], inv_depth[:, 1:2], joined[:, :1])
+        edge_right = _border(inv_depth[:, -1:], inv_depth[:, -2:-1], joined[:, -1:])
+        iz_a, iz_b = inv_depth[:, :-1], inv_depth[:, 1:]
+        # pieces of the row: (from x', to x', inverse depth at both ends, vertex whose
+        # colour is at each end, where the piece exists, most pixel centres it covers)
         longest = float(torch.where(joined, b - a, torch.zeros_like(a)).max()) if a.numel() else 0.0
-        for k in range(int(math.floor(longest)) + 1):  # centres a joined edge can cover
-            X = torch.ceil(a) + k
-            keep = joined & (X <= b) & (b > a)
-            pieces.append((X, a, b, va, vb, keep))
-        lo_caps = [(pos[:, :1] - 0.5, pos[:, :1], vertex[:, :1], None),
-                   (b - (1.0 - outline), b, vb, cut)]
-        hi_caps = [(a, a + outline, va, cut),
-                   (pos[:, -1:], pos[:, -1:] + 0.5, vertex[:, -1:], None)]
-        for lo, hi, v, where in lo_caps + hi_caps:
-            X = torch.ceil(lo)
-            keep = X <= hi
-            if where is not None:
-                keep = keep & where
-            pieces.append((X, lo, hi, v, v, keep))
-        cand_x, cand_row, cand_v0, cand_v1, cand_t = [], [], [], [], []
-        for X, lo, hi, v0, v1, keep in pieces:
-            keep = keep & (X >= 0) & (X <= width - 1)
+        reach = int(math.floor(longest)) + 1
+        first, last = pos[:, :1], pos[:, -1:]
+        pieces = [
+            (a, b, iz_a, iz_b, va, vb, joined & (b > a), reach),  # joined edges
+            (a, a + outline, iz_a, iz_a, va, va, cut, 1),  # caps at cuts
+            (b - (1.0 - outline), b, iz_b, iz_b, vb, vb, cut, 1),
+            (-0.5 + shift + gain * edge_left, first, edge_left, inv_depth[:, :1],
+             vertex[:, :1], vertex[:, :1], None, reach),  # the borders
+            (last, width - 0.5 + shift + gain * edge_right, inv_depth[:, -1:], edge_right,
+             vertex[:, -1:], vertex[:, -1:], None, reach),
+        ]
+        cand_x, cand_row, cand_v0, cand_v1, cand_t, cand_iz = [], [], [], [], [], []
+        for lo, hi, iz_lo, iz_hi, v0, v1, where, count in pieces:
             span = (hi - lo).clamp_min(1e-12)
-            t = torch.where(v0 == v1, torch.zeros_like(X), (X - lo) / span)
-            row = (v0 // width) * width
-            cand_x.append(X[keep].long())
-            cand_row.append(row.expand_as(X)[keep])
-            cand_v0.append(v0.expand_as(X)[keep])
-            cand_v1.append(v1.expand_as(X)[keep])
-            cand_t.append(t[keep])
+            for k in range(count):
+                X = torch.ceil(lo) + k
+                keep = (X <= hi) & (hi > lo) & (X >= 0) & (X <= width - 1)
+                if where is not None:
+                    keep = keep & where
+                t = (X - lo) / span
+                row = (v0 // width) * width
+                cand_x.append(X[keep].long())
+                cand_row.append(row.expand_as(X)[keep])
+                cand_v0.append(v0.expand_as(X)[keep])
+                cand_v1.append(v1.expand_as(X)[keep])
+                cand_t.append(torch.where(v0 == v1, torch.zeros_like(t), t)[keep])
+                cand_iz.append((iz_lo + t * (iz_hi - iz_lo))[keep])
         pix = torch.cat(cand_x) + torch.cat(cand_row)
-        v0, v1, t = torch.cat(cand_v0), torch.cat(cand_v1), torch.cat(cand_t)
-        iz = iz_flat[v0] + t * (iz_flat[v1] - iz_flat[v0])
+        v0, v1, t, iz = (torch.cat(cand_v0), torch.cat(cand_v1), torch.cat(cand_t),
+                         torch.cat(cand_iz))
         ids = torch.arange(len(pix), device=device)
         key = (iz.double() * 2.0**_IZ_BITS).round().long() * (1 << _ID_BITS) + ids
         best = torch.full((height * width,), -1, dtype=torch.long, device=device)
@@ -95,6 +100,13 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch
         mask = _finish(out_iz, out_colour, green, fill)
         results.append((out_colour, mask, out_iz))
     return results
+
+
+def _border(own: torch.Tensor, inward: torch.Tensor, joined: torch.Tensor) -> torch.Tensor:
+    """surface.border_inv_depth for a column of border pixels: (H, 1) inverse depths
+    of the border pixels and their inward neighbours, and whether that edge is joined."""
+    edge = own + 0.5 * (own - inward)
+    return torch.where(joined & (edge > 0), edge, own)
 
 
 def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bool

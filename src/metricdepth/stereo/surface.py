@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 STEEP_FACTOR = 3.0  # steps above STEEP_FACTOR * cut_px are cut even on a smooth stretch...
 MIN_STEEP_PX = 3.0  # ...and above this many pixels whatever cut_px
@@ -79,3 +80,17 @@ def kept_along_x(step: float, before: float, after: float, cut_px: float, rel: f
     if size > steep_px(cut_px):
         return False
     return min(abs(step - before), abs(step - after)) <= cut_px
+
+
+@numba.njit(cache=True, inline="always")
+def border_inv_depth(row_iz: np.ndarray, x: int, joined: bool, outward: float) -> float:
+    """Inverse depth (1/metres) `outward` pixels beyond border pixel x (0 or W - 1) of a
+    row, towards the image edge (negative: inwards): the surface continued at the slope
+    of its edge to the neighbouring pixel when that edge is joined (a wall running out
+    of the frame at a grazing angle), else the pixel's own."""
+    own = row_iz[x]
+    if not joined:
+        return own
+    inward = row_iz[1] if x == 0 else row_iz[x - 1]
+    edge = own + outward * (own - inward)
+    return edge if edge > 0.0 else own
