@@ -165,23 +165,56 @@ def _fit_quadratic(u: np.ndarray, v: np.ndarray, loose_u: np.ndarray, count: int
 
 
 @numba.njit(cache=True)
+def _grow(iz: np.ndarray, y: int, x: int, left: float, right: float, is_left: bool,
+          y0: int, x0: int, label: np.ndarray, mark: int, stack: np.ndarray) -> None:
+    """Mark with `mark`, in the window label (rows y0.., columns x0..), the pixels on the
+    side `is_left` of the edge that connect to pixel (y, x) through pixels on that side
+    (4-neighbours): the near or far surface itself, without other objects that happen to
+    lie at a similar depth elsewhere in the window. stack: scratch of the window's size."""
+    rows, cols = label.shape
+    top = 0
+    label[y - y0, x - x0] = mark
+    stack[0] = (y - y0) * cols + (x - x0)
+    top = 1
+    while top > 0:
+        top -= 1
+        r, c = stack[top] // cols, stack[top] % cols
+        for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            rr, cc = r + dr, c + dc
+            if (0 <= rr < rows and 0 <= cc < cols and label[rr, cc] == 0
+                    and _left_side(iz[y0 + rr, x0 + cc], left, right) == is_left):
+                label[rr, cc] = mark
+                stack[top] = rr * cols + cc
+                top += 1
+
+
+@numba.njit(cache=True)
 def _curve_position(iz: np.ndarray, y: int, x: int, xs: np.ndarray, ys: np.ndarray,
                     across_row: np.ndarray, u: np.ndarray, v: np.ndarray,
                     loose_u: np.ndarray, coef: np.ndarray) -> float:
     """Position in (0, 1) past x from a quadratic fitted to the outline's crossings near
-    the edge, or NaN. The other arrays are scratch of (2 FIT_RADIUS + 1)^2 * 2 items."""
+    the edge (between the two surfaces of the edge, _grow), or NaN. The other arrays are
+    scratch of (2 FIT_RADIUS + 1)^2 * 2 items."""
     height, width = iz.shape
     left, right = iz[y, x], iz[y, x + 1]
+    y0, y1 = max(y - FIT_RADIUS, 0), min(y + FIT_RADIUS, height - 1)
+    x0, x1 = max(x - FIT_RADIUS + 1, 0), min(x + FIT_RADIUS, width - 1)
+    label = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.int8)
+    stack = np.empty(label.size, np.int64)
+    _grow(iz, y, x, left, right, True, y0, x0, label, 1, stack)
+    _grow(iz, y, x + 1, left, right, False, y0, x0, label, 2, stack)
     count, in_rows = 0, 0
-    for yy in range(max(y - FIT_RADIUS, 0), min(y + FIT_RADIUS, height - 1) + 1):
-        for xx in range(max(x - FIT_RADIUS + 1, 0), min(x + FIT_RADIUS, width - 1) + 1):
-            side = _left_side(iz[yy, xx], left, right)
-            if (xx + 1 < width and side != _left_side(iz[yy, xx + 1], left, right)
+    for r in range(label.shape[0]):
+        for c in range(label.shape[1]):
+            if label[r, c] == 0:
+                continue
+            yy, xx = y0 + r, x0 + c
+            if (c + 1 < label.shape[1] and label[r, c + 1] == 3 - label[r, c]
                     and _is_step(iz[yy, xx], iz[yy, xx + 1], 0.5 * MIN_REL_STEP)):
                 xs[count], ys[count], across_row[count] = xx + 0.5 - (x + 0.5), yy - y, True
                 count += 1
                 in_rows += 1
-            if (yy + 1 < height and side != _left_side(iz[yy + 1, xx], left, right)
+            if (r + 1 < label.shape[0] and label[r + 1, c] == 3 - label[r, c]
                     and _is_step(iz[yy, xx], iz[yy + 1, xx], 0.5 * MIN_REL_STEP)):
                 xs[count], ys[count], across_row[count] = xx - (x + 0.5), yy + 0.5 - y, False
                 count += 1
