@@ -1,7 +1,8 @@
 """Where, between two source pixel centres, a depth outline really lies.
 
-    outline = outline_positions(inv_depth)     # (H, W - 1), in (0, 1)
-    outline[y, x] = 0.3   # the outline crosses row y at x + 0.3
+    outline = outline_positions(inv_depth, cut_edges)   # (H, W - 1), in (0, 1)
+    outline[y, x] == 0.3   # the outline crosses row y at x + 0.3
+    outline_at(inv_depth, y, x)                         # the same, for one edge
 
 The renderers cut the surface at depth steps and let each side keep its own pixels up to
 the outline ("caps", raster_rows.py). Depth is sampled at pixel centres, so one row alone
@@ -25,7 +26,10 @@ and columns pins it down (docs/step6_stereo.md, "Hole outlines"):
   MIN_REL_STEP (no outline there).
 
 Which side a pixel belongs to is decided by its inverse depth: nearer to the edge's left
-pixel's value or to its right pixel's. Only the depth is used, never the colour.
+pixel's value or to its right pixel's (for the curve fit, within the connected region of
+that side holding the edge's pixel). Only the depth is used, never the colour. Following
+an outline stops where it is lost, and the row before is dropped: at an outline's end or
+turn its crossing lies on the corner.
 """
 
 from __future__ import annotations
