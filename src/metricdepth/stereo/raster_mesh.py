@@ -6,10 +6,11 @@ The surface model is the one of raster_rows.py, in two dimensions: each source p
 a vertex at its centre; each square of four neighbouring vertices is split into two
 triangles along its (x, y)-(x+1, y+1) diagonal; a triangle is cut when one of its edges
 is (surface.py; a vertex's parallax is its position in the eye minus where a point at
-infinity on the same ray would be). A vertex next to a cut
-triangle or on the image border also draws its own pixel square at its own depth
-("cap", constant colour; along the row it reaches the outline estimated by outline.py
-instead of half a pixel), so surfaces end where their outlines are. Inside a triangle,
+infinity on the same ray would be). A vertex next to a cut triangle or on the image
+border also draws its own pixel square at its own depth ("cap", constant colour; along
+the row it reaches the outline estimated by outline.py instead of half a pixel, and at
+the left and right image border it continues the surface's slope,
+surface.border_inv_depth), so surfaces end where their outlines are. Inside a triangle,
 inverse depth is interpolated linearly on screen and colour perspective-correctly;
 nearer wins (z-buffer on inverse depth). Cut triangles are drawn into a separate
 "ghost" buffer only to know, for each hole, the direction from the near to the far side

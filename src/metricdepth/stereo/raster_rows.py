@@ -10,8 +10,9 @@ Surface model, per row (the same in both renderers): each source pixel is a vert
 its centre; neighbouring vertices are joined by a linear segment unless the edge is cut
 by the rule of surface.py (a depth step seen from the eye). A vertex at a cut keeps its
 own piece of the row on that side up to the outline between the two pixels (outline.py;
-"cap", constant colour and depth), and a vertex at the image border its half pixel, so
-a surface ends where its outline is and a one-pixel-wide object stays about one pixel
+"cap", constant colour and depth), and a vertex at the image border its half pixel out
+to the frame edge (continuing the surface's slope, surface.border_inv_depth), so a
+surface ends where its outline is and a one-pixel-wide object stays about one pixel
 wide. Along a joined edge colour and inverse depth are interpolated linearly in x'
 (exact: for a straight 3D segment and a horizontal eye move, inverse depth and source
 position are both linear in x'). Nearer wins: z-buffer on inverse depth.
