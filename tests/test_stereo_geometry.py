@@ -10,6 +10,7 @@ import pytest
 from metricdepth.camera import Intrinsics, make_pose, rotation_about_axis
 from metricdepth.stereo.convergence import convergence_shift_px, effective_baseline
 from metricdepth.stereo.infill_mask import GREEN, direction_colour, mask_directions
+from metricdepth.stereo.raster_mesh import BAND_ROWS, render_mesh
 from metricdepth.stereo.render import Eye, eye_at, render_eyes, stereo_eyes
 
 W, H = 96, 8
@@ -159,28 +160,42 @@ def test_general_path_equals_scanline_path_for_a_horizontal_eye():
     assert np.allclose(fast.inverse_depth, general.inverse_depth, atol=1e-5)
 
 
-def test_general_path_is_the_same_on_one_thread_and_on_several():
-    """The triangles are drawn in bands of 32 source rows, in parallel, then merged: the
-    image must not depend on how many threads draw them (nor on their timing)."""
-    y, x = np.mgrid[0:120, 0:80].astype(np.float32)
-    depth = 3.0 + 0.02 * x + 0.03 * y
-    depth[20:90, 25:50] = 1.2  # a box across three bands
-    colour = np.random.default_rng(2).integers(0, 256, (120, 80, 3), dtype=np.uint8)
-    intr = Intrinsics(80, 120, 70.0, 70.0, 39.5, 59.5)
-    turn = make_pose(rotation_about_axis([0.2, 1, 0.1], 0.05), np.array([0.1, 0.05, 0.2]))
-    eyes = [Eye(turn @ eye_at(intr, offset).eye_from_source, intr) for offset in (-0.1, 0.1)]
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        alone = render_eyes(colour, depth, intr, eyes)
-    finally:
-        numba.set_num_threads(threads)
-    together = render_eyes(colour, depth, intr, eyes)
-    for a, b in zip(alone, together):
-        assert a.holes.any() and not a.holes.all()
-        assert np.array_equal(a.colour, b.colour)
-        assert np.array_equal(a.mask, b.mask)
-        assert np.array_equal(a.inverse_depth, b.inverse_depth)
+def test_general_path_bands_give_the_image_of_drawing_in_order():
+    """The triangles are drawn in bands of source rows, in parallel, then merged. The
+    image must be exactly that of one band (every triangle in order into one z-buffer),
+    whatever the band size and however many threads draw."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:130, 0:90].astype(np.float32)
+    depth = (3.0 + 0.013 * x + 0.007 * y + rng.normal(0.0, 0.02, (130, 90))).astype(np.float32)
+    depth[(x - 40) ** 2 + (y - 70) ** 2 < 25**2] = 1.1  # a disc across several bands
+    colour = rng.integers(0, 256, (130, 90, 3), dtype=np.uint8)
+    src = np.array([70.0, 70.0, 44.5, 64.5])
+    # a sideways eye whose focal length differs by 1e-3 px (the general path, with eye
+    # pixel centres on the rows between triangles: ties at the seams between bands),
+    # and a turned one
+    sideways = (make_pose(np.eye(3), np.array([-0.07, 0.0, 0.0])), src + [1e-3, 0, 0, 0])
+    turned = (make_pose(rotation_about_axis([0.2, 1, 0.1], 0.05), np.array([0.1, 0.05, 0.2])),
+              src)
+    for pose, dst in (sideways, turned):
+        def draw(band_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            out = (np.empty((130, 90, 3), np.uint8), np.empty((130, 90, 3), np.uint8),
+                   np.empty((130, 90), np.float32))
+            render_mesh(colour, depth, (1.0 / depth).astype(np.float32), src,
+                        np.ascontiguousarray(pose[:3, :3]), np.ascontiguousarray(pose[:3, 3]),
+                        dst, 1.0, False, True, *out, band_rows)
+            return out
+
+        in_order = draw(10**6)
+        assert (in_order[2] == 0).any() and not (in_order[2] == 0).all()
+        threads = numba.get_num_threads()
+        for band_rows, count in ((BAND_ROWS, threads), (BAND_ROWS, 1), (7, threads)):
+            try:
+                numba.set_num_threads(count)
+                banded = draw(band_rows)
+            finally:
+                numba.set_num_threads(threads)
+            for a, b in zip(in_order, banded):
+                assert np.array_equal(a, b), (band_rows, count)
 
 
 def test_general_path_rotation_lands_where_the_homography_says():
@@ -229,6 +244,21 @@ def test_torch_path_matches_numba():
             assert np.array_equal(a.mask, b.mask)
             assert np.abs(a.colour.astype(int) - b.colour).max() <= 1
             assert np.allclose(a.inverse_depth, b.inverse_depth, atol=1e-5)
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (2, 1), (1, 2), (3, 2)])
+def test_tiny_images_render_alike_on_every_path(height, width):
+    """Images one or two pixels wide or high (no edges to continue at the borders)."""
+    pytest.importorskip("torch")
+    colour = np.arange(height * width * 3, dtype=np.uint8).reshape(height, width, 3) * 9
+    depth = np.linspace(1.0, 2.0, height * width, dtype=np.float32).reshape(height, width)
+    intr = Intrinsics(width, height, 5.0, 5.0, (width - 1) / 2, (height - 1) / 2)
+    eye = eye_at(intr, 0.05, shift_px=0.3)
+    cpu, = render_eyes(colour, depth, intr, [eye])
+    dev, = render_eyes(colour, depth, intr, [eye], device="cpu:0")
+    assert not cpu.holes.all()
+    assert np.array_equal(cpu.holes, dev.holes)
+    assert np.allclose(cpu.inverse_depth, dev.inverse_depth, atol=1e-5)
 
 
 def test_small_parallax_depth_step_is_cut_not_smeared():

@@ -176,7 +176,6 @@ def _grow(iz: np.ndarray, y: int, x: int, left: float, right: float, is_left: bo
     (4-neighbours): the near or far surface itself, without other objects that happen to
     lie at a similar depth elsewhere in the window. stack: scratch of the window's size."""
     rows, cols = label.shape
-    top = 0
     label[y - y0, x - x0] = mark
     stack[0] = (y - y0) * cols + (x - x0)
     top = 1
@@ -197,8 +196,8 @@ def _curve_position(iz: np.ndarray, y: int, x: int, xs: np.ndarray, ys: np.ndarr
                     across_row: np.ndarray, u: np.ndarray, v: np.ndarray,
                     loose_u: np.ndarray, coef: np.ndarray) -> float:
     """Position in (0, 1) past x from a quadratic fitted to the outline's crossings near
-    the edge (between the two surfaces of the edge, _grow), or NaN. The other arrays are
-    scratch of (2 FIT_RADIUS + 1)^2 * 2 items."""
+    the edge (between the two surfaces of the edge, _grow), or NaN. xs, ys, across_row,
+    u, v, loose_u: scratch of (2 FIT_RADIUS + 1)^2 * 2 items; coef: (3,) scratch."""
     height, width = iz.shape
     left, right = iz[y, x], iz[y, x + 1]
     y0, y1 = max(y - FIT_RADIUS, 0), min(y + FIT_RADIUS, height - 1)

@@ -95,7 +95,7 @@ def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
             w0, w1, w2 = _weights(px, py, X, Y, inv_area)
             if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
                 continue
-            z = w0 * iz[0] + w1 * iz[1] + w2 * iz[2]
+            z = np.float32(w0 * iz[0] + w1 * iz[1] + w2 * iz[2])  # as stored: ties are ties
             if zbuf[Y, X] > 0.0 and z <= zbuf[Y, X] + margin:
                 continue
             zbuf[Y, X] = z
@@ -116,7 +116,7 @@ def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
             w0, w1, w2 = _weights(px, py, X, Y, inv_area)
             if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
                 continue
-            z = w0 * iz[0] + w1 * iz[1] + w2 * iz[2]
+            z = np.float32(w0 * iz[0] + w1 * iz[1] + w2 * iz[2])
             if z > gbuf[Y, X]:
                 gbuf[Y, X] = z
                 gdir[Y, X, 0] = nx
@@ -149,13 +149,14 @@ def _edge(parx: np.ndarray, pary: np.ndarray, ize: np.ndarray, ok: np.ndarray, x
 _TRIANGLES = np.array([[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1], [0, 1]]], np.int64)
 
 
-_BAND_ROWS = 32  # source rows of squares per band of the parallel triangle pass
+BAND_ROWS = 32  # source rows of squares per band of the parallel triangle pass
 _MAX_BAND_OVERLAP = 4.0  # bands reaching more eye rows than this many frames in all: one band
 
 
 @numba.njit(cache=True)
-def _bands(ye: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split the squares' source rows into bands of _BAND_ROWS for the parallel triangle
+def _bands(ye: np.ndarray, ok: np.ndarray, band_rows: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split the squares' source rows into bands of `band_rows` for the parallel triangle
     pass. Returns, for B bands, int64 arrays: the bands' source rows (B + 1,) (band b
     draws the squares whose top row is in [rows[b], rows[b + 1])), the first eye row
     each band's buffer holds (B,), and the buffers' row offsets into one array (B + 1,).
@@ -163,8 +164,8 @@ def _bands(ye: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     reach more than _MAX_BAND_OVERLAP frames (a strongly rolled eye), one band over the
     whole frame is used instead."""
     height, width = ye.shape
-    count = max((height - 1 + _BAND_ROWS - 1) // _BAND_ROWS, 1)
-    rows = np.minimum(np.arange(count + 1) * _BAND_ROWS, height - 1)
+    count = max((height - 1 + band_rows - 1) // band_rows, 1)
+    rows = np.minimum(np.arange(count + 1) * band_rows, height - 1)
     first_row = np.zeros(count, np.int64)
     offsets = np.zeros(count + 1, np.int64)
     for b in range(count):
@@ -217,9 +218,10 @@ def _draw_band(y0: int, y1: int, row0: int, colour: np.ndarray, xe: np.ndarray,
                ok: np.ndarray, cut_px: float, capped: np.ndarray, zbuf: np.ndarray,
                out: np.ndarray, gbuf: np.ndarray, gdir: np.ndarray) -> None:
     """Draw the two triangles of every square with top-left vertex in source rows
-    [y0, y1): joined ones into zbuf / out, cut ones into the ghost buffers gbuf / gdir,
-    whose row 0 is eye row row0 (rows outside are not drawn); mark the vertices of cut or
-    invalid triangles in `capped` (H, W) bool. The other arrays are render_mesh's."""
+    [y0, y1): joined ones into zbuf / out, cut ones into the ghost buffers gbuf / gdir;
+    row 0 of all four buffers is eye row row0 (rows outside are not drawn). Marks the
+    vertices of cut or invalid triangles in `capped` (H, W) bool. The other arrays are
+    render_mesh's."""
     width = ok.shape[1]
     px = np.empty(3)
     py = np.empty(3)
@@ -276,7 +278,7 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
                 src: np.ndarray, R: np.ndarray,
                 t: np.ndarray, dst: np.ndarray, cut_px: float, green: bool, fill: bool,
                 out_colour: np.ndarray, out_mask: np.ndarray,
-                out_inv_depth: np.ndarray) -> None:
+                out_inv_depth: np.ndarray, band_rows: int = BAND_ROWS) -> None:
     """Render one eye of one frame.
 
     colour: (H, W, 3) uint8 source image; depth: (H, W) float32, metres, z-depth.
@@ -286,6 +288,8 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
     threshold (surface.py), pixels. green: green-and-black mask.
     fill: colour holes with the background next to them, else black.
     out_colour, out_mask: (H, W, 3) uint8; out_inv_depth: (H, W) float32, 0 at holes.
+    band_rows: source rows per band of the parallel triangle pass (any value gives the
+    same image; at least the image height: one band, the triangles in order).
     """
     height, width = depth.shape
     xe = np.empty((height, width))
@@ -307,7 +311,7 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
     capped[-1, :] = True
     capped[:, 0] = True
     capped[:, -1] = True
-    rows, first_row, offsets = _bands(ye, ok)
+    rows, first_row, offsets = _bands(ye, ok, band_rows)
     zband = np.zeros((offsets[-1], width), np.float32)
     cband = np.zeros((offsets[-1], width, 3), np.uint8)
     gband = np.zeros((offsets[-1], width), np.float32)

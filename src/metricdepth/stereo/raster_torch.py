@@ -2,12 +2,12 @@
 
 Same surface model, same output, written as whole-frame tensor operations instead of a
 loop per row. The cut edges and the outlines come from the CPU (raster_rows.row_cuts,
-outline.py); a joined edge spans at most 1 + surface.steep_px(cut_px) pixels and a cap
-less than one, so each covers a known, small number of pixel centres. Every candidate
-(pixel, inverse depth, colour) is listed, the z-buffer is a scatter of packed (inverse
-depth, candidate) keys with `amax`, and the winners write their colour. Holes get the
-row rule of infill_mask.finish_row. torch is imported by the caller
-(render.py) only when a torch device is asked for.
+outline.py). Each piece of a row (a joined edge, a cap, a border half pixel) covers at
+most one pixel centre more than the longest joined edge is long, so that many
+candidates are listed per piece: (pixel, inverse depth, colour). The z-buffer is a
+scatter of packed (inverse depth, candidate) keys with `amax`, and the winners write
+their colour. Holes get the row rule of infill_mask.finish_row. torch is imported by
+the caller (render.py) only when a torch device is asked for.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch
     xs = torch.arange(width, device=device, dtype=torch.float32)
     rows = torch.arange(height, device=device).unsqueeze(1) * width
     src = colour.reshape(-1, 3).float()
-    iz_flat = inv_depth.reshape(-1)
     vertex = (rows + torch.arange(width, device=device)).expand(height, width)
     results = []
     for gain, shift, cut in zip(gains, shifts, cuts):
@@ -48,8 +47,11 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch
         a, b = pos[:, :-1], pos[:, 1:]
         va, vb = vertex[:, :-1], vertex[:, 1:]
         joined = ~cut
-        edge_left = _border(inv_depth[:, 0:1], inv_depth[:, 1:2], joined[:, :1])
-        edge_right = _border(inv_depth[:, -1:], inv_depth[:, -2:-1], joined[:, -1:])
+        if width > 1:
+            edge_left = _border(inv_depth[:, :1], inv_depth[:, 1:2], joined[:, :1])
+            edge_right = _border(inv_depth[:, -1:], inv_depth[:, -2:-1], joined[:, -1:])
+        else:  # one column: no edge to continue
+            edge_left = edge_right = inv_depth
         iz_a, iz_b = inv_depth[:, :-1], inv_depth[:, 1:]
         # pieces of the row: (from x', to x', inverse depth at both ends, vertex whose
         # colour is at each end, where the piece exists, most pixel centres it covers)
