@@ -81,6 +81,18 @@ def _weights(px: np.ndarray, py: np.ndarray, x: float, y: float,
     return w0, w1, 1.0 - w0 - w1
 
 
+@numba.njit(cache=True, inline="always")
+def _depth_at(px: np.ndarray, py: np.ndarray, iz: np.ndarray, x: float, y: float,
+              inv_area: float) -> tuple[bool, np.float32, float, float, float]:
+    """Whether pixel (x, y) lies in the triangle px, py (3,), its inverse depth there
+    interpolated from iz (3,) and rounded to float32 as the buffers store it (so equal
+    depths compare as ties, whatever order the triangles come in), and its barycentric
+    weights."""
+    w0, w1, w2 = _weights(px, py, x, y, inv_area)
+    inside = w0 >= -_INSIDE_EPS and w1 >= -_INSIDE_EPS and w2 >= -_INSIDE_EPS
+    return inside, np.float32(w0 * iz[0] + w1 * iz[1] + w2 * iz[2]), w0, w1, w2
+
+
 @numba.njit(cache=True)
 def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
               zbuf: np.ndarray, out: np.ndarray, margin: float) -> None:
@@ -92,10 +104,9 @@ def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
     x0, x1, y0, y1, inv_area = _bounds(px, py, height, width)
     for Y in range(y0, y1 + 1):
         for X in range(x0, x1 + 1):
-            w0, w1, w2 = _weights(px, py, X, Y, inv_area)
-            if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
+            inside, z, w0, w1, w2 = _depth_at(px, py, iz, X, Y, inv_area)
+            if not inside:
                 continue
-            z = np.float32(w0 * iz[0] + w1 * iz[1] + w2 * iz[2])  # as stored: ties are ties
             if zbuf[Y, X] > 0.0 and z <= zbuf[Y, X] + margin:
                 continue
             zbuf[Y, X] = z
@@ -113,11 +124,8 @@ def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
     x0, x1, y0, y1, inv_area = _bounds(px, py, height, width)
     for Y in range(y0, y1 + 1):
         for X in range(x0, x1 + 1):
-            w0, w1, w2 = _weights(px, py, X, Y, inv_area)
-            if w0 < -_INSIDE_EPS or w1 < -_INSIDE_EPS or w2 < -_INSIDE_EPS:
-                continue
-            z = np.float32(w0 * iz[0] + w1 * iz[1] + w2 * iz[2])
-            if z > gbuf[Y, X]:
+            inside, z, _, _, _ = _depth_at(px, py, iz, X, Y, inv_area)
+            if inside and z > gbuf[Y, X]:
                 gbuf[Y, X] = z
                 gdir[Y, X, 0] = nx
                 gdir[Y, X, 1] = ny
@@ -337,13 +345,18 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
     reach = max(dst[0], dst[1]) * math.sqrt(t[0] ** 2 + t[1] ** 2 + t[2] ** 2)
     margin = cut_px / reach if reach > 0.0 else np.inf
     for y in range(height):
+        known_x, known = -1, 0.5  # the last outline found in this row: edge (x, x + 1)
         for x in range(width):
             if not (capped[y, x] and ok[y, x]):
                 continue
             valid = True
             last_x, last_y, last_iz = 0.0, 0.0, 0.0
-            reach_left = 1.0 - outline_at(inv_depth, y, x - 1) if x > 0 else 0.5
+            if x > 0:
+                reach_left = 1.0 - (known if known_x == x - 1 else outline_at(inv_depth, y, x - 1))
+            else:
+                reach_left = 0.5
             reach_right = outline_at(inv_depth, y, x) if x < width - 1 else 0.5
+            known_x, known = x, reach_right
             joined = False  # a border vertex's edge inwards: its cap follows that slope
             if x == 0 and width > 1:
                 joined = ok[y, 1] and _edge(parx, pary, ize, ok, 0, y, 1, 0, cut_px)[1]
