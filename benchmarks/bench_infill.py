@@ -15,7 +15,7 @@ import numpy as np
 
 from metricdepth.infill.backend import ChunkInput
 from metricdepth.infill.classical import ClassicalBackend
-from metricdepth.infill.synthetic import stereo_truth
+from metricdepth.evaluate.infill_truth import stereo_truth
 from metricdepth.synthetic import make_scene
 
 

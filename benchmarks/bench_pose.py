@@ -2,7 +2,7 @@
 """Camera tracking speed: 300 frames of 1280x720 tracks, against reading those inputs.
 
 Builds a geometric test clip (random points on the walls of a box room seen by a moving
-camera: `metricdepth.geometry.synthetic_tracks.room_tracks`, with its exact depth video
+camera: `metricdepth.evaluate.synthetic_tracks.room_tracks`, with its exact depth video
 and tracking JSON) and times, in the same run:
   reading   parsing the tracking JSON and decoding every depth frame (what the step
             cannot avoid doing: the reference)
@@ -23,7 +23,7 @@ import numpy as np
 
 from metricdepth.geometry.align import absolute_trajectory_error, path_length
 from metricdepth.geometry.camera_step import CameraTrackConfig, camera_track
-from metricdepth.geometry.synthetic_tracks import room_tracks, write_inputs
+from metricdepth.evaluate.synthetic_tracks import room_tracks, write_inputs
 from metricdepth.io.depth_video import DepthVideoReader
 from metricdepth.io.sidecars import read_tracking, read_transformations
 

@@ -24,7 +24,7 @@ from PIL import Image
 from metricdepth.geometry.align import umeyama
 from metricdepth.geometry.camera_step import CameraTrackConfig, camera_track
 from metricdepth.geometry.rescale_step import RescaleConfig, rescale_depth
-from metricdepth.geometry.synthetic_tracks import clip_tracks, corrupt_depth, write_inputs
+from metricdepth.evaluate.synthetic_tracks import clip_tracks, corrupt_depth, write_inputs
 from metricdepth.io.depth_video import DepthVideoReader
 from metricdepth.io.exports import colorize_depth
 from metricdepth.io.sidecars import read_transformations

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from metricdepth.stereo.evaluate import real_pair_scores, render_from_disparity, synthetic_scores
+from metricdepth.evaluate.stereo_scores import real_pair_scores, render_from_disparity, synthetic_scores
 from metricdepth.stereo.render import render_eyes, stereo_eyes
 from metricdepth.synthetic import make_scene
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from metricdepth.infill.step import InfillConfig, infill
-from metricdepth.infill.synthetic import write_stereo_inputs
+from metricdepth.evaluate.infill_truth import write_stereo_inputs
 from metricdepth.io.video import VideoReader
 from metricdepth.synthetic import make_scene
 from metricdepth.synthetic.export import write_clip

@@ -20,7 +20,7 @@ from metricdepth.cli import run
 from metricdepth.geometry.align import absolute_trajectory_error, path_length, \
     relative_pose_errors
 from metricdepth.geometry.camera_step import CameraTrackConfig, camera_track
-from metricdepth.geometry.synthetic_tracks import clip_tracks, corrupt_depth, room_tracks, \
+from metricdepth.evaluate.synthetic_tracks import clip_tracks, corrupt_depth, room_tracks, \
     write_inputs
 from metricdepth.geometry.observations import gather_observations
 from metricdepth.geometry.rescale_step import RescaleConfig, rescale_depth

@@ -19,7 +19,7 @@ from conftest import file_digest, write_video
 from metricdepth.infill.holes import (background_band, decode_infill_mask, encode_infill_mask,
                                       march_to_background)
 from metricdepth.infill.step import InfillConfig, infill
-from metricdepth.infill.synthetic import write_stereo_inputs
+from metricdepth.evaluate.infill_truth import write_stereo_inputs
 from metricdepth.io.video import VideoReader, probe
 from metricdepth.synthetic import make_scene
 from metricdepth.synthetic.export import write_clip

@@ -178,7 +178,7 @@ def test_real_weights_fill_a_synthetic_hole(tmp_path):
     checkpoint, svd = os.environ.get("METRICDEPTH_STEREOCRAFTER"), os.environ.get("METRICDEPTH_SVD")
     if not (checkpoint and svd and Path(checkpoint).is_dir() and Path(svd).is_dir()):
         pytest.skip("set METRICDEPTH_STEREOCRAFTER and METRICDEPTH_SVD to the weight folders")
-    from metricdepth.infill.synthetic import write_stereo_inputs
+    from metricdepth.evaluate.infill_truth import write_stereo_inputs
     from metricdepth.synthetic import make_scene
     from metricdepth.synthetic.export import write_clip
 

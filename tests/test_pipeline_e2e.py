@@ -35,7 +35,7 @@ from metricdepth.io.exports import write_depth_exr
 from metricdepth.io.video import VideoReader, VideoWriter
 from metricdepth.pipeline import STEP_NAMES, build_config, run_pipeline
 from metricdepth.pipeline.steps import ClipFiles, step_named
-from metricdepth.stereo.evaluate import psnr
+from metricdepth.evaluate.stereo_scores import psnr
 from metricdepth.synthetic import make_scene
 
 from conftest import file_digest

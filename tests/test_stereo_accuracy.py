@@ -1,6 +1,6 @@
 """The rendered eyes against ground truth: synthetic scenes with exact views, and real
 stereo pairs with ground-truth disparity. The bar is the oracle of
-metricdepth.stereo.evaluate (a backward warp that knows the eye's exact depth)."""
+metricdepth.evaluate.stereo_scores (a backward warp that knows the eye's exact depth)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from metricdepth.stereo.evaluate import real_pair_scores, synthetic_scores
+from metricdepth.evaluate.stereo_scores import real_pair_scores, synthetic_scores
 from metricdepth.synthetic import make_scene
 
 HALF_BASELINE_M = 0.0315  # eyes 63 mm apart, symmetric about the source camera

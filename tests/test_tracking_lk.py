@@ -21,7 +21,7 @@ from metricdepth.synthetic import make_scene
 from metricdepth.synthetic.export import write_clip
 from metricdepth.tracking.lk import LKSettings, LKTracker
 from metricdepth.tracking.step import TrackConfig, track_points
-from metricdepth.tracking.truth import compare_tracks
+from metricdepth.evaluate.track_truth import compare_tracks
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,5 +3,6 @@
 Steps: `camera_step.camera_track(CameraTrackConfig)` and
 `rescale_step.rescale_depth(RescaleConfig)`; the pieces they are built from live in
 small modules (observations, pnp, align, bundle, windows, intrinsics, triangulate,
-rescale) and `synthetic_tracks` makes exact tracks of synthetic scenes for tests.
+rescale). Exact tracks of synthetic scenes for tests live in
+`metricdepth.evaluate.synthetic_tracks`.
 """

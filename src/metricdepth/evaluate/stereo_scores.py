@@ -16,8 +16,8 @@ import numpy as np
 
 from ..camera import (Intrinsics, invert_pose, pixel_grid, project, stereo_eye_pose,
                       transform_points, unproject)
+from ..stereo.render import EyeView, eye_at, render_eyes
 from ..synthetic import SyntheticClip
-from .render import EyeView, eye_at, render_eyes
 
 VISIBLE_DEPTH_TOL = 1e-3  # relative depth agreement for "the source sees this point"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import invert_pose, pixel_grid, project, stereo_eye_pose, transform_points, unproject
+from ..infill.holes import EYES, Eye, default_direction, encode_infill_mask
 from ..io import naming
 from ..io.video import VideoWriter
 from ..synthetic import SyntheticClip
-from .holes import EYES, Eye, default_direction, encode_infill_mask
 
 VISIBLE_DEPTH_TOLERANCE = 1e-3  # relative z difference still counted as the same surface point
 
