@@ -16,10 +16,12 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
 
 from ..config import option
 from ..errors import InputError
 from ..io.atomic import AtomicFile
+from ..io.mp4 import tag_bt709
 from ..io.naming import output_path
 from ..io.video import VideoInfo, VideoReader, probe
 from ..progress import progress
@@ -110,9 +112,7 @@ def _encode(config: CompressConfig, layout: Layout, stereo: VideoInfo, colour: V
             if config.container == "mp4":
                 video.codec_tag = "hvc1"  # what Apple and Quest players expect for HEVC
         video.options = params
-        ctx = video.codec_context
-        ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, 1, 1  # BT.709
-        ctx.color_range = 1  # limited (TV) range
+        tag_bt709(video.codec_context)
         if config.container == "mkv":
             video.metadata["stereo_mode"] = layout.matroska_stereo_mode
         if colour is not None:
@@ -123,7 +123,7 @@ def _encode(config: CompressConfig, layout: Layout, stereo: VideoInfo, colour: V
                 if arranged.shape[:2] != (height, width):
                     arranged = _pad(arranged, height, width)
                 av_frame = av.VideoFrame.from_ndarray(arranged, format="rgb24").reformat(
-                    format=pix_fmt, dst_colorspace="ITU709", dst_color_range=1)
+                    format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
                 av_frame.pts, av_frame.time_base = index, 1 / Fraction(stereo.fps)
                 if audio is not None:
                     audio.mux_until(video_time(index, stereo.fps))

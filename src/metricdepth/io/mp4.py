@@ -26,10 +26,14 @@ def open_h264(path: Path, width: int, height: int, fps: Fraction, *, preset: str
     stream.width, stream.height = width + width % 2, height + height % 2
     stream.pix_fmt = "yuv420p"
     stream.options = {"crf": str(crf), "preset": preset}
-    context = stream.codec_context
+    tag_bt709(stream.codec_context)
+    return container, stream
+
+
+def tag_bt709(context: av.video.codeccontext.VideoCodecContext) -> None:
+    """Tag an encoder's output as BT.709 limited (TV) range, what players assume for HD."""
     context.colorspace, context.color_range = Colorspace.ITU709, ColorRange.MPEG
     context.color_primaries, context.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
-    return container, stream
 
 
 def bt709_frame(rgb: np.ndarray, index: int, fps: Fraction) -> av.VideoFrame:
