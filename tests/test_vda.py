@@ -20,12 +20,11 @@ from metricdepth.depth.vda.stitching import crossfade
 from metricdepth.depth.vda.temporal import TemporalAttention
 from metricdepth.errors import InputError
 
-DESIGN = Path(__file__).resolve().parents[2] / "shared" / "design"
-KEY_FILES = {False: DESIGN / "vda_state_dict_vits.txt",
-             True: DESIGN / "vda_state_dict_vits_metric.txt"}
+# the published small checkpoints' keys and shapes (relative and metric: the same list)
+KEY_FILE = Path(__file__).resolve().parents[1] / "docs" / "vda_state_dict_vits.txt"
 TINY = dict(embed_dim=32, depth=4, heads=2, taps=(0, 1, 2, 3), features=32,
             out_channels=(16, 16, 32, 32))
-KEYFRAMES = (0, 12, 24, 25, 26, 27, 28, 29, 30, 31)  # VDA_SPEC.md section 9
+KEYFRAMES = (0, 12, 24, 25, 26, 27, 28, 29, 30, 31)  # docs/vda_spec.md section 9
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -60,9 +59,9 @@ def clip(count: int, height: int = 30, width: int = 44, seed: int = 0) -> np.nda
     return frames
 
 
-def published_keys(metric: bool) -> dict[str, list[int]]:
+def published_keys() -> dict[str, list[int]]:
     keys = {}
-    for line in KEY_FILES[metric].read_text().splitlines():
+    for line in KEY_FILE.read_text().splitlines():
         name, shape = line.split("\t")
         keys[name] = [int(v) for v in shape.strip("[]").split(",")]
     return keys
@@ -80,7 +79,7 @@ def roundtrip(state: dict) -> dict:
 # -- published layout -------------------------------------------------------------------
 @pytest.mark.parametrize("metric", [False, True])
 def test_published_state_dict_loads_strictly(metric, tmp_path):
-    keys = published_keys(metric)
+    keys = published_keys()
     assert len(keys) == 351
     # each tensor filled with its own index, so a swapped or skipped tensor shows
     state = {k: torch.full(shape, float(i)) for i, (k, shape) in enumerate(keys.items())}
@@ -113,7 +112,7 @@ def test_published_state_dict_loads_strictly(metric, tmp_path):
 
 def test_safetensors_and_bad_files(tmp_path):
     from safetensors.torch import save_file
-    keys = published_keys(False)
+    keys = published_keys()
     state = {k: torch.zeros(shape) for k, shape in keys.items()}
     del state["pretrained.mask_token"]
     path = tmp_path / "vda.safetensors"
@@ -139,7 +138,7 @@ def test_safetensors_and_bad_files(tmp_path):
     ("vitb", 351, 114_441_409, 90_112),
     ("vitl", 519, 384_390_337, 163_840)])
 def test_published_sizes(encoder, entries, params, buffers):
-    """VDA_SPEC.md sections 1-2: entries and parameter counts of each published size."""
+    """docs/vda_spec.md sections 1-2: entries and parameter counts of each published size."""
     with torch.device("meta"):
         model = build_vda(VDAConfig(encoder))
     assert len(model.state_dict()) == entries
@@ -188,7 +187,7 @@ def _cubic_resample_1d(table: np.ndarray, out: int) -> np.ndarray:
 
 @pytest.mark.parametrize("height, width", [(14 * 5, 14 * 9), (14 * 40, 14 * 30)])
 def test_position_table_resampling(height, width):
-    """Scale-factor bicubic with the +0.1 offset (VDA_SPEC.md section 4.3)."""
+    """Scale-factor bicubic with the +0.1 offset (docs/vda_spec.md section 4, item 3)."""
     torch.manual_seed(0)
     encoder = build_vda(VDAConfig("vits", **TINY)).pretrained
     table = encoder.pos_embed.detach().numpy()[0]
@@ -266,7 +265,7 @@ def test_outputs_at_frame_size():
 
 # -- windows and stitching --------------------------------------------------------------
 def reference_offline(network, frames: np.ndarray, metric: bool) -> np.ndarray:
-    """VDA_SPEC.md section 9 written out on the whole video at once (what the official
+    """docs/vda_spec.md section 9 written out on the whole video at once (what the official
     routine does): pad, run every window, overwrite the key-frame slots, stitch."""
     n = len(frames)
     padded = np.concatenate([frames, np.repeat(frames[-1:], (22 - n % 22) % 22 + 10, 0)])

@@ -1,5 +1,5 @@
 """Video Depth Anything (Chen et al., CVPR 2025), re-implemented in plain torch from
-/work/shared/design/VDA_SPEC.md; loads the published checkpoints strictly.
+docs/vda_spec.md; loads the published checkpoints strictly.
 
     model = load_vda_checkpoint(find_vda_checkpoint(None, "vits", metric=True))
     predictor = VDAPredictor(model, input_size=518, device="cpu")

@@ -1,5 +1,5 @@
 """Published Video Depth Anything checkpoints: where they are, their licences, and a
-strict loader (VDA_SPEC.md section 1).
+strict loader (docs/vda_spec.md section 1).
 
 The files are flat state dicts (``pretrained.*``, ``head.*``) stored as PyTorch pickles;
 ``.safetensors`` copies load too. Any missing or unexpected key, or any shape that differs,

@@ -1,6 +1,6 @@
 """The DINOv2 ViT/14 encoder of Video Depth Anything, applied to each frame on its own.
 
-Parameter names match the published checkpoints (``pretrained.*`` in VDA_SPEC.md
+Parameter names match the published checkpoints (``pretrained.*`` in docs/vda_spec.md
 section 3): ``cls_token``, ``pos_embed``, ``mask_token``, ``patch_embed.proj``,
 ``blocks.{i}.{norm1,attn.qkv,attn.proj,ls1.gamma,norm2,mlp.fc1,mlp.fc2,ls2.gamma}``, ``norm``.
 """
@@ -100,7 +100,8 @@ class DinoVisionTransformer(nn.Module):
         nn.init.uniform_(self.cls_token, -1e-6, 1e-6)
 
     def position_table(self, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
-        """(1, 1 + gh*gw, D) position embeddings for an H x W input (VDA_SPEC section 4.3)."""
+        """(1, 1 + gh*gw, D) position embeddings for an H x W input (docs/vda_spec.md
+        section 4, item 3)."""
         gh, gw = height // PATCH_SIZE, width // PATCH_SIZE
         if gh * gw == POS_GRID * POS_GRID and height == width:
             return self.pos_embed.to(dtype)

@@ -1,5 +1,5 @@
 """The DPT decoder of Video Depth Anything with its four temporal modules
-(VDA_SPEC.md section 5). Parameter names match the published checkpoints (``head.*``)."""
+(docs/vda_spec.md section 5). Parameter names match the published checkpoints (``head.*``)."""
 
 from __future__ import annotations
 

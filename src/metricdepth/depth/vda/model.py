@@ -1,4 +1,4 @@
-"""Video Depth Anything: configuration, network and builder (VDA_SPEC.md sections 2-7).
+"""Video Depth Anything: configuration, network and builder (docs/vda_spec.md sections 2-7).
 
 The network takes normalised clips (B, T, 3, H, W) and returns (B, T, H, W) non-negative
 maps: affine-invariant inverse depth for the relative checkpoints, metres (z-depth) for the
@@ -19,7 +19,7 @@ ENCODERS = ("vits", "vitb", "vitl")
 VIT_HEAD_DIM = 64
 MLP_RATIO = 4
 
-# Published sizes (VDA_SPEC.md section 2): width, depth, tapped blocks, DPT features and
+# Published sizes (docs/vda_spec.md section 2): width, depth, tapped blocks, DPT features and
 # DPT out_channels.
 _SIZES = {
     "vits": (384, 12, (2, 5, 8, 11), 64, (48, 96, 192, 384)),
@@ -96,7 +96,7 @@ class VideoDepthAnything(nn.Module):
 
     def forward_stream(self, frame: torch.Tensor, contexts: list[torch.Tensor] | None
                        ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """One frame of the streaming mode (VDA_SPEC.md section 10).
+        """One frame of the streaming mode (docs/vda_spec.md section 10).
 
         frame: (1, 3, H, W) normalised. contexts: 8 tensors (h*w, Tc, C), the cached normed
         inputs of earlier frames per temporal attention layer, or None for the first frame.

@@ -1,6 +1,6 @@
 """Video Depth Anything on what users have: uint8 RGB frames in, (H, W) float32 maps out.
 
-`VDAPredictor.infer_video` is the offline long-video mode (VDA_SPEC.md section 9) as a
+`VDAPredictor.infer_video` is the offline long-video mode (docs/vda_spec.md section 9) as a
 generator that holds one window of frames at a time; `VDAPredictor.stream` is the
 frame-by-frame streaming mode (section 10). Both can be stopped after any output frame and
 continued later, in a fresh process, with byte-identical results (`state` / `restore`).
@@ -120,7 +120,7 @@ class VDAPredictor:
     def stream(self, frame: np.ndarray) -> np.ndarray:
         """Streaming mode: the (H, W) float32 map of `frame` from it and cached features of
         earlier frames. No look-ahead, no alignment between frames; less accurate than
-        `infer_video` (VDA_SPEC.md section 10). A new stream starts after `reset`, or when
+        `infer_video` (docs/vda_spec.md section 10). A new stream starts after `reset`, or when
         the predictor was last used for `infer_video`."""
         if self._mode != MODE_STREAM:
             self.reset()

@@ -1,4 +1,4 @@
-"""Frame preparation for Video Depth Anything (VDA_SPEC.md section 8).
+"""Frame preparation for Video Depth Anything (docs/vda_spec.md section 8).
 
 Frames are (H, W, 3) uint8 RGB. The network size keeps the aspect ratio, scales the short
 side to `input_size` and makes both sides multiples of 14; very wide (or tall) frames get a

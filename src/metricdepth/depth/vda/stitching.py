@@ -1,4 +1,4 @@
-"""Windows and stitching of the long-video (offline) mode (VDA_SPEC.md section 9).
+"""Windows and stitching of the long-video (offline) mode (docs/vda_spec.md section 9).
 
 A video is cut into windows of 32 frames that start every 22 frames. Window w >= 1 holds
 frame 0, the frame that was slot 12 of window w - 1 (a key frame), and frames

@@ -1,4 +1,4 @@
-"""Temporal motion modules of Video Depth Anything (VDA_SPEC.md section 6).
+"""Temporal motion modules of Video Depth Anything (docs/vda_spec.md section 6).
 
 A module takes a clip of feature maps (B, C, T, h, w) and lets every spatial location
 attend over the T frames. Parameter names match the published checkpoints:
