@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.chunked import Chunk, ChunkedJob
+from ..io.stereo_tags import stereo_tags
 from ..io.video import VideoInfo, VideoReader, VideoWriter
 from ..progress import progress
 from . import BackendSpec, build_backend
@@ -110,7 +111,7 @@ def run_unit(unit: Unit, backend: InfillBackend, device: str,
         filled, state = backend.infill_chunk(read_chunk(task, chunk), state)
         with VideoWriter(chunk.path, task.stereo.width, task.stereo.height, task.stereo.fps,
                          overwrite=True, expected_frames=chunk.length,
-                         tags={TAG_BACKEND: task.spec.name}) as writer:
+                         tags={**stereo_tags(task.stereo.tags), TAG_BACKEND: task.spec.name}) as writer:
             writer.write_frames(filled)
         job.complete(chunk, state)
         seconds = time.perf_counter() - started

@@ -1,6 +1,15 @@
-"""Container tags of a stereo video (step 6 writes them; steps 7 and 8 read them)."""
+"""Container tags of a stereo video (step 6 writes them; step 7 copies them into its
+output; step 8 reads them). Layout names: `stereo/layouts.py`'s registry."""
 
-TAG_LAYOUT = "layout"                        # full_sbs, half_sbs, top_bottom, anaglyph, vr180
+from collections.abc import Mapping
+
+TAG_LAYOUT = "layout"                        # a name of stereo.layouts.REGISTRY
 TAG_PUPILLARY_DISTANCE = "pupillary_distance_mm"
 TAG_CONVERGENCE = "convergence"              # the --convergence given ("0": parallel eyes)
 TAG_STABILISED = "stabilised"                # "1": rendered locked to frame 0's camera
+STEREO_TAGS = (TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_CONVERGENCE, TAG_STABILISED)
+
+
+def stereo_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The stereo tags among a video's `tags`, for a video made from it to carry on."""
+    return {key: tags[key] for key in STEREO_TAGS if key in tags}

@@ -38,7 +38,7 @@ from ..io.video import VideoReader, VideoWriter, probe
 from ..progress import progress
 from .convergence import (SubjectConvergence, convergence_shift_px, effective_baseline,
                           parse_convergence)
-from .layouts import LAYOUTS, compose, equirect_maps, frame_size, vr180_size
+from .layouts import LAYOUT_HELP, LAYOUTS, compose, equirect_maps, frame_size, vr180_size
 from .render import DEFAULT_CUT_PX, MAX_CUT_PX, render_eyes, stereo_eyes
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,7 @@ class StereoConfig:
     master_xfov: float | None = option(None, "horizontal FOV the viewer's screen covers, "
                                        "degrees: disparities scale by tan(master_xfov/2) / "
                                        "tan(xfov/2) (docs/step6_stereo.md)")
-    layout: str = option("full_sbs", "frame layout: full_sbs (2W x H), half_sbs (W x H), top_bottom (W x 2H), "
-                         "anaglyph (red-cyan), vr180 (equirectangular per eye)", choices=LAYOUTS)
+    layout: str = option("full_sbs", "frame layout: " + LAYOUT_HELP, choices=LAYOUTS)
     vr180_size: int = option(0, "vr180: pixels per side of each eye's image; 0 = pi * fx "
                              "(the source's resolution at the centre)")
     green_and_black_infill_mask: bool = option(False, "infill mask with holes green "
