@@ -14,6 +14,7 @@ from ..io.checks import check_matching
 from ..io.depth_video import DEFAULT_MAX_DEPTH
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.video import VideoInfo, probe
+from ..stereo.layouts import REGISTRY
 from . import BACKENDS, BackendSpec
 from .classical import SceneInputs, check_scene_inputs
 from .scheduler import VideoTask, run_tasks
@@ -99,12 +100,11 @@ def _backend_options(config: InfillConfig) -> dict:
 
 DEFAULT_PUPILLARY_DISTANCE_MM = 63.0
 
-FILLABLE_LAYOUTS = ("full_sbs", "half_sbs")  # two eyes side by side, left eye left
-
 
 def _check_stereo(stereo: VideoInfo, mask_path: Path) -> None:
     layout = stereo.tags.get(TAG_LAYOUT)
-    if layout is not None and layout not in FILLABLE_LAYOUTS:
+    fillable = layout in REGISTRY and REGISTRY[layout].packing == "side_by_side" and not REGISTRY[layout].vr180
+    if layout is not None and not fillable:
         raise InputError(stereo.path, f"has layout {layout!r}; infill needs side by side "
                          "(render it with --layout full_sbs and compress to other layouts)")
     if stereo.width % 2:
