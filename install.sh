@@ -5,7 +5,8 @@
 #
 #   ./install.sh                 # everything, no model weights
 #   ./install.sh --models small  # also fetch the small, permissively licensed models
-#   ./install.sh --models large|none
+#                                # (the only set: larger weights are non-commercial)
+#   ./install.sh --models none   # the default
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,8 +19,9 @@ while [ $# -gt 0 ]; do
         *) echo "install.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
-case "$models" in small|large|none) ;; *)
-    echo "install.sh: --models takes small, large or none, not '$models'" >&2; exit 2 ;;
+case "$models" in small|none) ;; *)
+    echo "install.sh: --models takes small or none, not '$models' (larger weights are" \
+         "non-commercial: pass them to a step with --checkpoint)" >&2; exit 2 ;;
 esac
 
 say() { printf '[install] %s\n' "$*"; }

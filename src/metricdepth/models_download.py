@@ -1,8 +1,11 @@
-"""Fetch default model weights into the Hugging Face cache (`install.sh --models`).
+"""Fetch default model weights into the Hugging Face cache (`install.sh --models small`).
 
-Each step's issue adds its models to `MODEL_SETS`; nothing under a non-commercial
-licence is ever listed here. Offline, every skipped download is named and the
-command still succeeds, so a fresh machine without internet can be set up.
+`small` is every permissively licensed default the steps use (today: the depth models,
+`metricdepth.depth.registry.DEFAULT_DOWNLOADS`). There is no larger set: the Base and
+Large weights of the same models are CC-BY-NC-4.0 or under a research licence, and
+nothing under such a licence is ever downloaded automatically. Offline, every skipped
+download is named and the command still succeeds, so a fresh machine without internet
+can be set up.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from metricdepth.depth.registry import DEFAULT_DOWNLOADS as DEPTH_DOWNLOADS
 # size -> Hugging Face repository ids (permissively licensed only).
 MODEL_SETS: dict[str, tuple[str, ...]] = {
     "none": (),
-    "small": (*DEPTH_DOWNLOADS["small"],),
-    "large": (*DEPTH_DOWNLOADS["large"],),
+    "small": DEPTH_DOWNLOADS,
 }
 
 
@@ -47,7 +49,7 @@ def main(argv: list[str]) -> int:
         print(f"[install] --models takes one of {sorted(MODEL_SETS)}, not {size!r}")
         return 2
     if size == "none":
-        print("[install] no model weights requested (--models small|large fetches them)")
+        print("[install] no model weights requested (--models small fetches them)")
         return 0
     repos = MODEL_SETS[size]
     skipped = download(size)

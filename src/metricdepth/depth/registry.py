@@ -38,16 +38,17 @@ BACKENDS: dict[str, BackendEntry] = {
     "da3": BackendEntry("da3", "build", "Depth Anything 3 (needs the depth_anything_3 package)"),
 }
 
-# Permissively licensed weights `install.sh --models SIZE` fetches into the Hugging Face
-# cache (proposed for metricdepth.models_download.MODEL_SETS). Only the Small models of
-# Depth Anything V2 and Video Depth Anything are Apache-2.0; their Base and Large weights
-# are CC-BY-NC-4.0 and Depth Pro's are under Apple's research licence, so "large" adds
-# nothing: those run only when the user passes them with --checkpoint.
-_SMALL = ("depth-anything/Video-Depth-Anything-Small",
-          "depth-anything/Metric-Video-Depth-Anything-Small",
-          "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
-          "depth-anything/Depth-Anything-V2-Metric-Outdoor-Small-hf")
-DEFAULT_DOWNLOADS: dict[str, tuple[str, ...]] = {"small": _SMALL, "large": _SMALL}
+# Permissively licensed weights `install.sh --models small` fetches into the Hugging Face
+# cache (metricdepth.models_download.MODEL_SETS). Only the Small models of Depth Anything
+# V2 and Video Depth Anything are Apache-2.0; their Base and Large weights are
+# CC-BY-NC-4.0 and Depth Pro's are under Apple's research licence, so there is no larger
+# set: those run only when the user passes them with --checkpoint.
+DEFAULT_DOWNLOADS: tuple[str, ...] = (
+    "depth-anything/Video-Depth-Anything-Small",
+    "depth-anything/Metric-Video-Depth-Anything-Small",
+    "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",
+    "depth-anything/Depth-Anything-V2-Metric-Outdoor-Small-hf",
+)
 
 
 def backend_names() -> list[str]:
