@@ -1,6 +1,7 @@
 """Bundle adjustment over camera poses, 3D points, per-frame depth scales and, on
-request, the focal length; robust loss; `scipy.optimize.least_squares` with a sparse
-Jacobian (finite differences grouped by the sparsity pattern).
+request, the focal length; robust loss; `scipy.optimize.least_squares` with a sparse,
+analytic Jacobian (`_Jacobian`: the residuals' derivatives written out, on a fixed
+sparsity pattern).
 
 Residuals, each divided by its expected error so that the robust loss's scale is in
 standard deviations:
