@@ -12,6 +12,7 @@ from metricdepth.errors import InputError, OutputExistsError
 from metricdepth.io.naming import DEPTH, TRACKING, output_path
 from metricdepth.io.sidecars import (FrameTracks, read_tracking, read_transformations, read_xfovs,
                                      write_tracking, write_transformations, write_xfovs)
+from metricdepth.stereo.convergence import read_convergence_file
 
 
 def _poses(n=5):
@@ -107,3 +108,24 @@ def test_naming_appends_to_the_full_name(tmp_path):
     depth = output_path(tmp_path / "clip.mp4", DEPTH)
     assert depth.name == "clip.mp4_depth.mkv"
     assert output_path(depth, TRACKING).name == "clip.mp4_depth.mkv_tracking.json"
+
+
+@pytest.mark.parametrize("reader", [read_tracking, read_transformations, read_xfovs])
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_deeply_nested_json_is_refused_with_the_file_named(tmp_path, reader, depth):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * depth + "]" * depth)
+    with pytest.raises(InputError) as caught:
+        reader(path)
+    assert caught.value.source == str(path)
+
+
+def test_convergence_nan_holds_the_last_valid_distance(tmp_path):
+    path = tmp_path / "convergence.json"
+    path.write_text("[NaN, NaN, 2.5, NaN, 3, null, NaN]")  # the older toolbox's bare NaN
+    assert read_convergence_file(path, 7).tolist() == [2.5, 2.5, 2.5, 2.5, 3, 3, 3]
+    path.write_text("[NaN, null]")
+    assert read_convergence_file(path, 2).tolist() == [0, 0]
+    path.write_text("[1, Infinity]")
+    with pytest.raises(InputError, match="frame 1: convergence inf"):
+        read_convergence_file(path, 2)

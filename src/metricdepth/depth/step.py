@@ -33,6 +33,7 @@ from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob
+from ..io.text_list import read_lines
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.sidecars import write_xfovs
 from ..io.video import VideoInfo, VideoReader, probe
@@ -57,9 +58,7 @@ def video_list(color_video: str | Path) -> list[Path]:
     path = Path(color_video)
     if path.suffix.lower() != LIST_SUFFIX:
         return [path]
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+    lines = [line.split("#", 1)[0].strip() for line in read_lines(path, "list of videos")]
     videos = [path.parent / line for line in lines if line]
     if not videos:
         raise InputError(path, "lists no videos")

@@ -12,6 +12,7 @@ from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.depth_video import DEFAULT_MAX_DEPTH
+from ..io.text_list import read_lines
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.video import VideoInfo, probe
 from ..stereo.layouts import REGISTRY
@@ -150,12 +151,8 @@ def _scene_inputs(config: InfillConfig, stereo: VideoInfo) -> SceneInputs | None
 
 def read_batch(path: Path) -> list[tuple[Path, Path | None]]:
     """(stereo, mask or None) per non-empty, non-# line of a batch file."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise InputError(path, f"cannot read the batch list ({exc.strerror})") from None
     entries = []
-    for line in lines:
+    for line in read_lines(path, "batch list"):
         if line.strip() and not line.lstrip().startswith("#"):
             parts = [p.strip() for p in line.split("\t") if p.strip()]
             entries.append((Path(parts[0]), Path(parts[1]) if len(parts) > 1 else None))

@@ -8,7 +8,10 @@ Formats (ARCHITECTURE.md, compatible with the metric_depth_video_toolbox):
   lists), one per frame, frame 0 = identity.
 - xfovs: a list of per-frame full horizontal fields of view in degrees.
 
-Readers validate structure and values and raise InputError naming the file.
+Readers validate structure and values and raise InputError naming the file. Every JSON
+file a user hands us is read through `read_json`: at most MAX_JSON_BYTES, nested at most
+as deep as Python's parser manages (a deeper file is refused, not a crash). Python's
+parser accepts the bare ``NaN`` tokens the older toolbox writes (its convergence files).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..errors import InputError
 from .atomic import atomic_output
 
 TRACK_DECIMALS = 3  # pixels are written to 1/1000 px
+MAX_JSON_BYTES = 2 << 30  # 2 GiB: tracks of 10k frames x 5k points fit several times over
 POSE_ORTHONORMAL_TOL = 1e-4
 
 
@@ -35,15 +39,22 @@ def _write_json(path: str | Path, payload: Any, overwrite: bool) -> Path:
     return Path(path)
 
 
-def _read_json(path: str | Path) -> Any:
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The parsed JSON of a user's file; InputError naming it when it is missing, too big,
+    nested too deep or not JSON. `what` names the file's role in the not-found message."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "file not found")
+        raise InputError(path, f"{what} not found")
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise InputError(path, f"{size / 2**20:.0f} MB is too big for a JSON sidecar "
+                         f"(at most {MAX_JSON_BYTES >> 20} MB)")
     try:
-        with open(path) as f:
-            return json.load(f)
+        return json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InputError(path, "not one of our JSON files: lists nested too deep") from None
 
 
 def _check_length(path: Path, items: list, what: str, expected: int | None) -> None:
@@ -79,7 +90,7 @@ def read_tracking(path: str | Path, frame_count: int | None = None,
     """Read a tracking file; check its length against `frame_count` and, with
     `size` = (width, height), that every point lies inside the image."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError(path, "tracking file must be a list with one entry per frame")
     _check_length(path, data, "frames of tracks", frame_count)
@@ -127,7 +138,7 @@ def read_transformations(path: str | Path, frame_count: int | None = None) -> np
     """Read camera-to-world poses as (N, 4, 4) float64, checking that each is a rigid
     transform (orthonormal rotation, bottom row 0 0 0 1)."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError(path, "transformations file must be a list of 4x4 matrices")
     _check_length(path, data, "poses", frame_count)
@@ -159,7 +170,7 @@ def write_xfovs(path: str | Path, xfovs: np.ndarray, overwrite: bool = False) ->
 def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
     """Read per-frame horizontal FOVs as (N,) float64 degrees, each in (1, 179)."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     if not isinstance(data, list) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
         raise InputError(path, "FOV file must be a list of numbers (degrees)")

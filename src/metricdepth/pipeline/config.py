@@ -100,6 +100,8 @@ def read_config_file(path: str | Path) -> dict[str, dict[str, Any]]:
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'} "
                          f"({exc})") from None
+    except RecursionError:
+        raise InputError(path, "not a config file: values nested too deep") from None
     if not isinstance(data, dict):
         raise InputError(path, "must hold sections ([pipeline], [depth], ...), not a list or value")
     known = (PIPELINE_SECTION,) + STEP_NAMES

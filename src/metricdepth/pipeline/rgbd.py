@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import InputError, OutputExistsError
 from ..io import naming
 from ..io.atomic import AtomicFolder, check_writable
+from ..io.text_list import read_lines
 from ..io.video import VideoWriter
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _stamp(path: Path) -> float | None:
 
 def _listed_pairs(folder: Path, listing: Path) -> list[tuple[Path, Path]]:
     pairs = []
-    for number, line in enumerate(listing.read_text().splitlines(), 1):
+    for number, line in enumerate(read_lines(listing, "association list"), 1):
         words = line.split("#", 1)[0].split()
         if not words:
             continue

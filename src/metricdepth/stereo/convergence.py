@@ -23,7 +23,6 @@ in the source scene's metres.
 
 from __future__ import annotations
 
-import json
 import math
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..io.sidecars import read_json
 
 SUBJECT_SMOOTHING_S = 1.0  # time constant of the subject-depth smoothing (seconds)
 
@@ -65,27 +65,28 @@ def parse_convergence(value: str, frame_count: int) -> np.ndarray | None:
 
 def read_convergence_file(path: str | Path, frame_count: int) -> np.ndarray:
     """A JSON list of per-frame convergence distances (metres, 0 = no shift), one per
-    frame of the video. Returns (frame_count,) float64."""
+    frame of the video. NaN or null (the older toolbox's "no subject in this frame")
+    holds the last valid distance; frames before the first valid one take it, and a
+    file with none means no shift. Returns (frame_count,) float64."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "convergence file not found (--convergence takes metres or a JSON file)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON ({exc})") from None
+    data = read_json(path, "convergence file (--convergence takes metres or a JSON file)")
     if not isinstance(data, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in data):
         raise InputError(path, "convergence file must be a list of distances in metres")
     if len(data) != frame_count:
         raise InputError(path, f"has {len(data)} convergence distances, the video has "
                          f"{frame_count} frames")
-    values = np.asarray(data, np.float64)
-    bad = ~(np.isfinite(values) & (values >= 0))
+    values = np.array([np.nan if v is None else v for v in data], np.float64)
+    valid = ~np.isnan(values)
+    bad = valid & ~(np.isfinite(values) & (values >= 0))
     if bad.any():
         index = int(np.argmax(bad))
         raise InputError(path, f"frame {index}: convergence {values[index]} is not a distance "
                          "in metres (>= 0; 0 = no shift)")
-    return values
+    if not valid.any():
+        return np.zeros(frame_count)
+    last_valid = np.maximum.accumulate(np.where(valid, np.arange(frame_count), -1))
+    return values[np.where(last_valid < 0, np.argmax(valid), last_valid)]
 
 
 class SubjectConvergence:

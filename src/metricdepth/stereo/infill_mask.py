@@ -22,8 +22,9 @@ The helpers here are compiled (numba) so the renderers can call them per pixel.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from .._numba import numba
 
 GREEN = (0, 255, 0)  # a hole in the green-and-black mask
 BORDER_LEFT = (1.0, 0.0, 0.0)  # direction of holes touching the left image edge

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from .._numba import numba
 
 MIN_REL_STEP = 0.02  # relative inverse-depth step of an edge that may be an outline
 LINE_ROWS = 40  # rows followed up and down for a straight run

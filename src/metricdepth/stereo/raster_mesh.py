@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from .._numba import numba
 from .infill_mask import finish_row, finish_whole_rows
 from .outline import outline_at
 from .surface import border_inv_depth, kept, relative_step

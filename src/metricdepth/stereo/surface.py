@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
+
+from .._numba import numba
 
 STEEP_FACTOR = 3.0  # steps above STEEP_FACTOR * cut_px are cut even on a smooth stretch...
 MIN_STEEP_PX = 3.0  # ...and above this many pixels whatever cut_px
