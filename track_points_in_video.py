@@ -23,19 +23,12 @@ from metricdepth.cli import run_step, step_parser
 from metricdepth.tracking.step import TrackConfig, track_points
 
 
-def misspelt_alias(parser: argparse.ArgumentParser) -> None:
-    """The older toolbox's spelling of --steps_between_track_init, kept for its users."""
-    parser.add_argument("--steps_bewtwen_track_init", dest="steps_between_track_init",
-                        type=int, default=argparse.SUPPRESS,
-                        help="same as --steps_between_track_init")
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    return step_parser(__doc__, TrackConfig, misspelt_alias).parse_args(argv)
+    return step_parser(__doc__, TrackConfig).parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_step(__doc__, TrackConfig, track_points, argv, misspelt_alias)
+    return run_step(__doc__, TrackConfig, track_points, argv)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ chain from step to step and never collide with the input.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 # Suffixes used by the steps (ARCHITECTURE.md, "The steps").
 DEPTH = "_depth.mkv"
@@ -46,3 +49,30 @@ def sidecar_beside(video: str | Path, suffix: str) -> Path | None:
         if not path.name.endswith(RESCALED):
             return None
         path = path.with_name(path.name[: -len(RESCALED)])
+
+
+def colour_video_of(depth_video: str | Path) -> Path | None:
+    """The colour video a depth video was made from by the naming rule
+    (``X_depth.mkv`` and ``X_depth.mkv_rescaled.mkv`` -> ``X``), if that file exists."""
+    name = Path(depth_video).name
+    while name.endswith(RESCALED):
+        name = name[: -len(RESCALED)]
+    if not name.endswith(DEPTH):
+        return None
+    candidate = Path(depth_video).with_name(name[: -len(DEPTH)])
+    return candidate if candidate.is_file() else None
+
+
+def find_sidecar(given: str | Path | None, video: str | Path | None, suffix: str,
+                 flag: str) -> Path | None:
+    """The file for `flag`: `given` when the user named one, else the sidecar `suffix`
+    beside `video` by the naming rule (see `sidecar_beside`), logging which one is used;
+    None when there is neither."""
+    if given is not None and str(given) != "":
+        return Path(given)
+    if video is None:
+        return None
+    found = sidecar_beside(video, suffix)
+    if found is not None:
+        log.info("%s: using %s (found beside %s)", flag, found, Path(video).name)
+    return found

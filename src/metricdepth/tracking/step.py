@@ -62,8 +62,8 @@ class TrackConfig:
     fb_threshold: float = option(2.0, "lk: largest forward-backward error, pixels")
     min_ncc: float = option(0.985, "lk: smallest patch correlation with the point's anchor "
                             "patch after affine alignment (lower keeps more, less exact points)")
-    steps_between_track_init: int = option(16, "cotracker: frames between seeding rounds "
-                                           "(also --steps_bewtwen_track_init)")
+    steps_between_track_init: int = option(16, "cotracker: frames between seeding rounds",
+                                           aliases=("--steps_bewtwen_track_init",), ge=1)
     nr_iterations: int = option(1, "cotracker: shifted seeding grids per round (more: denser)")
     downscale: int = option(1, "cotracker: shrink frames by this integer factor first")
     window_frames: int = option(32, "cotracker: frames per network call")

@@ -23,8 +23,8 @@ class ViewerConfig:
         DEFAULT_MAX_DEPTH, "metres: depth at or beyond it is not shown (our depth videos store "
         "'no depth' as their max_depth); also the depth scale of a depth video without a "
         "max_depth tag")
-    xfov: float | None = option(None, "full horizontal field of view, degrees, in (1, 179)")
-    yfov: float | None = option(None, "full vertical field of view, degrees, in (1, 179)")
+    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
+    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
     xfov_file: Path | None = option(
         None, "per-frame horizontal FOV JSON (degrees); default: DEPTH_VIDEO_xfovs.json when "
         "it exists and neither --xfov nor --yfov is given")
@@ -35,19 +35,21 @@ class ViewerConfig:
     mask_video: Path | None = option(None, "mask video (grey, 255 = subject): show only the "
                                            "subject (or, with --invert_mask, only the rest)")
     invert_mask: bool = option(False, "with --mask_video: show only the background")
-    background_ply: Path | None = option(
+    background_ply: list[Path] | None = option(
         None, "a static point cloud (PLY, metres, world frame) drawn with every frame, e.g. "
-        "step 5's _triangulated.ply or _avgmonodepth.ply")
+        "step 5's _triangulated.ply or _avgmonodepth.ply; give it again for more clouds")
     show_camera: bool = option(False, "draw the recorded camera's viewing frustum (orange)")
     mesh: bool = option(False, "draw a triangle mesh instead of points (key M toggles)")
     remove_edges: bool = option(
         False, "mesh: drop triangles across depth discontinuities (surfaces seen more "
         "obliquely than --edge_angle), so objects are not joined to the background")
     edge_angle: float = option(DEFAULT_EDGE_ANGLE_DEG,
-                               "degrees from face-on; see --remove_edges")
-    point_size: float = option(DEFAULT_POINT_SIZE, "points' size on screen, pixels")
-    start_frame: int = option(0, "first frame to show, render or export (0-based)")
-    max_frames: int | None = option(None, "at most this many frames (default: to the end)")
+                               "degrees from face-on; see --remove_edges", gt=0, lt=90)
+    point_size: float = option(DEFAULT_POINT_SIZE, "points' size on screen, pixels",
+                               gt=0, le=100)
+    start_frame: int = option(0, "first frame to show, render or export (0-based)", ge=0)
+    max_frames: int | None = option(None, "at most this many frames (default: to the end; "
+                                    "-1 also means all)", ge=1, none_value=-1)
     draw_frame: int | None = option(
         None, "one frame only (0-based): the window opens paused on it; --render draws just "
         "it (as an image when OUT ends in .png); --export_ply writes just it")
@@ -62,12 +64,19 @@ class ViewerConfig:
         None, "--render with a fixed camera: world point 'X,Y,Z' (metres) it looks at; "
         "default: the centre of frame 0's points")
     render_width: int | None = option(None, "rendered image width, pixels (default: the "
-                                            "video's); the height follows the aspect ratio")
+                                            "video's); the height follows the aspect ratio",
+                                      ge=16, le=16384)
     render_xfov: float | None = option(
-        None, "rendering camera's full horizontal FOV, degrees (default: the video's)")
+        None, "rendering camera's full horizontal FOV, degrees (default: the video's)",
+        gt=1, lt=179)
     export_ply: Path | None = option(
         None, "write each frame's points (world frame) as DIR/frame_0001.ply, ... (1-based, "
         "numbered by frame index + 1) instead of opening a window")
     screenshot_dir: Path = option(Path("."), "window: folder for screenshots (key P)")
-    speed: float = option(1.0, "window: playback speed, times the video's frame rate")
+    speed: float = option(1.0, "window: playback speed, times the video's frame rate",
+                          gt=0, le=100)
+    render_as_pointcloud: bool = option(False, "the older toolbox's switch to draw points",
+                                        inert="points are the default; --mesh draws a mesh")
+    compressed: bool = option(False, "the older toolbox's switch for an H.264 render",
+                              inert="--render OUT.mp4 writes H.264, OUT.mkv lossless FFV1")
     overwrite: bool = option(False, "replace existing outputs")

@@ -23,8 +23,6 @@ to orbit/pan/zoom still work):
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from ..errors import InputError
 from .o3d_geometry import frame_geometries, legacy_points
 from .source import FrameSource
 from .video_out import write_png
+from .window import has_display
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +154,7 @@ class Player:
         self._next_due = time.monotonic()
         self._shown: list[o3d.geometry.Geometry3D] = []
         self.width, self.height = window_size(source.width, source.height)
-        if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                     or os.environ.get("WAYLAND_DISPLAY")):
+        if not has_display():
             # Without a display Open3D "opens" an invisible headless window and plays on.
             raise InputError(None, "no display to open a window on (DISPLAY is not set); use "
                                    "--render OUT.mp4 to render headless, or run under Xvfb")

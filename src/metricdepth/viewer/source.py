@@ -24,6 +24,7 @@ from ..fov import resolve_xfovs
 from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, probe
 from .config import ViewerConfig
+from .window import merge_clouds
 from .geometry import DrawStyle, FrameGeometry, build_frame_geometry
 
 
@@ -83,8 +84,9 @@ class FrameSource:
         self.world_from_cam = (read_transformations(config.transformation_file, n)
                                if config.transformation_file is not None
                                else np.broadcast_to(np.eye(4), (n, 4, 4)))
-        self.background: PointCloud | None = (read_ply(config.background_ply)
-                                              if config.background_ply is not None else None)
+        self.background: PointCloud | None = (
+            merge_clouds([read_ply(path) for path in config.background_ply])
+            if config.background_ply else None)
         self.first, self.stop = self._frame_range(n)
 
     def _frame_range(self, frame_count: int) -> tuple[int, int]:

@@ -3,11 +3,16 @@ renders headless, or opens the playback window, and returns the paths it wrote."
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from ..config import validate_config
 from ..errors import InputError
 from .config import ViewerConfig
 from .source import FrameSource
+from .window import NO_DISPLAY, has_display
+
+log = logging.getLogger(__name__)
 
 
 def view_3d(config: ViewerConfig) -> list[Path]:
@@ -16,10 +21,7 @@ def view_3d(config: ViewerConfig) -> list[Path]:
     taken in the window are logged, not returned)."""
     if config.render is not None and config.export_ply is not None:
         raise InputError("--render/--export_ply", "give one of them per run")
-    for flag, value in (("--point_size", config.point_size), ("--speed", config.speed),
-                        ("--edge_angle", config.edge_angle)):
-        if not value > 0:
-            raise InputError(flag, f"must be positive, got {value}")
+    validate_config(config)
     source = FrameSource(config)
     if config.export_ply is not None:
         from .export import export_ply
@@ -27,6 +29,12 @@ def view_3d(config: ViewerConfig) -> list[Path]:
     if config.render is not None:
         from .render import render_to_file
         return [render_to_file(source)]
+    if not has_display():
+        log.warning(NO_DISPLAY)
+        return []
+    if any(v is not None for v in (config.x, config.y, config.z, config.look_at)):
+        log.warning("--x/--y/--z/--look_at place the camera only with --render; the window "
+                    "starts at the recorded camera (drag to move)")
     from .playback import Player
     with Player(source) as player:
         player.run()
