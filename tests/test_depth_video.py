@@ -46,7 +46,7 @@ def test_step_size_matches_the_spec():
 
 
 def test_file_decodes_with_the_documented_formula_independently(tmp_path):
-    """Decode with the ffmpeg command-line tool and the formula of ARCHITECTURE.md, not
+    """Decode with the ffmpeg command-line tool and the formula of docs/formats.md, not
     with our decoder: d = ((R << 24) | (B << 16)) * max_depth / 255**4, R == G."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed (install.sh installs it)")

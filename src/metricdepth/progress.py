@@ -1,7 +1,8 @@
-"""Progress bars for long work, silenced by the scripts' -q flag (STYLE.md 14).
+"""Progress bars for long work, silenced by the scripts' -q flag.
 
 The library shows progress through `progress(...)`; only a script decides whether
-bars are shown at all (`set_enabled`).
+bars are shown at all (`set_enabled`; docs/contributing.md, "The library logs; the
+script decides how loud").
 """
 
 from __future__ import annotations

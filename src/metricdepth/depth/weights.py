@@ -1,4 +1,4 @@
-"""Finding and strictly loading model weights (ARCHITECTURE.md, "Models and their weights").
+"""Finding and strictly loading model weights (docs/architecture.md, "Backends and weights").
 
 Weights come from `--checkpoint` (a file, a folder in Hugging Face layout, or a Hub
 repository id) or, when none is given, from the backend's default repository in the

@@ -1,4 +1,4 @@
-"""Depth video: metric z-depth packed losslessly into FFV1 Matroska (ARCHITECTURE.md).
+"""Depth video: metric z-depth packed losslessly into FFV1 Matroska (docs/formats.md).
 
 Packing, for depth d in metres clipped to [0, max_depth]:
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# Suffixes used by the steps (ARCHITECTURE.md, "The steps").
+# Suffixes used by the steps (docs/architecture.md, "The steps and the sidecar chain").
 DEPTH = "_depth.mkv"
 MASK = "_mask.mkv"
 TRACKING = "_tracking.json"

@@ -1,6 +1,6 @@
 """JSON sidecars: point tracks, camera poses and per-frame fields of view.
 
-Formats (ARCHITECTURE.md, compatible with the metric_depth_video_toolbox):
+Formats (docs/formats.md, compatible with the metric_depth_video_toolbox):
 - tracking: a list with one entry per frame; each entry a list of [id, x, y]
   (pixels, sub-pixel floats; integers accepted). A point absent from a frame is
   not visible there.

@@ -3,8 +3,9 @@
 Open3D's VisualizerWithKeyCallback (OpenGL through GLFW; under Xvfb it renders with
 Mesa's llvmpipe) driven by a non-blocking loop, as in Open3D's
 ``examples/python/visualization/non_blocking_visualization.py``. Reading videos and
-building geometry happen on a `FrameLoader` thread that works a few frames ahead
-(STYLE.md item 15); the GUI thread only swaps finished geometry in and draws.
+building geometry happen on a `FrameLoader` thread that works a few frames ahead; the
+GUI thread only swaps finished geometry in and draws (docs/contributing.md, "The viewer
+keeps loading and computing off the GUI thread").
 
 Keys (also printed at start; Open3D's own keys such as H for help, Q/Esc to quit, mouse
 to orbit/pan/zoom still work):
