@@ -57,6 +57,24 @@ CASES = [
     (["--color_video", "{d}/clip.mkv", "--backend", "frames", "--depth_frames", "{d}/nowhere"],
      "nowhere: depth frame folder not found"),
     (["--color_video", "{d}/clip.mkv", "--start", "10"], "--start: 10.0 s is past the end"),
+    # step 1's options from neighbouring tools (issue 18)
+    (["--color_video", "{d}/clip.mkv", "--model", "vitg"], r"--model.*vitg.*vits, vitb, vitl"),
+    (["--color_video", "{d}/clip.mkv", "--save_vis", "--palette", "magma"],
+     r"--palette.*magma.*turbo, inferno, grey"),
+    (["--color_video", "{d}/clip.mkv", "--max_res", "13"],
+     r"--max_res: 13 px is below the network's patch size \(14 px for vda_metric\)"),
+    (["--color_video", "{d}/clip.mkv", "--backend", "depthpro", "--max_res", "15"],
+     r"--max_res: 15 px is below the network's patch size \(16 px for depthpro\)"),
+    (["--color_video", "{d}/clip.mkv", "--backend", "depthpro", "--model", "vits"],
+     "--model: vits: backend depthpro is published as vitl only"),
+    (["--color_video", "{d}/clip.mkv", "--backend", "frames", "--model", "vitl"],
+     "--model: vitl: backend frames has no published sizes"),
+    (["--color_video", "{d}/clip.mkv", "--model", "vitl", "--checkpoint", "{d}/vda_ckpt"],
+     "--model: give --model .* or --checkpoint .*, not both"),
+    (["--color_video", "{d}/clip.mkv", "--sample", "keyframes", "--target_fps", "5"],
+     "--target_fps: give --target_fps or --sample keyframes, not both"),
+    (["--color_video", "{d}/clip.mkv", "--smoothing", "-1"], r"--smoothing.*-1.*in \[0, 100\]"),
+    (["--color_video", "{d}/clip.mkv", "--max_frames", "0"], r"--max_frames.*0.*>= 1"),
 ]
 
 

@@ -50,7 +50,8 @@ class BackendOptions:
     then uses this focal length instead of estimating it). depth_frames: folder of depth
     images (frames backend). depth_scale: metres per stored unit (None: 0.001 for 16-bit
     PNG, 1 for EXR). frame_count: frames in the colour video (frames backend checks it).
-    frame_size: (width, height) of the colour video.
+    frame_size: (width, height) of the colour video. model_size: vits, vitb or vitl when
+    the weights are a published size (`registry.PUBLISHED`), else None.
     """
 
     device: str = "auto"
@@ -62,6 +63,7 @@ class BackendOptions:
     depth_scale: float | None = None
     frame_count: int | None = None
     frame_size: tuple[int, int] | None = None
+    model_size: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

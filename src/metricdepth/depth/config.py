@@ -6,7 +6,10 @@ from dataclasses import dataclass
 
 from ..config import option
 from ..io.depth_video import DEFAULT_MAX_DEPTH
-from .registry import backend_names
+from ..io.exports import PALETTES
+from .registry import MODEL_SIZES, backend_names
+from .sampling import SAMPLE_ALL, SAMPLE_MODES
+from .stabilise import DEFAULT_SMOOTHING_LAG, MAX_SMOOTHING_LAG
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -17,16 +20,33 @@ class DepthConfig:
                               "listing one video per line (relative to the list's folder; "
                               "# starts a comment)", required=True)
     backend: str = option("vda_metric", "depth model (see the list above)", choices=backend_names())
+    model: str | None = option(None, "model size, as the older toolbox and Annolid name it: "
+                               "the backend's published weights of that size (table 'Model "
+                               "sizes' above), from the Hugging Face cache or the Hub; instead "
+                               "of --checkpoint; default: the Small weights",
+                               choices=MODEL_SIZES)
     checkpoint: str | None = option(None, "weights: a file, a folder (Hugging Face layout) or a "
                                     "Hub id; default: the backend's permissively licensed "
                                     "weights from the Hugging Face cache")
     input_size: int | None = option(None, "network input size in pixels (short side); default: "
-                                    "the model's own (518 for Depth Anything, 1536 for Depth Pro)")
+                                    "the model's own (518 for Depth Anything, 1536 for Depth Pro)",
+                                    ge=1)
+    max_res: int | None = option(None, "pixels: frames whose long side is larger are scaled "
+                                 "down to it (area) before the model, and its depth scaled "
+                                 "back up to the video's size (Annolid's --max_res); at least "
+                                 "the network's patch size (14 Depth Anything, 16 Depth Pro)",
+                                 ge=1)
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres: the depth video's range; farther "
                               "depth (and sky) is written as max_depth")
-    max_frames: int | None = option(None, "stop after this many output frames")
+    max_frames: int | None = option(None, "stop after this many output frames (-1: all)",
+                                    ge=1, none_value=-1)
     target_fps: float | None = option(None, "frames per second to keep (every round(fps / "
-                                      "target_fps)-th frame); default: all frames")
+                                      "target_fps)-th frame); default and -1: all frames",
+                                      gt=0, none_value=-1)
+    sample: str = option(SAMPLE_ALL, "which frames: all (thinned by --target_fps/--preview) "
+                         "or keyframes (only the frames the container marks as key frames, "
+                         "found without decoding the others; output fps = their mean rate)",
+                         choices=SAMPLE_MODES)
     start: float = option(0.0, "seconds into the video to start at")
     duration: float | None = option(None, "seconds of video to convert from --start; default: "
                                     "to the end")
@@ -48,7 +68,19 @@ class DepthConfig:
                                   "folder (one subfolder per video with a .txt list)")
     save_npz: bool = option(False, "also write X_depth.npz (float32 metres per frame)")
     save_png16: bool = option(False, "also write X_depth_png16.zip (16-bit PNG, millimetres)")
-    save_vis: bool = option(False, "also write X_depth_vis.mp4 (colour-mapped preview)")
+    save_vis: bool = option(False, "also write X_depth_vis.mp4 (colour-mapped preview, "
+                            "--palette)")
+    palette: str = option("turbo", "colours of --save_vis: turbo, inferno or grey (near is "
+                          "red / yellow / white)", choices=PALETTES)
+    save_depth_zip: bool = option(False, "also write X_depth_frames.zip: depth_frame_0001.png, "
+                                  "... 8-bit, inverse depth normalised over the clip, near = "
+                                  "255 (ImmichVR's VR player); range in its metadata.json")
+    save_ndjson: bool = option(False, "also write X_depth.ndjson: one JSON record per frame "
+                               "(Annolid's depth.ndjson: frame_index, video_name, depth as a "
+                               "base64 16-bit PNG with its min/max in metres)")
+    save_csv_every: int = option(0, "N > 0: write a point cloud CSV (x,y,z,intensity,red,green,"
+                                 "blue; Annolid's layout, metres) of every Nth frame into "
+                                 "X_depth.mkv_pointclouds_csv/", ge=0)
     save_ply_every: int = option(0, "N > 0: write a coloured point cloud (PLY, metres, that "
                                  "frame's camera) of every Nth frame into X_depth.mkv_pointclouds/")
     depth_video: str | None = option(None, "metric reference depth video (same size, fps and "
@@ -65,5 +97,9 @@ class DepthConfig:
                                        "0.001 for PNG, 1 for EXR; TUM RGB-D: 0.0002)")
     stabilise: bool = option(True, "temporal stabiliser after per-frame models "
                              "(--no-stabilise turns it off)")
+    smoothing: float = option(DEFAULT_SMOOTHING_LAG, "stabiliser's smoothing of static pixels, "
+                              "in frames of lag: an exponential moving average with alpha "
+                              "(weight of the new frame) = 1 / (1 + smoothing); 0 = off; reset "
+                              "at scene cuts", ge=0, le=MAX_SMOOTHING_LAG)
     vda_streaming: bool = option(False, "vda backends: streaming mode (no look-ahead; less "
                                  "accurate, for live sources)")

@@ -14,8 +14,11 @@ The stabiliser removes that, one frame at a time, in constant memory:
    long runs the output keeps the model's own scale rather than drifting with the chain
    of fits; the frame-to-frame flicker is reduced to about `LEAK` of the input's.
 5. Smooth: where a pixel is static and agrees with the reference within
-   `SMOOTH_AGREEMENT`, blend it with the reference (`SMOOTHING`); elsewhere keep the
-   aligned value. The result becomes the new reference.
+   `SMOOTH_AGREEMENT`, blend it with the reference, an exponential moving average
+   ``out = alpha * aligned + (1 - alpha) * reference`` with alpha = 1 / (1 + lag): `lag`
+   (``--smoothing``, default `DEFAULT_SMOOTHING_LAG`) is the average delay in frames the
+   average adds to a change (0: no smoothing); elsewhere keep the aligned value. The
+   result becomes the new reference.
 6. Scene cuts (mean grey change of a small thumbnail above `CUT_GREY_CHANGE`) reset the
    reference: the first frame after a cut is taken as it is.
 
@@ -44,7 +47,8 @@ CUT_GREY_CHANGE = 0.1         # mean absolute grey change (0..1) that marks a cu
                               # frames of our real clips change by at most 0.039 (fast
                               # rollercoaster), cuts between them by 0.25-0.33
 LEAK = 0.05                   # fraction of the correction released per frame
-SMOOTHING = 0.5               # weight of the reference on static, agreeing pixels
+DEFAULT_SMOOTHING_LAG = 1.0   # frames of lag: alpha 0.5, the reference and the frame alike
+MAX_SMOOTHING_LAG = 100.0     # alpha 0.0099: longer would freeze static pixels for seconds
 SMOOTH_AGREEMENT = 0.05       # relative inverse-depth difference counted as agreeing
 
 
@@ -57,10 +61,14 @@ class Stabiliser:
     """Aligns each frame of a per-frame backend to a running reference (module docstring).
 
     relative: True when the backend gives inverse depth; False for metric depth (metres).
+    smoothing: the moving average's lag in frames, >= 0 (0: no smoothing).
     """
 
-    def __init__(self, relative: bool):
+    def __init__(self, relative: bool, smoothing: float = DEFAULT_SMOOTHING_LAG):
+        if not 0 <= smoothing <= MAX_SMOOTHING_LAG:
+            raise ValueError(f"smoothing must be in [0, {MAX_SMOOTHING_LAG:g}] frames, got {smoothing}")
         self.relative = relative
+        self.alpha = 1.0 / (1.0 + smoothing)  # weight of the new frame
         self.reference: np.ndarray | None = None   # (H, W) float32 inverse depth
         self.previous_grey: np.ndarray | None = None  # (h, w) float32, sample grid
         self.previous_thumb: np.ndarray | None = None  # CUT_THUMBNAIL grey
@@ -129,7 +137,7 @@ class Stabiliser:
                                      interpolation=cv2.INTER_NEAREST).astype(bool)
             agree = np.abs(aligned - self.reference) <= SMOOTH_AGREEMENT * np.abs(self.reference)
             blend = static_full & agree & valid & (self.reference > 0)
-            out = np.where(blend, SMOOTHING * self.reference + (1 - SMOOTHING) * aligned, aligned)
+            out = np.where(blend, (1 - self.alpha) * self.reference + self.alpha * aligned, aligned)
             out = np.where(valid & (out > 0), out, 0).astype(np.float32)
 
         self.reference = out

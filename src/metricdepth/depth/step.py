@@ -21,13 +21,13 @@ import logging
 import math
 import shutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from fractions import Fraction
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..camera import Intrinsics, check_fov
+from ..config import validate_config
 from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
@@ -40,10 +40,12 @@ from ..io.video import VideoInfo, VideoReader, probe
 from ..progress import progress
 from .base import BackendOptions, DepthBackend, DepthFrame, resolve_device
 from .config import DepthConfig
-from .exports import check_exports, export_paths, write_exports
+from .exports import ExportSettings, check_exports, export_paths, write_exports
+from .max_res import cap_frames, restore_size
 from .metric_align import SKY_FRACTION, MetricAligner
-from .registry import build_backend
-from .stabilise import Stabiliser
+from .registry import BACKENDS, build_backend, published_checkpoint
+from .sampling import SAMPLE_KEYFRAMES, Selection, select_frames, selected_frames
+from .stabilise import DEFAULT_SMOOTHING_LAG, Stabiliser
 
 log = logging.getLogger(__name__)
 
@@ -63,51 +65,6 @@ def video_list(color_video: str | Path) -> list[Path]:
     if not videos:
         raise InputError(path, "lists no videos")
     return videos
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which frames of the colour video become output frames: first, first + stride, ...
-    (`count` of them, all before `stop`), shown at `fps`."""
-
-    first: int
-    stop: int
-    stride: int
-    count: int
-    fps: Fraction
-
-    def index(self, k: int) -> int:
-        """Colour-video frame number of output frame k."""
-        return self.first + k * self.stride
-
-
-def select_frames(info: VideoInfo, config: DepthConfig) -> Selection:
-    """Apply --start, --duration, --target_fps, --preview and --max_frames to `info`."""
-    first = round(config.start * info.fps)
-    if first >= info.frame_count:
-        raise InputError("--start", f"{config.start} s is past the end of {info.path.name} "
-                         f"({info.duration:.3f} s)")
-    stop = info.frame_count
-    if config.duration is not None:
-        stop = min(stop, first + max(1, round(config.duration * info.fps)))
-    stride = max(1, round(info.fps / Fraction(config.target_fps))) if config.target_fps else 1
-    stride *= max(1, config.preview)
-    count = len(range(first, stop, stride))
-    if config.max_frames is not None:
-        count = min(count, config.max_frames)
-    return Selection(first, stop, stride, count, info.fps / stride)
-
-
-def selected_frames(reader: VideoReader, selection: Selection,
-                    start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
-    """(frame number, (H, W, 3) uint8 RGB) of output frames `start`, start + 1, ..."""
-    if start >= selection.count:
-        return
-    last = selection.index(selection.count - 1)
-    first = selection.index(start)
-    for number, frame in enumerate(reader.frames(first, last + 1), first):
-        if (number - selection.first) % selection.stride == 0:
-            yield number, frame
 
 
 def _check_config(config: DepthConfig, videos: list[Path]) -> None:
@@ -134,6 +91,30 @@ def _check_config(config: DepthConfig, videos: list[Path]) -> None:
     if len(videos) > 1 and (config.depth_video or config.depth_frames):
         raise InputError("--color_video", "a list of videos cannot share one --depth_video or "
                          "--depth_frames; convert those videos one at a time")
+    _check_model_flags(config)
+    if config.sample == SAMPLE_KEYFRAMES and config.target_fps is not None:
+        raise InputError("--target_fps", "give --target_fps or --sample keyframes, not both")
+    if config.palette != "turbo" and not config.save_vis:
+        log.warning("--palette %s has no effect without --save_vis", config.palette)
+
+
+def _check_model_flags(config: DepthConfig) -> None:
+    """--model, --max_res and --smoothing against the backend, before any work."""
+    if config.model is not None:
+        if config.checkpoint is not None:
+            raise InputError("--model", "give --model (published weights) or --checkpoint "
+                             "(your own), not both")
+        published_checkpoint(config.backend, config.model)
+    patch = BACKENDS[config.backend].patch
+    if config.max_res is not None:
+        if patch is None:
+            raise InputError("--max_res", f"backend {config.backend} runs no network; "
+                             "--max_res does not apply")
+        if config.max_res < patch:
+            raise InputError("--max_res", f"{config.max_res} px is below the network's patch "
+                             f"size ({patch} px for {config.backend})")
+    if config.smoothing != DEFAULT_SMOOTHING_LAG and not config.stabilise:
+        log.warning("--smoothing has no effect with --no-stabilise")
 
 
 # -- backends -----------------------------------------------------------------------------
@@ -152,7 +133,7 @@ def _options(config: DepthConfig, info: VideoInfo) -> BackendOptions:
                           batch=config.batch, xfov=_xfov_given(config, info),
                           depth_frames=Path(config.depth_frames) if config.depth_frames else None,
                           depth_scale=config.depth_scale, frame_count=info.frame_count,
-                          frame_size=(info.width, info.height),
+                          frame_size=(info.width, info.height), model_size=config.model,
                           extra={"vda_streaming": config.vda_streaming})
 
 
@@ -169,7 +150,7 @@ class _Anchor:
             self.description = f"depth_video:{config.depth_video}"
             return
         self.model = build_backend(config.anchor_backend, config.anchor_checkpoint,
-                                   _options(config, info))
+                                   replace(_options(config, info), model_size=None))
         if type(self.model).infer is DepthBackend.infer:
             raise InputError("--anchor_backend", f"{config.anchor_backend} is a video model; "
                              "choose a per-frame metric model (da2, da2_outdoor, depthpro)")
@@ -191,6 +172,7 @@ class _Anchor:
 
 def convert(config: DepthConfig) -> list[Path]:
     """Run step 1 on every video of `config.color_video`; return the paths written."""
+    validate_config(config)
     videos = video_list(config.color_video)
     _check_config(config, videos)
     written: list[Path] = []
@@ -201,12 +183,16 @@ def convert(config: DepthConfig) -> list[Path]:
 
 def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     info = probe(video)
-    selection = select_frames(info, config)
+    selection = select_frames(info, start=config.start, duration=config.duration,
+                              target_fps=config.target_fps, preview=config.preview,
+                              max_frames=config.max_frames, sample=config.sample)
     depth_path = naming.output_path(video, naming.DEPTH)
     exr = None if config.save_exr is None else (
         Path(config.save_exr) / video.name if many else Path(config.save_exr))
-    exports = export_paths(video, depth_path, exr, config.save_npz, config.save_png16,
-                           config.save_vis, config.save_ply_every > 0)
+    exports = export_paths(video, depth_path, exr, npz=config.save_npz, png16=config.save_png16,
+                           vis=config.save_vis, ply=config.save_ply_every > 0,
+                           depth_zip=config.save_depth_zip, ndjson=config.save_ndjson,
+                           csv=config.save_csv_every > 0)
     check_exports(exports, config.overwrite)
     check_writable(depth_path, config.overwrite)
 
@@ -216,16 +202,23 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     xfovs_path = naming.output_path(depth_path, naming.XFOVS) if write_fovs else None
     if xfovs_path is not None:
         check_writable(xfovs_path, config.overwrite)
-    if config.save_ply_every and xfov is None and not backend.estimates_fov:
-        raise InputError("--save_ply_every", "point clouds need a field of view: give --xfov "
-                         "or --yfov (or use a backend that estimates it, e.g. depthpro)")
+    for flag, every in (("--save_ply_every", config.save_ply_every),
+                        ("--save_csv_every", config.save_csv_every)):
+        if every and xfov is None and not backend.estimates_fov:
+            raise InputError(flag, "point clouds need a field of view: give --xfov or --yfov "
+                             "(or use a backend that estimates it, e.g. depthpro)")
     anchor = None if backend.metric else _Anchor(config, info)
-    stabiliser = Stabiliser(relative=not backend.metric) \
+    stabiliser = Stabiliser(relative=not backend.metric, smoothing=config.smoothing) \
         if config.stabilise and not backend.temporal else None
+    if backend.temporal and config.smoothing != DEFAULT_SMOOTHING_LAG:
+        log.warning("--smoothing has no effect: %s is temporal by itself (no stabiliser)",
+                    config.backend)
 
     settings = {**asdict(config), "color_video": str(video), "overwrite": None, "resume": None,
                 "save_exr": None, "save_npz": None, "save_png16": None, "save_vis": None,
-                "save_ply_every": None, "device": resolve_device(config.device),
+                "save_ply_every": None, "palette": None, "save_depth_zip": None,
+                "save_ndjson": None, "save_csv_every": None,
+                "device": resolve_device(config.device),
                 "backend_weights": backend.description,
                 "anchor": anchor.description if anchor else None,
                 "selection": [selection.first, selection.stop, selection.stride, selection.count]}
@@ -244,10 +237,14 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     if xfovs_path is not None:
         written.append(write_xfovs(xfovs_path, fovs, overwrite=config.overwrite))
     ply_fovs = np.full(selection.count, xfov) if xfov is not None else fovs
+    export_settings = ExportSettings(palette=config.palette, video_name=video.name,
+                                     frame_indices=tuple(selection.indices()),
+                                     ply_every=config.save_ply_every,
+                                     csv_every=config.save_csv_every, xfovs=ply_fovs)
     with VideoReader(video, info) as reader:
         written += write_exports(final, exports, config.overwrite,
                                  colour_frames=(f for _, f in selected_frames(reader, selection)),
-                                 ply_every=config.save_ply_every, xfovs=ply_fovs)
+                                 settings=export_settings)
     log.info("%s: wrote %s", video, ", ".join(str(p) for p in written))
     return written
 
@@ -317,7 +314,9 @@ class _Run:
         bar.update(done)
         with VideoReader(self.info.path, self.info) as source, \
                 VideoReader(self.info.path, self.info) as colour_source:
-            outputs = self.backend.stream(selected_frames(source, self.selection, done))
+            size = (self.info.width, self.info.height)
+            frames = cap_frames(selected_frames(source, self.selection, done), self.config.max_res)
+            outputs = (restore_size(result, size) for result in self.backend.stream(frames))
             colours = selected_frames(colour_source, self.selection, done)
             for chunk in self.job.pending():
                 held = None

@@ -30,7 +30,8 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
 
 
-def _looks_like_repo_id(text: str) -> bool:
+def looks_like_repo_id(text: str) -> bool:
+    """True for text of the form owner/name (a Hugging Face repository id)."""
     parts = text.split("/")
     return len(parts) == 2 and all(parts) and not text.startswith((".", "/", "~"))
 
@@ -47,7 +48,7 @@ def resolve_checkpoint(checkpoint: str | Path | None, default_repo: str | None, 
         path = Path(checkpoint).expanduser()
         if path.exists():
             return path
-        if not _looks_like_repo_id(str(checkpoint)):
+        if not looks_like_repo_id(str(checkpoint)):
             raise InputError(checkpoint, "checkpoint not found (give a file, a folder or a "
                              "Hugging Face repository id such as owner/name)")
         repo = str(checkpoint)

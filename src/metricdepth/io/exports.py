@@ -1,4 +1,6 @@
-"""Depth exports users ask for in step 1: EXR frames, NPZ, 16-bit PNG zip, colour preview.
+"""Depth exports users ask for in step 1: EXR frames, NPZ, 16-bit PNG zip, colour preview,
+and the formats of neighbouring tools: ImmichVR's 8-bit depth-frame zip, Annolid's
+depth.ndjson and point-cloud CSVs.
 
 Every writer takes depth one frame at a time, so nothing holds the whole video, and is a
 context manager::
@@ -41,21 +43,42 @@ NPZ (`DepthNpzWriter`)
     ``frame_count``, ``width`` and ``height``.
 Colour-mapped preview (`DepthPreviewWriter`, `colorize_depth`)
     H.264 MP4 (yuv420p, BT.709, CRF 18) at the exact fps, for people to look at. Inverse
-    depth between `near` and `far` is mapped linearly onto OpenCV's turbo colour map:
-    near (and nearer) is dark red, far (and farther) dark blue; inverse depth spreads the
-    colours over the nearby detail that matters to the eye. The range is fixed for the
-    whole video (no flicker): given, or the 2nd-98th percentile of the first frame's
-    positive depth. yuv420p needs even sizes: an odd-sized frame gets its last row and/or
-    column repeated once (nothing is cropped).
+    depth between `near` and `far` is mapped linearly onto a palette (`PALETTES`): turbo
+    (near, and nearer, dark red; far dark blue), inferno (near yellow, far black) or grey
+    (near white, far black); inverse depth spreads the colours over the nearby detail
+    that matters to the eye. The range is fixed for the whole video (no flicker): given,
+    or the 2nd-98th percentile of the first frame's positive depth. yuv420p needs even
+    sizes: an odd-sized frame gets its last row and/or column repeated once.
+8-bit depth-frame zip, ImmichVR's (`DepthFrames8ZipWriter`, `read_depth_frames8_zip`)
+    A zip with members ``depth_frame_0001.png``, ... (1-based, at least 4 digits), each a
+    single-channel 8-bit PNG: inverse depth normalised over the whole clip, ``code =
+    round(255 * (1/d - 1/far) / (1/near - 1/far))``, near = 255 (white), far = 0, as
+    Depth Anything's pictures and ImmichVR's player have it; `near` and `far` are the
+    clip's nearest and farthest depth (given to the writer: a first pass over the clip).
+    Pixels without depth (0, or ``no_depth`` and beyond) are 0. Member ``metadata.json``
+    records ``near_m``, ``far_m``, ``mapping`` (the formula), ``fps`` and ``frame_count``;
+    depth comes back to within half a code step of inverse depth.
+Annolid NDJSON (`AnnolidNdjsonWriter`, `read_annolid_ndjson`)
+    UTF-8 text, one JSON object per line and frame, Annolid's record: ``frame_index``
+    (the colour-video frame number), ``video_name``, ``imageHeight``, ``imageWidth``,
+    ``otherData.depth_map`` = {``image_data``: base64 of a single-channel 16-bit PNG,
+    ``scale``: {``min``, ``max``} in metres, ``dtype``: ``"uint16"``}, plus Annolid's
+    empty ``version``/``flags``/``shapes``/``imagePath``. ``depth = min + value / 65535 *
+    (max - min)``: back to within (max - min) / 131070 of the written depth.
+Point-cloud CSV (`write_point_csv`, `read_point_csv`), Annolid's
+    Header ``x,y,z,intensity`` then ``red,green,blue`` when colours are given; one row per
+    point, metres with 6 decimals (intensity = z, as Annolid writes it), colours 0-255.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
 import logging
 import zipfile
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -90,6 +113,16 @@ PREVIEW_PERCENTILES = (2.0, 98.0)  # robust range from the first frame's positiv
 PREVIEW_FALLBACK_RANGE_M = (1.0, 100.0)  # when that frame has no positive depth
 PREVIEW_CRF = 18  # visually lossless for most eyes
 PREVIEW_PRESET = "fast"
+# Preview palettes: name -> OpenCV colour map (None: grey, the level itself).
+PALETTES = ("turbo", "inferno", "grey")
+_COLOUR_MAPS = {"turbo": cv2.COLORMAP_TURBO, "inferno": cv2.COLORMAP_INFERNO, "grey": None}
+
+# -- neighbouring tools' formats ---------------------------------------------------------
+
+EIGHT_BIT_MAX = 255
+ANNOLID_MAX_CODE = 65535
+ANNOLID_VERSION = "Depth-Anything"  # what Annolid writes in a record's "version"
+CSV_DECIMALS = 6
 
 
 def frame_file_name(index: int, extension: str) -> str:
@@ -347,36 +380,52 @@ def robust_depth_range(depth: np.ndarray) -> tuple[float, float]:
     return near, (far if far > near else near * 2)  # a flat frame still gets a range
 
 
-def colorize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Colour-map depth for people: (H, W) float, metres -> (H, W, 3) uint8 RGB.
-
-    Inverse depth from 1/far to 1/near goes linearly onto the turbo map: `near` and nearer
-    are dark red, `far` and farther dark blue. NaN and values <= 0 count as nearest.
-    """
+def inverse_depth_levels(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """(H, W) float depth, metres -> (H, W) uint8: inverse depth from 1/far (0) to 1/near
+    (255), linearly, rounded; `near` and nearer are 255, `far` and farther 0, NaN and
+    values <= 0 count as nearest."""
     if not 0 < near < far:
         raise ValueError(f"need 0 < near < far, got near={near}, far={far}")
     depth = np.nan_to_num(np.asarray(depth, np.float32), nan=0.0)
     inverse = 1.0 / np.clip(depth, near, far)
-    level = (inverse - 1.0 / far) * (255.0 / (1.0 / near - 1.0 / far))
-    bgr = cv2.applyColorMap(np.round(level).astype(np.uint8), cv2.COLORMAP_TURBO)
+    level = (inverse - 1.0 / far) * (EIGHT_BIT_MAX / (1.0 / near - 1.0 / far))
+    return np.round(level).astype(np.uint8)
+
+
+def colorize_depth(depth: np.ndarray, near: float, far: float, palette: str = "turbo") -> np.ndarray:
+    """Colour-map depth for people: (H, W) float, metres -> (H, W, 3) uint8 RGB.
+
+    Inverse depth from 1/far to 1/near goes linearly onto `palette` (`PALETTES`): with
+    turbo `near` and nearer are dark red, `far` and farther dark blue; inferno: yellow to
+    black; grey: white to black. NaN and values <= 0 count as nearest.
+    """
+    if palette not in _COLOUR_MAPS:
+        raise ValueError(f"unknown palette {palette!r}; choose from {', '.join(PALETTES)}")
+    level = inverse_depth_levels(depth, near, far)
+    if _COLOUR_MAPS[palette] is None:
+        return np.repeat(level[..., None], 3, axis=2)
+    bgr = cv2.applyColorMap(level, _COLOUR_MAPS[palette])
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 class DepthPreviewWriter(_DepthFramesWriter):
-    """Writes a turbo colour-mapped H.264 MP4 of depth for people to look at (format in
-    the module docstring).
+    """Writes a colour-mapped H.264 MP4 of depth for people to look at (format in the
+    module docstring).
 
     depth_range: (near, far) in metres, fixed for the whole video; None takes
-    `robust_depth_range` of the first frame.
+    `robust_depth_range` of the first frame. palette: one of `PALETTES`.
     """
 
     def __init__(self, path: str | Path, fps: Fraction | int, *,
-                 depth_range: tuple[float, float] | None = None, overwrite: bool = False,
-                 expected_frames: int | None = None):
+                 depth_range: tuple[float, float] | None = None, palette: str = "turbo",
+                 overwrite: bool = False, expected_frames: int | None = None):
         if depth_range is not None and not 0 < depth_range[0] < depth_range[1]:
             raise ValueError("depth_range must be (near, far) with 0 < near < far, "
                              f"got {depth_range}")
+        if palette not in _COLOUR_MAPS:
+            raise ValueError(f"unknown palette {palette!r}; choose from {', '.join(PALETTES)}")
         self.depth_range = depth_range
+        self.palette = palette
         super().__init__(AtomicFile(path, overwrite), fps, expected_frames)
         self._container: av.container.OutputContainer | None = None
         self._stream: av.video.stream.VideoStream | None = None
@@ -386,18 +435,19 @@ class DepthPreviewWriter(_DepthFramesWriter):
         if self.depth_range is None:
             self.depth_range = robust_depth_range(depth)
         near, far = self.depth_range
-        log.info("%s: colour range %.3g m (red) to %.3g m (blue)", self.path, near, far)
+        log.info("%s: %s colour range %.3g m (near) to %.3g m (far)", self.path, self.palette,
+                 near, far)
         height, width = depth.shape
         container, stream = open_h264(self._target.tmp, width, height, self.fps,
                                       preset=PREVIEW_PRESET, crf=PREVIEW_CRF)
-        container.metadata["comment"] = (f"{TOOL_NAME} depth preview: turbo map of inverse "
-                                         f"depth, {near:.3g} m red to {far:.3g} m blue")
+        container.metadata["comment"] = (f"{TOOL_NAME} depth preview: {self.palette} map of "
+                                         f"inverse depth, {near:.3g} m (near) to {far:.3g} m")
         self._container, self._stream = container, stream
 
     def _write_frame(self, depth: np.ndarray) -> None:
         if self._container is None:
             self._start(depth)
-        colours = colorize_depth(depth, *self.depth_range)
+        colours = colorize_depth(depth, *self.depth_range, palette=self.palette)
         encode(self._container, self._stream, bt709_frame(colours, self.frames_written, self.fps))
 
     def _finish(self) -> None:
@@ -414,3 +464,211 @@ class DepthPreviewWriter(_DepthFramesWriter):
             with contextlib.suppress(av.error.FFmpegError):
                 self._container.close()
             self._container = None
+
+
+# -- ImmichVR: 8-bit inverse depth, normalised over the clip ----------------------------------
+
+def positive_depth_extent(depth: np.ndarray, no_depth: float) -> tuple[float, float] | None:
+    """(smallest, largest) of the depth values in (0, no_depth) of `depth` (any shape,
+    metres), or None when there are none."""
+    valid = depth[(depth > 0) & (depth < no_depth)]
+    return (float(valid.min()), float(valid.max())) if valid.size else None
+
+
+class DepthFrames8ZipWriter(_ZipDepthWriter):
+    """Writes ImmichVR's zip of 8-bit depth frames ``depth_frame_0001.png`` ... (layout in
+    the module docstring).
+
+    depth_range: (near, far) in metres, the clip's nearest and farthest depth (0 < near <
+    far); no_depth: depth from which on a pixel counts as "no depth" (written as 0, like far).
+    """
+
+    def __init__(self, path: str | Path, fps: Fraction | int, *, depth_range: tuple[float, float],
+                 no_depth: float = np.inf, overwrite: bool = False,
+                 expected_frames: int | None = None):
+        near, far = depth_range
+        if not 0 < near < far:
+            raise ValueError(f"depth_range must be (near, far) with 0 < near < far, got {depth_range}")
+        self.near, self.far, self.no_depth = float(near), float(far), float(no_depth)
+        super().__init__(path, fps, overwrite, expected_frames)
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        codes = inverse_depth_levels(depth, self.near, self.far)
+        codes[(depth <= 0) | (depth >= self.no_depth)] = 0
+        ok, png = cv2.imencode(".png", codes)
+        if not ok:
+            raise RuntimeError(f"{self.path}: PNG encoding failed for frame {self.frames_written}")
+        self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
+
+    def _metadata(self) -> dict[str, str | bytes]:
+        height, width = self.shape
+        metadata = {
+            "tool": TOOL_NAME, "depth": "z-depth", "near_m": self.near, "far_m": self.far,
+            "mapping": "code = round(255 * (1/d - 1/far_m) / (1/near_m - 1/far_m)); "
+                       "0 also where there is no depth",
+            "fps": str(self.fps), "frame_count": self.frames_written, "width": width,
+            "height": height,
+        }
+        return {PNG_METADATA: json.dumps(metadata, indent=2)}
+
+
+def read_depth_frames8_zip(path: str | Path) -> Iterator[np.ndarray]:
+    """The frames of a `DepthFrames8ZipWriter` zip, in order: (H, W) float32 metres, code 0
+    read as far. InputError for a zip without our metadata or a frame that is not an 8-bit
+    single-channel PNG."""
+    path = Path(path)
+    with _open_zip(path) as archive:
+        metadata = _zip_metadata(archive, path, ("near_m", "far_m", "frame_count"))
+        near, far = float(metadata["near_m"]), float(metadata["far_m"])
+        step = (1.0 / near - 1.0 / far) / EIGHT_BIT_MAX
+        for index in range(int(metadata["frame_count"])):
+            codes = _zip_png(archive, frame_file_name(index, "png"), path, np.uint8)
+            yield (1.0 / (1.0 / far + codes.astype(np.float64) * step)).astype(np.float32)
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        return zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise InputError(path, "not a zip file") from None
+
+
+def _zip_metadata(archive: zipfile.ZipFile, path: Path, keys: Sequence[str]) -> dict:
+    try:
+        metadata = json.loads(archive.read(PNG_METADATA))
+    except (KeyError, json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(path, f"no readable {PNG_METADATA} in the zip") from None
+    missing = [key for key in keys if key not in metadata]
+    if missing:
+        raise InputError(path, f"{PNG_METADATA} lacks {', '.join(missing)}")
+    return metadata
+
+
+def _decode_png(data: bytes, dtype: type, where: str) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 2 or image.dtype != dtype:
+        raise InputError(where, f"not a single-channel {np.dtype(dtype).itemsize * 8}-bit PNG")
+    return image
+
+
+def _zip_png(archive: zipfile.ZipFile, name: str, path: Path, dtype: type) -> np.ndarray:
+    try:
+        data = archive.read(name)
+    except KeyError:
+        raise InputError(path, f"member {name} is missing") from None
+    return _decode_png(data, dtype, f"{path}:{name}")
+
+
+# -- Annolid: depth.ndjson -----------------------------------------------------------------
+
+class AnnolidNdjsonWriter(_DepthFramesWriter):
+    """Writes Annolid's depth.ndjson, one record per frame (layout in the module docstring).
+
+    video_name: recorded in every record; frame_indices: the colour-video frame number of
+    each frame written (default 0, 1, 2, ...).
+    """
+
+    def __init__(self, path: str | Path, fps: Fraction | int, *, video_name: str,
+                 frame_indices: Sequence[int] | None = None, overwrite: bool = False,
+                 expected_frames: int | None = None):
+        target = AtomicFile(path, overwrite)
+        super().__init__(target, fps, expected_frames)
+        self.video_name = video_name
+        self.frame_indices = frame_indices
+        self._file = open(target.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in _finish)
+
+    def _write_frame(self, depth: np.ndarray) -> None:
+        finite = depth[np.isfinite(depth)]
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        span = high - low
+        scaled = (np.clip(depth, low, high) - low) * (ANNOLID_MAX_CODE / span if span else 0.0)
+        ok, png = cv2.imencode(".png", np.round(scaled).astype(np.uint16))
+        if not ok:
+            raise RuntimeError(f"{self.path}: PNG encoding failed for frame {self.frames_written}")
+        index = self.frames_written if self.frame_indices is None else self.frame_indices[self.frames_written]
+        height, width = depth.shape
+        record = {
+            "version": ANNOLID_VERSION, "flags": {}, "shapes": [], "imagePath": "",
+            "imageHeight": height, "imageWidth": width,
+            "otherData": {"depth_map": {"image_data": base64.b64encode(png.tobytes()).decode("ascii"),
+                                        "scale": {"min": low, "max": high}, "dtype": "uint16"}},
+            "frame_index": int(index), "video_name": self.video_name,
+        }
+        self._file.write(json.dumps(record) + "\n")
+
+    def _finish(self) -> None:
+        self._file.close()
+
+    def _release(self) -> None:
+        self._file.close()
+
+
+def read_annolid_ndjson(path: str | Path) -> Iterator[tuple[int, str, np.ndarray]]:
+    """(frame_index, video_name, (H, W) float32 depth) of each record of an Annolid
+    depth.ndjson, in file order. InputError naming the line for a malformed record."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    with path.open(encoding="utf-8") as file:
+        for number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+                depth_map = record["otherData"]["depth_map"]
+                low, high = float(depth_map["scale"]["min"]), float(depth_map["scale"]["max"])
+                data = base64.b64decode(depth_map["image_data"], validate=True)
+                index, name = int(record["frame_index"]), str(record["video_name"])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise InputError(where, f"not an Annolid depth record ({type(exc).__name__}: {exc})"
+                                 ) from None
+            codes = _decode_png(data, np.uint16, where)
+            yield index, name, (low + codes * ((high - low) / ANNOLID_MAX_CODE)).astype(np.float32)
+
+
+# -- Annolid: point-cloud CSV --------------------------------------------------------------
+
+CSV_COLUMNS = ("x", "y", "z", "intensity")
+CSV_COLOUR_COLUMNS = ("red", "green", "blue")
+
+
+def write_point_csv(path: str | Path, points: np.ndarray, colours: np.ndarray | None = None, *,
+                    overwrite: bool = False) -> Path:
+    """Write points (N, 3) float, metres, and optional colours (N, 3) uint8 RGB as an
+    Annolid point-cloud CSV (intensity = z), atomically."""
+    points = np.asarray(points, np.float64).reshape(-1, 3)
+    columns = [points, points[:, 2:3]]
+    header = list(CSV_COLUMNS)
+    formats = [f"%.{CSV_DECIMALS}f"] * 4
+    if colours is not None:
+        colours = np.asarray(colours).reshape(-1, 3)
+        if len(colours) != len(points):
+            raise ValueError(f"{len(colours)} colours for {len(points)} points")
+        columns.append(colours.astype(np.float64))
+        header += CSV_COLOUR_COLUMNS
+        formats += ["%d"] * 3
+    with atomic_output(path, overwrite) as tmp:
+        np.savetxt(tmp, np.hstack(columns), fmt=formats, delimiter=",", header=",".join(header),
+                   comments="")
+    return Path(path)
+
+
+def read_point_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(points (N, 3) float64 metres, intensity (N,), colours (N, 3) uint8 or None) of an
+    Annolid point-cloud CSV. InputError for another header or unreadable rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    with path.open(encoding="utf-8") as file:
+        header = tuple(file.readline().strip().split(","))
+        if header not in (CSV_COLUMNS, CSV_COLUMNS + CSV_COLOUR_COLUMNS):
+            raise InputError(path, f"header {','.join(header)!r} is not x,y,z,intensity[,red,green,blue]")
+        try:
+            table = np.loadtxt(file, delimiter=",", ndmin=2).reshape(-1, len(header))
+        except ValueError as exc:
+            raise InputError(path, f"unreadable row ({exc})") from None
+    colours = table[:, 4:7].astype(np.uint8) if len(header) == 7 else None
+    return table[:, :3], table[:, 3], colours

@@ -1,8 +1,8 @@
 """Depth Anything V2 through transformers' `DepthAnythingForDepthEstimation`, per frame.
 
 The metric checkpoints (indoor: Hypersim, up to 20 m; outdoor: Virtual KITTI, up to
-80 m) give z-depth in metres; the relative ones give affine-invariant inverse depth,
-which the step aligns to metres (`metric_align`). Preprocessing is ours
+80 m) give z-depth in metres; the relative ones (`da2_relative`) give affine-invariant
+inverse depth, which the step aligns to metres (`metric_align`) as it does for `vda`. Preprocessing is ours
 (`preprocess.prepare_dpt`), identical to the published processor settings.
 """
 
@@ -12,12 +12,10 @@ import numpy as np
 
 from ..base import BackendOptions, DepthBackend, DepthFrame, resolve_device, torch_dtype
 from ..preprocess import prepare_dpt, resize_prediction
+from ..registry import PUBLISHED
 from ..weights import load_hf_model, resolve_checkpoint
 
-DEFAULT_REPOS = {
-    "indoor": "depth-anything/Depth-Anything-V2-Metric-Indoor-Small-hf",   # Apache-2.0
-    "outdoor": "depth-anything/Depth-Anything-V2-Metric-Outdoor-Small-hf",  # Apache-2.0
-}
+DEFAULT_MODEL = "vits"  # the Small weights, Apache-2.0
 DEFAULT_INPUT_SIZE = 518
 
 
@@ -49,17 +47,22 @@ class DA2Backend(DepthBackend):
         return [DepthFrame(d, invalid=(d <= 0) if self.metric else None) for d in depth]
 
 
-def _build(checkpoint: str | None, options: BackendOptions, scene: str, name: str) -> DA2Backend:
-    path = resolve_checkpoint(checkpoint, DEFAULT_REPOS[scene], name)
+def _build(checkpoint: str | None, options: BackendOptions, name: str) -> DA2Backend:
+    default = PUBLISHED[name][DEFAULT_MODEL].repo
+    path = resolve_checkpoint(checkpoint, default, name)
     from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation
 
     model = load_hf_model(path, DepthAnythingForDepthEstimation, DepthAnythingConfig, name)
-    return DA2Backend(model, options, f"{name}:{checkpoint or DEFAULT_REPOS[scene]}", name)
+    return DA2Backend(model, options, f"{name}:{checkpoint or default}", name)
 
 
 def build_indoor(checkpoint: str | None, options: BackendOptions) -> DA2Backend:
-    return _build(checkpoint, options, "indoor", "da2")
+    return _build(checkpoint, options, "da2")
 
 
 def build_outdoor(checkpoint: str | None, options: BackendOptions) -> DA2Backend:
-    return _build(checkpoint, options, "outdoor", "da2_outdoor")
+    return _build(checkpoint, options, "da2_outdoor")
+
+
+def build_relative(checkpoint: str | None, options: BackendOptions) -> DA2Backend:
+    return _build(checkpoint, options, "da2_relative")

@@ -7,6 +7,10 @@ checkpoints (affine-invariant inverse depth, made metric by `metric_align`),
 `vda_metric` the metric ones (metres). Without `--checkpoint` the permissively licensed
 Small checkpoints come from the Hugging Face cache.
 
+`--model` picks the size (vits, vitb, vitl): the Hub repository it names is fetched
+like any other Hugging Face checkpoint and the published file of that size is taken
+from it (the size also picks the file inside a --checkpoint folder).
+
 A checkpoint of a non-published size (tests use tiny ones) carries its sizes in a
 ``vda_config.json`` beside the weights file: the `VDAConfig` fields as a JSON object.
 """
@@ -22,6 +26,7 @@ import numpy as np
 
 from ...errors import InputError
 from ..base import BackendOptions, DepthBackend, DepthFrame, resolve_device
+from ..weights import looks_like_repo_id, resolve_checkpoint
 
 CONFIG_FILE = "vda_config.json"
 STATE_PREFIX = "vda_"
@@ -80,7 +85,10 @@ def _config_beside(path: Path, metric: bool):
 def _build(checkpoint: str | None, options: BackendOptions, metric: bool, name: str) -> VDABackend:
     from ..vda import DEFAULT_INPUT_SIZE, VDAPredictor, find_vda_checkpoint, load_vda_checkpoint
 
-    path = find_vda_checkpoint(checkpoint, "vits", metric=metric)
+    local = checkpoint
+    if checkpoint is not None and not Path(checkpoint).exists() and looks_like_repo_id(checkpoint):
+        local = str(resolve_checkpoint(checkpoint, None, name))  # a Hub repository
+    path = find_vda_checkpoint(local, options.model_size or "vits", metric=metric)
     model = load_vda_checkpoint(path, _config_beside(path, metric), metric=metric)
     device = resolve_device(options.device)
     predictor = VDAPredictor(model, input_size=options.input_size or DEFAULT_INPUT_SIZE,
