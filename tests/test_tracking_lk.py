@@ -205,12 +205,42 @@ def test_step_drops_points_in_the_mask(clip_files, tmp_path):
         assert (frame.xy[:, 1] >= 59.5).all()
 
 
+def survivors_of_frame_5(tracks: list, right: bool) -> tuple[set, set]:
+    """Ids seen in frame 5 in the right (x > 84) or left (x < 76) part of the 160 px wide
+    clip, and those of them still tracked in frame 6."""
+    before = tracks[5]
+    side = before.xy[:, 0] > 84 if right else before.xy[:, 0] < 76
+    ids = set(before.ids[side].tolist())
+    return ids, ids & set(tracks[6].ids.tolist())
+
+
 def test_step_uses_the_depth_video(clip_files, tmp_path):
+    """The step hands the depth video to lk: at frame 6 the depth of the right half jumps
+    by 30% (a nearer surface slid over it; the left half drifts by 5%, a whole-frame scale
+    change), and every point there ends; without the depth video most of them go on, and
+    with it the left half's points go on too."""
     video = tmp_path / "clip.mkv"
     video.symlink_to(clip_files["colour"])
-    path = track_points(TrackConfig(color_video=str(video), depth_video=str(clip_files["depth"]),
-                                    backend="lk"))[0]
-    assert all(len(f) > 10 for f in read_tracking(path))
+    jumping = tmp_path / "jump_depth.mkv"
+    with DepthVideoWriter(jumping, 160, 120, probe(video).fps, expected_frames=12) as writer:
+        for index in range(12):
+            depth = np.full((120, 160), 4.0, np.float32)
+            if index >= 6:
+                depth[:, 80:] *= 1.3
+                depth[:, :80] *= 1.05
+            writer.write(depth)
+    with_depth = read_tracking(track_points(TrackConfig(
+        color_video=str(video), depth_video=str(jumping), backend="lk"))[0])
+    without = read_tracking(track_points(TrackConfig(
+        color_video=str(video), backend="lk", overwrite=True))[0])
+
+    right, kept = survivors_of_frame_5(with_depth, right=True)
+    assert len(right) >= 5 and not kept, (right, kept)
+    right, kept = survivors_of_frame_5(without, right=True)
+    assert len(kept) >= 0.6 * len(right) >= 3, (right, kept)
+    left, kept = survivors_of_frame_5(with_depth, right=False)
+    assert len(kept) >= 0.6 * len(left) >= 3, (left, kept)
+
     short = tmp_path / "short_depth.mkv"
     with DepthVideoWriter(short, 160, 120, probe(video).fps) as writer:
         writer.write(np.ones((120, 160), np.float32))
