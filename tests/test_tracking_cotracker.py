@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 
 from conftest import write_video  # noqa: E402
 from metricdepth.io.sidecars import read_tracking  # noqa: E402
+from metricdepth.io.video import probe  # noqa: E402
 from metricdepth.tracking import cotracker as cotracker_module  # noqa: E402
 from metricdepth.tracking.cotracker import (CoTrackerSettings, WindowedTracker,  # noqa: E402
                                             cotracker_available)
@@ -106,14 +107,28 @@ def test_masked_points_are_dropped_and_not_seeded():
 
 
 def test_step_uses_the_adapter_and_writes_tracks(tmp_path, monkeypatch):
-    video = write_video(tmp_path / "clip.mkv", moving_texture())
+    """The step passes its flags to the adapter and writes exactly the adapter's tracks
+    (to the file's 1/1000 px), which follow the true motion."""
+    video = write_video(tmp_path / "clip.mkv", moving_texture())  # lossless: same frames
+    oracle = ShiftOracle(VELOCITY)
     monkeypatch.setattr("metricdepth.tracking.step.load_cotracker",
-                        lambda checkpoint, device: ShiftOracle(VELOCITY))
-    path = track_points(TrackConfig(color_video=str(video), backend="cotracker",
-                                    window_frames=16, overlap=4, steps_between_track_init=10,
-                                    grid_spacing=12, save_visualization_video=True))[0]
-    tracks = read_tracking(path, N, (W, H))
-    assert all(len(f) > 5 for f in tracks)
+                        lambda checkpoint, device: oracle)
+    paths = track_points(TrackConfig(color_video=str(video), backend="cotracker",
+                                     window_frames=16, overlap=4, steps_between_track_init=10,
+                                     grid_spacing=12, save_visualization_video=True))
+    written = read_tracking(paths[0], N, (W, H))
+    direct, model = run()
+    assert oracle.calls == model.calls  # same windows, same number of queries each
+    assert len(written) == N
+    for t, (ours, theirs) in enumerate(zip(written, direct)):
+        assert np.array_equal(ours.ids, theirs.ids), t
+        assert np.abs(ours.xy - theirs.xy).max(initial=0) <= 5e-4 + 1e-6, t
+    assert sum(len(f) for f in written) > 300
+    first = written[0]
+    later = dict(zip(written[9].ids.tolist(), written[9].xy))
+    moved = [later[i] - xy for i, xy in zip(first.ids.tolist(), first.xy) if i in later]
+    assert len(moved) > 10 and np.allclose(moved, 9 * VELOCITY, atol=1e-3)
+    assert probe(paths[1]).frame_count == N
 
 
 @pytest.mark.weights
