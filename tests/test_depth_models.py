@@ -18,7 +18,9 @@ import torch
 
 from conftest import file_digest, write_video
 from metricdepth.camera import focal_from_fov
+from metricdepth.depth.base import BackendOptions
 from metricdepth.depth.config import DepthConfig
+from metricdepth.depth.registry import build_backend
 from metricdepth.depth.step import convert
 from metricdepth.depth.tiny import TINY_INPUT_SIZE, tiny_da2, tiny_depthpro, tiny_vda
 from metricdepth.io.chunked import WORK_SUFFIX
@@ -81,6 +83,14 @@ def test_metric_backends_write_a_depth_video_of_the_clip(tmp_path, models, scene
     assert reader.info.tags["backend"].startswith(backend)
     assert np.isfinite(depth).all() and (depth >= 0).all() and (depth <= 50).all()
     assert depth.std() > 0  # not a constant map
+    # the file holds the model's own prediction: the first frame (the stabiliser passes
+    # it unchanged; temporal vda_metric has none: every frame), clipped to max_depth,
+    # within the depth video's quantisation
+    model = build_backend(backend, str(models[backend]),
+                          BackendOptions(device="cpu", input_size=SMALL_INPUT, batch=2))
+    predicted = np.stack([f.depth for f in model.stream(enumerate(scene.colour))]).clip(0, 50)
+    compared = slice(None) if backend == "vda_metric" else slice(0, 1)
+    assert np.abs(depth[compared] - predicted[compared]).max() <= depth_step(50.0)
     xfovs = tmp_path / "clip.mkv_depth.mkv_xfovs.json"
     if backend == "depthpro":
         assert paths == [depth_path, xfovs]
@@ -214,7 +224,9 @@ KILL_RUN = """
 import json, sys
 import torch
 torch.set_num_threads(1)  # as in this process: thread count changes float rounding
+from metricdepth.depth.base import BackendOptions
 from metricdepth.depth.config import DepthConfig
+from metricdepth.depth.registry import build_backend
 from metricdepth.depth.step import convert
 from metricdepth.depth.tiny import TINY_INPUT_SIZE, tiny_da2, tiny_depthpro, tiny_vda
 convert(DepthConfig(**json.loads(sys.argv[1])))
