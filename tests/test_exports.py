@@ -15,14 +15,20 @@ import pytest
 
 from metricdepth.errors import InputError, OutputExistsError
 from metricdepth.io.exports import (
+    AnnolidNdjsonWriter,
     DepthExrWriter,
+    DepthFrames8ZipWriter,
     DepthNpzWriter,
     DepthPng16ZipWriter,
     DepthPreviewWriter,
     colorize_depth,
+    read_annolid_ndjson,
     read_depth_exr,
+    read_depth_frames8_zip,
+    read_point_csv,
     robust_depth_range,
     write_depth_exr,
+    write_point_csv,
 )
 from metricdepth.io.video import VideoReader, probe
 
@@ -217,6 +223,95 @@ def test_robust_depth_range_ignores_outliers_and_empty_frames() -> None:
     assert 0 < near < far
 
 
+def test_palettes_map_inverse_depth_near_bright_far_dark() -> None:
+    depth = np.array([[1.0, 50.0, 200.0, 0.0, 5.0]], np.float32)
+    grey = colorize_depth(depth, near=1.0, far=50.0, palette="grey")
+    level = round(255 * (1 / 5 - 1 / 50) / (1 - 1 / 50))  # 5 m: linear in inverse depth
+    assert grey[0].tolist() == [[255] * 3, [0] * 3, [0] * 3, [255] * 3, [level] * 3]
+    inferno = colorize_depth(depth, near=1.0, far=50.0, palette="inferno")
+    expected = cv2.applyColorMap(grey[..., 0], cv2.COLORMAP_INFERNO)[..., ::-1]
+    np.testing.assert_array_equal(inferno, expected)
+    assert inferno[0, 0, 0] > 200 and inferno[0, 0, 2] < 200 and inferno[0, 1].max() < 10  # yellow, black
+    with pytest.raises(ValueError, match="unknown palette 'magma'"):
+        colorize_depth(depth, near=1.0, far=50.0, palette="magma")
+
+
+def test_preview_in_grey(tmp_path: Path) -> None:
+    depth = np.full((HEIGHT, WIDTH), 40.0, np.float32)
+    depth[:, : WIDTH // 2] = 1.0
+    path = _write_all(DepthPreviewWriter(tmp_path / "grey.mp4", FPS, depth_range=(1.0, 40.0),
+                                         palette="grey"), [depth])
+    with VideoReader(path) as video:
+        first = video.read(0).astype(int)
+    assert (first[:, 2: WIDTH // 2 - 2] > 245).all() and (first[:, WIDTH // 2 + 2: -2] < 10).all()
+
+
+# -- neighbouring tools' formats ------------------------------------------------------------
+
+def test_eight_bit_zip_round_trips_within_half_an_inverse_step(tmp_path: Path) -> None:
+    frames = _depth_frames(3, shape=(20, 30))
+    frames[1][0, :4] = [0.0, 100.0, 150.0, 0.1]  # no depth (0, at and beyond no_depth), nearer than near
+    path = _write_all(DepthFrames8ZipWriter(tmp_path / "frames.zip", FPS, depth_range=(0.3, 80.0),
+                                            no_depth=100.0), frames)
+    with zipfile.ZipFile(path) as archive:
+        codes = cv2.imdecode(np.frombuffer(archive.read("depth_frame_0002.png"), np.uint8),
+                             cv2.IMREAD_UNCHANGED)
+    assert codes.dtype == np.uint8 and codes[0, :4].tolist() == [0, 0, 0, 255]
+    read = list(read_depth_frames8_zip(path))
+    half_step = (1 / 0.3 - 1 / 80) / 255 / 2
+    for depth, back in zip(frames, read):
+        ok = (depth >= 0.3) & (depth <= 80)
+        assert np.abs(1 / back[ok] - 1 / depth[ok]).max() <= half_step * 1.0001
+    assert read[1][0, :3].tolist() == pytest.approx([80.0] * 3)  # no depth reads as far
+    with pytest.raises(ValueError, match="0 < near < far"):
+        DepthFrames8ZipWriter(tmp_path / "bad.zip", FPS, depth_range=(5.0, 5.0))
+
+
+def test_annolid_ndjson_records_and_round_trip(tmp_path: Path) -> None:
+    frames = _depth_frames(2) + [np.full((HEIGHT, WIDTH), 7.25, np.float32)]  # a flat frame
+    frames[0][0, 0] = np.inf  # clipped to the frame's largest finite depth
+    path = _write_all(AnnolidNdjsonWriter(tmp_path / "depth.ndjson", FPS, video_name="clip.mp4",
+                                          frame_indices=[10, 20, 30]), frames)
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[1])
+    assert record["frame_index"] == 20 and record["video_name"] == "clip.mp4"
+    assert (record["imageHeight"], record["imageWidth"]) == (HEIGHT, WIDTH)
+    scale = record["otherData"]["depth_map"]["scale"]
+    assert (scale["min"], scale["max"]) == (float(frames[1].min()), float(frames[1].max()))
+    assert record["otherData"]["depth_map"]["dtype"] == "uint16"
+    read = list(read_annolid_ndjson(path))
+    assert [(i, n) for i, n, _ in read] == [(10, "clip.mp4"), (20, "clip.mp4"), (30, "clip.mp4")]
+    for depth, (_, _, back) in zip(frames, read):
+        finite = np.isfinite(depth)
+        span = depth[finite].max() - depth[finite].min()
+        assert np.abs(back[finite] - depth[finite]).max() <= span / 131070 + 1e-5
+    assert back.tolist() == frames[2].tolist()  # flat: exact
+    path.write_text(lines[0] + "\n" + '{"frame_index": 1}\n')
+    with pytest.raises(InputError, match=r"depth.ndjson:2: not an Annolid depth record"):
+        list(read_annolid_ndjson(path))
+
+
+def test_point_csv_layout_with_and_without_colours(tmp_path: Path) -> None:
+    points = np.array([[0.1234567, -2.0, 3.5], [1.0, 2.0, 40.0]])
+    colours = np.array([[255, 0, 7], [1, 2, 3]], np.uint8)
+    path = write_point_csv(tmp_path / "point_0000.csv", points, colours)
+    assert path.read_text().splitlines() == [
+        "x,y,z,intensity,red,green,blue",
+        "0.123457,-2.000000,3.500000,3.500000,255,0,7",
+        "1.000000,2.000000,40.000000,40.000000,1,2,3"]
+    read, intensity, read_colours = read_point_csv(path)
+    assert np.abs(read - points).max() <= 5e-7 and intensity.tolist() == [3.5, 40.0]
+    assert np.array_equal(read_colours, colours)
+    plain = write_point_csv(tmp_path / "plain.csv", points)
+    assert plain.read_text().splitlines()[0] == "x,y,z,intensity"
+    assert read_point_csv(plain)[2] is None
+    with pytest.raises(OutputExistsError):
+        write_point_csv(plain, points)
+    plain.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(InputError, match="is not x,y,z,intensity"):
+        read_point_csv(plain)
+
+
 @pytest.mark.parametrize("height, width", [(HEIGHT, WIDTH), (HEIGHT + 1, WIDTH + 1)])
 def test_preview_video_has_frame_count_size_and_exact_fps(tmp_path: Path, height: int,
                                                           width: int) -> None:
@@ -242,8 +337,11 @@ WRITERS: dict[str, Callable] = {
     "npz": lambda path, **kw: DepthNpzWriter(path, FPS, max_depth=100, **kw),
     "png16": lambda path, **kw: DepthPng16ZipWriter(path, FPS, **kw),
     "preview": lambda path, **kw: DepthPreviewWriter(path, FPS, **kw),
+    "frames8": lambda path, **kw: DepthFrames8ZipWriter(path, FPS, depth_range=(0.3, 80.0), **kw),
+    "ndjson": lambda path, **kw: AnnolidNdjsonWriter(path, FPS, video_name="clip.mp4", **kw),
 }
-OUTPUT_NAMES = {"exr": "exr", "npz": "depth.npz", "png16": "depth.zip", "preview": "preview.mp4"}
+OUTPUT_NAMES = {"exr": "exr", "npz": "depth.npz", "png16": "depth.zip", "preview": "preview.mp4",
+                "frames8": "depth_frames.zip", "ndjson": "depth.ndjson"}
 
 
 class _Interrupted(Exception):

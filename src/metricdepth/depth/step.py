@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 
