@@ -47,7 +47,8 @@ def one_thread():
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     return {"da2": tiny_da2(root / "da2"), "depthpro": tiny_depthpro(root / "depthpro"),
-            "vda": tiny_vda(root / "vda"), "vda_metric": tiny_vda(root / "vda_metric", metric=True)}
+            "vda": tiny_vda(root / "vda"), "vda_metric": tiny_vda(root / "vda_metric", metric=True),
+            "da2_relative": tiny_da2(root / "da2_relative", metric=False)}
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +146,14 @@ def test_depthpro_depth_follows_its_fov_and_a_given_xfov(tmp_path, models, scene
         assert np.allclose(depth[0], np.minimum(expected, 100), rtol=1e-4, atol=depth_step(100))
 
 
-def _relative_vda(frames: np.ndarray, checkpoint: Path) -> np.ndarray:
-    """(n, H, W) relative inverse depth of the tiny VDA, straight from the backend."""
+def _relative_vda(frames: np.ndarray, checkpoint: Path, backend: str = "vda") -> np.ndarray:
+    """(n, H, W) relative inverse depth of a tiny relative model, straight from the backend."""
     from metricdepth.depth.base import BackendOptions
     from metricdepth.depth.registry import build_backend
 
-    backend = build_backend("vda", checkpoint, BackendOptions(device="cpu", input_size=SMALL_INPUT))
-    return np.stack([r.depth for r in backend.stream(enumerate(frames))])
+    model = build_backend(backend, checkpoint, BackendOptions(device="cpu", input_size=SMALL_INPUT))
+    assert not model.metric
+    return np.stack([r.depth for r in model.stream(enumerate(frames))])
 
 
 def _metric_truth(relative: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,18 +172,23 @@ def _metric_truth(relative: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarr
 SCALE, SHIFT = 0.5, 0.1
 
 
-@pytest.mark.parametrize("anchor", ["depth_video", "anchor_backend"])
-def test_relative_vda_is_scaled_to_the_anchor(tmp_path, models, scene, anchor):
-    """Relative VDA made metric by a reference depth video, or by an anchor model (here the
-    frames backend reading EXR frames), both corrupted with outliers and sky: the output
-    is the exact 1 / (SCALE * relative + SHIFT) on clean pixels."""
+@pytest.mark.parametrize("backend, anchor", [("vda", "depth_video"), ("vda", "anchor_backend"),
+                                             ("da2_relative", "depth_video"),
+                                             ("da2_relative", "anchor_backend")])
+def test_relative_models_are_scaled_to_the_anchor(tmp_path, models, scene, backend, anchor):
+    """Relative VDA and relative Depth Anything V2 made metric by a reference depth video,
+    or by an anchor model (here the frames backend reading EXR frames), both corrupted
+    with outliers and sky: the output is the exact 1 / (SCALE * relative + SHIFT) on clean
+    pixels (DA2 without its stabiliser, so that the model's own output is compared)."""
     from metricdepth.io.depth_video import DepthVideoWriter
     from metricdepth.io.exports import write_depth_exr
 
     video = _clip(tmp_path, scene)
-    relative = _relative_vda(scene.colour, models["vda"])
+    relative = _relative_vda(scene.colour, models[backend], backend)
+    assert relative.std() > 0.01 * relative.mean()  # not a flat map
     metric, clean = _metric_truth(relative, seed=7)
-    flags = dict(backend="vda", checkpoint=str(models["vda"]), chunk_frames=8, anchor_every=2)
+    flags = dict(backend=backend, checkpoint=str(models[backend]), chunk_frames=8, anchor_every=2,
+                 stabilise=False)
     if anchor == "depth_video":
         flags["depth_video"] = str(tmp_path / "reference_depth.mkv")
         with DepthVideoWriter(flags["depth_video"], W, H, FPS) as writer:
@@ -193,7 +200,7 @@ def test_relative_vda_is_scaled_to_the_anchor(tmp_path, models, scene, anchor):
             write_depth_exr(tmp_path / "anchor" / f"{i:03d}.exr", d)
         flags.update(anchor_backend="frames", depth_frames=str(tmp_path / "anchor"))
     depth, reader = _read(convert(_config(video, **flags))[0])
-    assert depth.shape == (N, H, W) and reader.info.tags["backend"].startswith("vda")
+    assert depth.shape == (N, H, W) and reader.info.tags["backend"].startswith(backend + ":")
     expected = np.minimum(1.0 / (SCALE * relative + SHIFT), 100)
     assert np.abs(depth - expected)[clean].max() < depth_step(100) + 1e-4 * expected.max()
 

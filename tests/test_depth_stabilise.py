@@ -99,3 +99,44 @@ def test_metric_alignment_with_only_sky_is_refused():
     aligner.add(np.ones((40, 40), np.float32), np.full((40, 40), 20.0, np.float32), sky_depth=18.0)
     with pytest.raises(InputError, match="metric alignment failed: 0 usable anchor pixels"):
         aligner.solve()
+
+
+def _step_response(smoothing: float, frames: int = 60) -> np.ndarray:
+    """Fraction of a 3 % inverse-depth step (in a block of an otherwise unchanged, still
+    scene, from frame 1 on) that the stabiliser's output has reached, frame by frame."""
+    clip = make_scene(seed=3, width=64, height=48, frames=1, camera_translation_m=0,
+                      camera_rotation_deg=0)
+    base = (1.0 / clip.depth[0]).astype(np.float32)
+    stepped = base.copy()
+    stepped[16:32, 20:44] *= 1.03
+    stabiliser = Stabiliser(relative=True, smoothing=smoothing)
+    stabiliser(clip.colour[0], base)
+    block = (slice(16, 32), slice(20, 44))
+    reached = [np.median((stabiliser(clip.colour[0], stepped) - base)[block] / (stepped - base)[block])
+               for _ in range(frames)]
+    return np.array(reached)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 1.0, 3.0])
+def test_smoothing_is_an_average_with_that_many_frames_of_lag(smoothing):
+    """--smoothing L: an exponential moving average with alpha = 1 / (1 + L); the first
+    frame reaches alpha of a change, and the mean delay (sum of what is still missing)
+    is L frames; 0 passes every change at once."""
+    reached = _step_response(smoothing)
+    alpha = 1 / (1 + smoothing)
+    assert reached[0] == pytest.approx(alpha, abs=0.01)
+    assert np.sum(1 - reached) == pytest.approx(smoothing, abs=0.05 + 0.03 * smoothing)
+
+
+def test_a_scene_cut_resets_even_strong_smoothing():
+    first = make_scene(seed=3, width=96, height=72, frames=3, camera_translation_m=0,
+                       camera_rotation_deg=0)
+    second = make_scene(seed=9, width=96, height=72, frames=1, camera_translation_m=0,
+                        camera_rotation_deg=0)
+    stabiliser = Stabiliser(relative=False, smoothing=20.0)
+    for i in range(3):
+        stabiliser(first.colour[i], first.depth[i])
+    after_cut = stabiliser(second.colour[0], second.depth[0])
+    assert stabiliser.cuts == 1 and np.allclose(after_cut, second.depth[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="smoothing must be in"):
+        Stabiliser(relative=False, smoothing=-1.0)
