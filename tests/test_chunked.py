@@ -3,6 +3,7 @@ and the resumed output is byte-identical to an uninterrupted run."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from conftest import file_digest, pattern_frames
 from metricdepth.errors import InputError
-from metricdepth.io.chunked import ChunkedJob
+from metricdepth.io.chunked import ChunkedJob, is_committing, remove_leftovers
 from metricdepth.io.video import VideoReader, VideoWriter
 
 FRAMES = pattern_frames(23, 40, 24, seed=4)
@@ -86,7 +87,7 @@ def test_overwrite_starts_over(tmp_path):
 KILLED_JOB = textwrap.dedent("""
     import os, signal, sys
     import numpy as np
-    from metricdepth.io.chunked import ChunkedJob
+    from metricdepth.io.chunked import ChunkedJob, is_committing, remove_leftovers
     from metricdepth.io.video import VideoWriter
     final, kill_at = sys.argv[1], int(sys.argv[2])
     frames = np.random.default_rng(4).integers(0, 256, (23, 24, 40, 3), dtype=np.uint8)
@@ -112,3 +113,74 @@ def test_sigkill_mid_chunk_then_resume(tmp_path):
     subprocess.run([sys.executable, "-c", KILLED_JOB, str(reference), "-1"], check=True)
     assert file_digest(final) == file_digest(reference)
     assert not any(p.name.endswith(".chunks") for p in tmp_path.iterdir())
+
+
+PAIR_JOB = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    from metricdepth.io import chunked
+    from metricdepth.io.video import VideoWriter
+    folder, kill_after_renames = sys.argv[1], int(sys.argv[2])
+    frames = np.random.default_rng(4).integers(0, 256, (23, 24, 40, 3), dtype=np.uint8)
+    job = chunked.ChunkedJob(f"{folder}/a.mkv", 23, 5, {"model": "a"}, resume=True,
+                             extra_outputs=[f"{folder}/b.mkv"])
+    for chunk in job.pending():
+        for k, path in enumerate(chunk.paths):
+            with VideoWriter(path, 40, 24, 30, overwrite=True, expected_frames=chunk.length) as w:
+                for frame in frames[chunk.start:chunk.stop]:
+                    w.write(255 - frame if k else frame)
+        job.complete(chunk)
+    renames, replace = [0], os.replace
+    def replace_then_maybe_die(src, dst):
+        replace(src, dst)
+        renames[0] += 1
+        if renames[0] == kill_after_renames:
+            os.kill(os.getpid(), signal.SIGKILL)
+    chunked.os.replace = replace_then_maybe_die
+    job.finish()
+""")
+
+
+@pytest.mark.parametrize("kill_after_renames", [0, 1, 2, 3])
+def test_two_outputs_commit_as_one_whatever_the_kill(tmp_path, kill_after_renames):
+    """Killed before joining (0), after the first output is in place (1), after both (2)
+    or after the work folder is renamed away (3): the same command completes the job."""
+    subprocess.run([sys.executable, "-c", PAIR_JOB, str(tmp_path), "-1"], check=True)
+    reference = {p: file_digest(tmp_path / p) for p in ("a.mkv", "b.mkv")}
+    for name in reference:
+        (tmp_path / name).unlink()
+    script = PAIR_JOB.replace("job.finish()", "job.finish()" if kill_after_renames else
+                              "os.kill(os.getpid(), signal.SIGKILL)")
+    killed = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(kill_after_renames)])
+    assert killed.returncode == -signal.SIGKILL
+    if kill_after_renames < 3:
+        subprocess.run([sys.executable, "-c", PAIR_JOB, str(tmp_path), "-1"], check=True)
+    else:  # complete; the dead run's renamed work folder goes with the next look at a.mkv
+        assert not is_committing(tmp_path / "a.mkv")
+        remove_leftovers(tmp_path / "a.mkv")
+    assert {p: file_digest(tmp_path / p) for p in reference} == reference
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mkv", "b.mkv"]
+
+
+def test_dead_processes_leftovers_are_removed_live_ones_kept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    leftovers = [f"out.partial-{dead}.mkv", f"out.mkv.partial-{dead}", f"out.mkv.chunks.old-{dead}"]
+    kept = [f"out.partial-{os.getppid()}.mkv", f"other.partial-{dead}.mkv", f"out.partial-{dead}.mp4"]
+    for name in leftovers + kept:
+        (tmp_path / name).mkdir() if "mkv." in name else (tmp_path / name).write_bytes(b"x")
+    _run(tmp_path / "out.mkv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["out.mkv"])
+
+
+def test_job_failing_before_its_first_chunk_leaves_nothing(tmp_path):
+    final = tmp_path / "out.mkv"
+    with pytest.raises(InputError, match="bad frame"):
+        with ChunkedJob(final, 23, 5, {}):
+            raise InputError(final, "bad frame")
+    assert list(tmp_path.iterdir()) == []
+    _run(final, stop_after=1)
+    with pytest.raises(InputError, match="bad frame"):
+        with ChunkedJob(final, 23, 5, {"model": "a"}, resume=True):
+            raise InputError(final, "bad frame")
+    assert (tmp_path / "out.mkv.chunks" / "chunk_000000.mkv").is_file()  # finished chunks kept

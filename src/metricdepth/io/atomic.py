@@ -1,14 +1,17 @@
 """Atomic output files: write under a temporary name, check, then rename.
 
-An interrupted step leaves at most a ``.partial`` file beside the output, never
+An interrupted step leaves at most a ``.partial-PID`` file beside the output, never
 a truncated file under the final name, and an existing output is replaced only
-when the caller allows it.
+when the caller allows it. The next writer of the same output removes what a dead
+process (PID no longer running) left beside it: ``STEM.partial-PID.EXT`` files and
+``NAME.partial-PID`` / ``NAME.old-PID`` folders.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import TypeVar
 from ..errors import InputError, OutputExistsError
 
 PARTIAL_TAG = ".partial"
+OLD_TAG = ".old"
 _W = TypeVar("_W", bound="CommitOnExit")
 
 
@@ -31,6 +35,38 @@ def check_writable(final: str | Path, overwrite: bool) -> Path:
     return final
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_dead_leftovers(final: str | Path) -> list[Path]:
+    """Remove the temporary files and folders of `final` (see the module docstring) whose
+    process is gone; return what was removed. Ours (this PID) and live ones are kept."""
+    final = Path(final)
+    file_tmp = re.compile(re.escape(final.stem + PARTIAL_TAG) + r"-(\d+)" + re.escape(final.suffix) + "$")
+    folder_tmp = re.compile(re.escape(final.name) + f"(?:{re.escape(PARTIAL_TAG)}|{re.escape(OLD_TAG)})" + r"-(\d+)$")
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in os.scandir(final.parent):
+            match = file_tmp.match(entry.name) or folder_tmp.match(entry.name)
+            if match is None or int(match.group(1)) == os.getpid() or _pid_alive(int(match.group(1))):
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            removed.append(path)
+    return removed
+
+
 class AtomicFile:
     """A file written under a temporary name in the final folder and renamed on `commit`.
 
@@ -40,6 +76,7 @@ class AtomicFile:
 
     def __init__(self, final: str | Path, overwrite: bool = False):
         self.final = check_writable(final, overwrite)
+        remove_dead_leftovers(self.final)
         self.tmp = self.final.with_name(
             f"{self.final.stem}{PARTIAL_TAG}-{os.getpid()}{self.final.suffix}")
 
@@ -69,6 +106,7 @@ class AtomicFolder:
         self.final = check_writable(final, overwrite)
         self._prefix = member_prefix
         self._check_replaceable()
+        remove_dead_leftovers(self.final)
         self.tmp = self.final.with_name(f"{self.final.name}{PARTIAL_TAG}-{os.getpid()}")
         shutil.rmtree(self.tmp, ignore_errors=True)  # left by a dead run with our pid
 
@@ -86,7 +124,7 @@ class AtomicFolder:
     def commit(self) -> Path:
         """Move the finished folder to the final name (replacing an old one); return it."""
         self._check_replaceable()
-        old = self.final.with_name(f"{self.final.name}.old-{os.getpid()}")
+        old = self.final.with_name(f"{self.final.name}{OLD_TAG}-{os.getpid()}")
         if self.final.exists():
             os.replace(self.final, old)
         os.replace(self.tmp, self.final)

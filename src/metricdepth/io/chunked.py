@@ -10,6 +10,16 @@ packets (no re-encoding) and removes the work folder. FFV1 chunks are all key fr
 and our writer is bit-exact, so a resumed job gives the same bytes as an
 uninterrupted one.
 
+A step with several outputs of the same frames (stereo: the video and its infill mask)
+runs one job with `extra_outputs`: a chunk has a file per output and is done when all
+are, and `finish` commits the outputs as one: every output is joined under a temporary
+name, the work folder is marked as committing, the outputs are renamed into place and
+the work folder removed (renamed away first, so it goes in one step). Killed anywhere in
+there, a resumed run joins the chunks again (same bytes) and completes; it never finds
+one output in place and refuses for the other. A job that fails before any chunk is done
+removes the work folder it created (`abandon`, or leaving ``with job:`` by an
+exception), so a refused input leaves nothing behind.
+
     job = ChunkedJob(out, total_frames=n, chunk_frames=64, settings=vars(config),
                      overwrite=config.overwrite, resume=config.resume)
     state = job.last_state()                   # None on a fresh start
@@ -27,9 +37,10 @@ import io
 import json
 import math
 import logging
+import os
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -39,23 +50,55 @@ import av
 import numpy as np
 
 from ..errors import InputError
-from .atomic import AtomicFile, atomic_output, check_writable
+from .atomic import OLD_TAG, PARTIAL_TAG, AtomicFile, check_writable, remove_dead_leftovers
 from .video import probe
 
 log = logging.getLogger(__name__)
 
 WORK_SUFFIX = ".chunks"
 MANIFEST = "job.json"
+COMMITTING = "committing"  # in a work folder: its chunks are joined, the output is being renamed
+
+
+def work_folder(final: str | Path) -> Path:
+    """The folder of `final`'s chunks while its job runs."""
+    final = Path(final)
+    return final.with_name(final.name + WORK_SUFFIX)
+
+
+def is_committing(final: str | Path) -> bool:
+    """True if the job whose first output is `final` was stopped while renaming its
+    outputs into place: they may be in place already, and a resumed run replaces them
+    with the same bytes."""
+    return (work_folder(final) / COMMITTING).exists()
+
+
+def check_outputs(finals: Sequence[str | Path], overwrite: bool) -> list[Path]:
+    """`check_writable` for the outputs of one job (first output first): also passes for
+    outputs in place when the job was stopped while committing (`is_committing`)."""
+    committing = is_committing(finals[0])
+    return [check_writable(f, overwrite or committing) for f in finals]
+
+
+def remove_leftovers(final: str | Path) -> None:
+    """Remove what dead processes left beside `final` and its work folder."""
+    remove_dead_leftovers(final)
+    remove_dead_leftovers(work_folder(final))
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Frames `start` .. `stop - 1` of the output, written to `path`."""
+    """Frames `start` .. `stop - 1` of the outputs, written to `paths` (one per output,
+    in the job's order); `path` is the first output's."""
 
     index: int
     start: int
     stop: int
-    path: Path
+    paths: tuple[Path, ...]
+
+    @property
+    def path(self) -> Path:
+        return self.paths[0]
 
     @property
     def length(self) -> int:
@@ -68,9 +111,10 @@ def _jsonable(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ChunkedJob:
-    """The chunks of one output video and which of them are done.
+    """The chunks of one output video (or several of the same frames) and which are done.
 
-    final: the output video. total_frames: frames the output will hold.
+    final: the output video. extra_outputs: more videos of the same frames, written and
+    committed with it (module docstring). total_frames: frames the output will hold.
     chunk_frames: frames per chunk (the last may be shorter). settings: everything that
     changes the output (inputs, model, flags); a resumed job must match them.
     overwrite: start over even if the output or an interrupted job exists.
@@ -78,22 +122,40 @@ class ChunkedJob:
     """
 
     def __init__(self, final: str | Path, total_frames: int, chunk_frames: int,
-                 settings: Mapping[str, Any], *, overwrite: bool = False, resume: bool = False):
+                 settings: Mapping[str, Any], *, overwrite: bool = False, resume: bool = False,
+                 extra_outputs: Sequence[str | Path] = ()):
         if total_frames < 1 or chunk_frames < 1:
             raise ValueError("total_frames and chunk_frames must be at least 1")
-        self.final = check_writable(final, overwrite)
-        self.work = self.final.with_name(self.final.name + WORK_SUFFIX)
+        self.finals = check_outputs([final, *extra_outputs], overwrite)
+        self.final = self.finals[0]
+        self.work = work_folder(self.final)
         self.total_frames, self.chunk_frames = total_frames, chunk_frames
         manifest = {"total_frames": total_frames, "chunk_frames": chunk_frames,
                     "settings": _jsonable(settings)}
+        if extra_outputs:
+            manifest["outputs"] = [f.name for f in self.finals]
+        for path in self.finals:
+            remove_leftovers(path)
         if self.work.exists() and overwrite and not resume:
             shutil.rmtree(self.work)
-        if self.work.exists():
-            self._check_resumable(manifest, resume)
+        self.created = not self.work.exists()
+        if self.created:
+            self._create(manifest)
         else:
-            self.work.mkdir()
-            with atomic_output(self.work / MANIFEST) as tmp:
-                tmp.write_text(json.dumps(manifest, indent=1))
+            self._check_resumable(manifest, resume)
+
+    def _create(self, manifest: dict[str, Any]) -> None:
+        """Make the work folder with its manifest in one step (built under a temporary
+        name), so a kill never leaves a work folder without one."""
+        tmp = self.work.with_name(f"{self.work.name}{PARTIAL_TAG}-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+            os.replace(tmp, self.work)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     def _check_resumable(self, manifest: dict[str, Any], resume: bool) -> None:
         if not resume:
@@ -105,8 +167,9 @@ class ChunkedJob:
             raise InputError(self.work, "is not a job folder of this tool (no readable "
                              f"{MANIFEST}); remove it or pass --overwrite") from None
         if previous != manifest:
-            changed = sorted(k for k in set(previous["settings"]) | set(manifest["settings"])
-                             if previous["settings"].get(k) != manifest["settings"].get(k))
+            before = previous.get("settings", {})
+            changed = sorted(k for k in set(before) | set(manifest["settings"])
+                             if before.get(k) != manifest["settings"].get(k))
             if previous.get("chunk_frames") != manifest["chunk_frames"]:
                 changed.append("chunk size")
             if previous.get("total_frames") != manifest["total_frames"]:
@@ -119,14 +182,15 @@ class ChunkedJob:
     def chunks(self) -> list[Chunk]:
         """All chunks, in order."""
         return [Chunk(i, start, min(start + self.chunk_frames, self.total_frames),
-                      self.work / f"chunk_{i:06d}.mkv")
+                      tuple(self.work / (f"chunk_{i:06d}.mkv" if k == 0 else f"chunk_{i:06d}_{k}.mkv")
+                            for k in range(len(self.finals))))
                 for i, start in enumerate(range(0, self.total_frames, self.chunk_frames))]
 
     def _marker(self, chunk: Chunk) -> Path:
         return chunk.path.with_suffix(".done.npz")
 
     def is_done(self, chunk: Chunk) -> bool:
-        return self._marker(chunk).exists() and chunk.path.exists()
+        return self._marker(chunk).exists() and all(p.exists() for p in chunk.paths)
 
     def pending(self) -> Iterator[Chunk]:
         """The chunks still to do, in order, from the first one not done."""
@@ -150,8 +214,9 @@ class ChunkedJob:
     def complete(self, chunk: Chunk, state: Mapping[str, Any] | None = None) -> None:
         """Record `chunk` as done, with the `state` (arrays, numbers, strings) the step
         needs to continue after it. Call after the chunk's writer has closed."""
-        if not chunk.path.exists():
-            raise RuntimeError(f"chunk {chunk.index} has no file at {chunk.path}")
+        for path in chunk.paths:
+            if not path.exists():
+                raise RuntimeError(f"chunk {chunk.index} has no file at {path}")
         self._write_marker(chunk, state or {})
         if chunk.index > 0 and state:
             # Only the newest state is ever read: keep older markers small (a model's
@@ -178,16 +243,42 @@ class ChunkedJob:
                              "to start over") from None
 
     # -- the end -----------------------------------------------------------------------
+    def abandon(self) -> None:
+        """After a failure: remove the work folder if this run created it and no chunk is
+        done (nothing to resume); finished chunks are always kept."""
+        if self.created and self.frames_done == 0:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def __enter__(self) -> ChunkedJob:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abandon()
+
     def finish(self) -> Path:
-        """Join all chunks into the final video (packets copied, not re-encoded), check
-        its frame count, rename it into place and remove the work folder."""
+        """Join each output's chunks (packets copied, not re-encoded), check the frame
+        counts, rename the outputs into place as one (module docstring) and remove the
+        work folder. Returns the first output; all are in `finals`."""
         chunks = self.chunks()
         missing = [c.index for c in chunks if not self.is_done(c)]
         if missing:
             raise RuntimeError(f"{self.final}: chunks {missing[:5]} are not done")
-        join_videos([c.path for c in chunks], self.final, overwrite=True,
-                    expected_frames=self.total_frames)
-        shutil.rmtree(self.work)
+        targets: list[AtomicFile] = []
+        try:
+            for k, final in enumerate(self.finals):
+                targets.append(AtomicFile(final, overwrite=True))
+                _join_into([c.paths[k] for c in chunks], targets[-1], self.total_frames)
+            (self.work / COMMITTING).touch()
+        except BaseException:
+            for target in targets:
+                target.abort()
+            raise
+        for target in targets:
+            target.commit()
+        trash = self.work.with_name(f"{self.work.name}{OLD_TAG}-{os.getpid()}")
+        os.replace(self.work, trash)  # the job is gone in one step; a kill leaves dead trash
+        shutil.rmtree(trash, ignore_errors=True)
         return self.final
 
 
@@ -197,6 +288,12 @@ def join_videos(parts: list[Path], final: str | Path, *, overwrite: bool = False
     their packets (no re-encoding), atomically; the result must hold the sum of the
     parts' frames (and `expected_frames`, when given)."""
     target = AtomicFile(final, overwrite)
+    _join_into(parts, target, expected_frames)
+    return target.commit()
+
+
+def _join_into(parts: list[Path], target: AtomicFile, expected_frames: int | None) -> None:
+    """`join_videos` up to the rename: `target.tmp` written and checked (removed on failure)."""
     total = sum(probe(p).frame_count for p in parts)
     try:
         _concatenate(parts, target.tmp)
@@ -207,7 +304,6 @@ def join_videos(parts: list[Path], final: str | Path, *, overwrite: bool = False
     except BaseException:
         target.abort()
         raise
-    return target.commit()
 
 
 def _concatenate(parts: list[Path], out: Path) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..camera import FOV_RANGE_DEG
 from ..config import option
 from ..errors import InputError
 
@@ -45,8 +46,10 @@ class PipelineConfig:
                                 "and one section per step (depth, masks, tracks, camera, "
                                 "rescale, stereo, infill, compress) with that step's flags")
     xfov: float | None = option(None, "full horizontal field of view of the video, degrees "
-                                "(needed unless the depth backend estimates it)")
-    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)")
+                                "(needed unless the depth backend estimates it)",
+                                gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
+    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)",
+                                gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
     depth_backend: str = option("vda_metric", "step 1's depth model (frames: import depth "
                                 "images from --depth_frames, no weights)")
     depth_checkpoint: str | None = option(None, "step 1's weights (default: the backend's "
@@ -54,7 +57,7 @@ class PipelineConfig:
     depth_frames: str | None = option(None, "frames backend: folder of 16-bit PNG or EXR "
                                       "depth images, one per colour frame")
     depth_scale: float | None = option(None, "frames backend: metres per stored unit "
-                                       "(default 0.001 for PNG, 1 for EXR; --rgbd: 0.0002)")
+                                       "(default 0.001 for PNG, 1 for EXR; --rgbd: 0.0002)", gt=0)
     mask_backend: str = option("motion", "step 2: motion (no weights), sam2 or sam (need "
                                "prompts in the [masks] section), auto")
     track_backend: str = option("auto", "step 3: lk (no weights), cotracker, auto")
@@ -67,13 +70,15 @@ class PipelineConfig:
     split_scenes: bool = option(False, "cut the video at scene changes (PySceneDetect), run "
                                 "each scene as its own clip, join them and add the audio")
     scene_threshold: float = option(DEFAULT_SCENE_THRESHOLD, "--split_scenes: PySceneDetect "
-                                    "ContentDetector threshold (lower finds more cuts)")
+                                    "ContentDetector threshold (lower finds more cuts)",
+                                    gt=0, le=255)
     min_scene_frames: int = option(DEFAULT_MIN_SCENE_FRAMES, "--split_scenes: shortest scene, "
-                                   "frames")
+                                   "frames", ge=1)
     rgbd: str | None = option(None, "RGB-D folder (TUM layout: rgb/, depth/, associate.txt): "
                               "build VIDEO from its colour frames and import its depth with "
                               "the frames backend")
-    rgbd_fps: int = option(DEFAULT_RGBD_FPS, "--rgbd: frame rate of the built video")
+    rgbd_fps: int = option(DEFAULT_RGBD_FPS, "--rgbd: frame rate of the built video",
+                                ge=1, le=1000)
     overwrite: bool = option(False, "redo the steps that run, replacing their outputs "
                              "(default: complete steps are skipped, interrupted ones resumed)")
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's step sections

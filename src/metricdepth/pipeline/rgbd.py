@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..depth.backends.frames import read_depth_frame
 from ..errors import InputError, OutputExistsError
 from ..io import naming
 from ..io.atomic import AtomicFolder, check_writable
@@ -102,9 +103,11 @@ def rgbd_pairs(folder: Path) -> list[tuple[Path, Path]]:
 def import_rgbd(folder: str | Path, video: str | Path, fps: int | Fraction,
                 overwrite: bool = False) -> tuple[Path, Path]:
     """Build `video` (FFV1) from the colour frames of `folder` and a folder of its paired
-    depth images beside it; return (video, depth folder). The folder is written first, so
-    a video with its folder beside it is complete and kept; a video without one is not ours
-    and is refused (unless `overwrite`)."""
+    depth images beside it; return (video, depth folder). Every image is checked (readable,
+    depth 16-bit and the colour frames' size) while both are written under temporary
+    names, so a bad one leaves nothing; the folder is committed first and the video last,
+    so a video with its folder beside it is complete and kept, and a video without one is
+    not ours and is refused (unless `overwrite`)."""
     folder, video = Path(folder), Path(video)
     depth_dir = depth_frames_folder(video)
     if video.exists() and not overwrite:
@@ -119,15 +122,23 @@ def import_rgbd(folder: str | Path, video: str | Path, fps: int | Fraction,
     height, width = first.shape[:2]
     target = AtomicFolder(depth_dir, overwrite=True, member_prefix="depth_")
     target.tmp.mkdir()
-    for index, (_, depth) in enumerate(pairs):
-        shutil.copyfile(depth, target.tmp / DEPTH_FRAME_NAME.format(index + 1))
-    target.commit()
-    with VideoWriter(video, width, height, fps, overwrite=overwrite, expected_frames=len(pairs),
-                     tags={"source": str(folder)}) as writer:
-        for colour, _ in pairs:
-            bgr = cv2.imread(str(colour), cv2.IMREAD_COLOR)
-            if bgr is None or bgr.shape[:2] != (height, width):
-                raise InputError(colour, f"not a readable {width}x{height} image")
-            writer.write(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    try:
+        with VideoWriter(video, width, height, fps, overwrite=overwrite,
+                         expected_frames=len(pairs), tags={"source": str(folder)}) as writer:
+            for index, (colour, depth) in enumerate(pairs):
+                bgr = cv2.imread(str(colour), cv2.IMREAD_COLOR)
+                if bgr is None or bgr.shape[:2] != (height, width):
+                    raise InputError(colour, f"not a readable {width}x{height} image")
+                if read_depth_frame(depth, 1.0)[0].shape != (height, width):
+                    raise InputError(depth, f"depth image is not {width}x{height} like the "
+                                     "colour images")
+                writer.write(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                shutil.copyfile(depth, target.tmp / DEPTH_FRAME_NAME.format(index + 1))
+            target.commit()  # inside the block: the video is committed after its folder
+    except BaseException:
+        target.abort()
+        if depth_dir.is_dir() and not video.exists():  # the video failed as it closed
+            shutil.rmtree(depth_dir, ignore_errors=True)
+        raise
     log.info("%s: %d frames from %s; depth images in %s", video, len(pairs), folder, depth_dir)
     return video, depth_dir

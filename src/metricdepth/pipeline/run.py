@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.chunked import WORK_SUFFIX
+from ..io.chunked import WORK_SUFFIX, is_committing, remove_leftovers
 from ..io.video import probe
 from . import scenes
 from .config import STEP_NAMES, PipelineConfig
-from .rgbd import import_rgbd
+from .rgbd import depth_frames_folder, import_rgbd
 from .steps import STEPS, ClipFiles, Step
 from .summary import BEFORE_FROM, RAN, RESUMED, SKIPPED, PipelineResult, StepRecord
 
@@ -34,7 +34,6 @@ COMPRESS = STEP_NAMES.index("compress")
 def run_pipeline(config: PipelineConfig) -> PipelineResult:
     """Run the steps `config` asks for; return what ran and where the outputs are."""
     config, video = _prepare_video(config)
-    _check_options(config, ClipFiles(video))
     result = PipelineResult(video)
     first, last = STEP_NAMES.index(config.first_step), STEP_NAMES.index(config.last_step)
     if not config.split_scenes:
@@ -69,12 +68,14 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
 
 
 def _prepare_video(config: PipelineConfig) -> tuple[PipelineConfig, Path]:
-    """The colour video (built from --rgbd frames when asked) and the config to run with."""
+    """The colour video (built from --rgbd frames when asked) and the config to run with;
+    the options are checked first, so a refused run creates nothing."""
     video = Path(config.video)
+    if config.rgbd is not None and config.depth_frames is None:
+        config = dataclasses.replace(config, depth_frames=str(depth_frames_folder(video)))
+    _check_options(config, ClipFiles(video))
     if config.rgbd is not None:
-        video, depth_dir = import_rgbd(config.rgbd, video, config.rgbd_fps, config.overwrite)
-        if config.depth_frames is None:
-            config = dataclasses.replace(config, depth_frames=str(depth_dir))
+        import_rgbd(config.rgbd, video, config.rgbd_fps, config.overwrite)
     probe(video)  # refuses a missing or unreadable video before any work
     return config, video
 
@@ -103,7 +104,10 @@ def _run_steps(config: PipelineConfig, files: ClipFiles, result: PipelineResult,
         step = STEPS[index]
         settings = step.settings(config, files)
         outputs = step.outputs(files, settings)
-        present = [p.exists() for p in outputs]
+        for path in outputs:
+            remove_leftovers(path)
+        # a step stopped while committing its outputs is not complete: it runs again
+        present = [p.exists() and not is_committing(p) for p in outputs]
         if index < first:
             if not all(present):
                 missing = outputs[present.index(False)]

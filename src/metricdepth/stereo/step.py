@@ -5,9 +5,9 @@
     paths["stereo"], paths["infill_mask"]
 
 Writes ``D_stereo.mkv`` and ``D_stereo.mkv_infillmask.mkv`` (D = the depth video's
-path) in chunks that survive a crash (metricdepth.io.chunked): the two outputs share
-their chunking, a chunk counts as done only when both of its files are, and a re-run
-with `resume` continues after the last chunk done in both.
+path) in chunks that survive a crash (metricdepth.io.chunked): one job with both
+outputs, so a chunk counts as done only when both of its files are, a re-run with
+`resume` continues after the last chunk done, and the two are committed as one.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from ..config import option
 from ..errors import InputError
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io import naming
-from ..io.atomic import check_writable
 from ..io.checks import check_matching
-from ..io.chunked import ChunkedJob
+from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
 from ..io.mask_video import MaskVideoReader
 from ..fov import resolve_xfovs
@@ -120,6 +119,7 @@ def _check(config: StereoConfig) -> _Inputs:
     colour = probe(config.color_video)
     depth = DepthVideoReader(config.depth_video, config.max_depth)
     check_matching(colour, depth.info, "depth video")
+    next(depth.frames(0, 1))  # refuses a colour video given as depth before any output
     count = colour.frame_count
     frames = count if config.max_frames < 0 else min(config.max_frames, count)
     xfovs = resolve_xfovs(count, colour.width, colour.height, xfov=config.xfov, yfov=config.yfov,
@@ -134,8 +134,7 @@ def _check(config: StereoConfig) -> _Inputs:
              if config.transformation_file else None)
     stereo = naming.output_path(depth.path, naming.STEREO)
     infill_mask = naming.output_path(stereo, naming.INFILL_MASK)
-    for path in (stereo, infill_mask):
-        check_writable(path, config.overwrite)
+    check_outputs([stereo, infill_mask], config.overwrite)
     return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, convergence,
                    poses, stereo, infill_mask)
 
@@ -158,11 +157,18 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
     inputs = _check(config)
     settings = {k: v for k, v in dataclasses.asdict(config).items()
                 if k not in ("overwrite", "resume")}
-    jobs = [ChunkedJob(path, inputs.frames, config.chunk_frames, settings,
-                       overwrite=config.overwrite, resume=config.resume)
-            for path in (inputs.stereo, inputs.infill_mask)]
-    done = min(job.frames_done for job in jobs)
-    state = next(job for job in jobs if job.frames_done == done).last_state()
+    job = ChunkedJob(inputs.stereo, inputs.frames, config.chunk_frames, settings,
+                     overwrite=config.overwrite, resume=config.resume,
+                     extra_outputs=[inputs.infill_mask])
+    with job:
+        _render(config, inputs, job)
+        job.finish()
+    return {"stereo": inputs.stereo, "infill_mask": inputs.infill_mask}
+
+
+def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
+    """Render the chunks `job` has not done yet, both outputs of each."""
+    state = job.last_state()
     subject = SubjectConvergence.from_state(inputs.fps, state) if config.mask_video else None
     renderer = _FrameRenderer(config, inputs)
     out_w, out_h = frame_size(config.layout, inputs.width, inputs.height, renderer.eye_side)
@@ -173,13 +179,10 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
             TAG_CONVERGENCE: config.convergence or "0",
             TAG_STABILISED: "1" if config.transformation_file else "0"}
     with progress(total=inputs.frames, desc="stereo") as bar:
-        bar.update(done)
-        for chunk in jobs[0].chunks():
-            if chunk.stop <= done:
-                continue
-            paths = [job.chunks()[chunk.index].path for job in jobs]
+        bar.update(job.frames_done)
+        for chunk in job.pending():
             writers = [VideoWriter(path, out_w, out_h, inputs.fps, overwrite=True,
-                                   expected_frames=chunk.length, tags=tags) for path in paths]
+                                   expected_frames=chunk.length, tags=tags) for path in chunk.paths]
             with writers[0] as stereo_out, writers[1] as mask_out:
                 for index, colour, depth, mask in _frames(config, chunk.start, chunk.stop):
                     if subject is not None:
@@ -192,10 +195,7 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
                     stereo_out.write(stereo_frame)
                     mask_out.write(mask_frame)
                     bar.update(1)
-            carried = subject.state() if subject is not None else {}
-            for job in jobs:
-                job.complete(job.chunks()[chunk.index], carried)
-    return {"stereo": jobs[0].finish(), "infill_mask": jobs[1].finish()}
+            job.complete(chunk, subject.state() if subject is not None else {})
 
 
 def _frames(config: StereoConfig, start: int, stop: int):
