@@ -223,7 +223,7 @@ def test_bad_input(small_inputs, tmp_path, capsys):
     short.write_text(json.dumps([[[1, 10.0, 10.0]]] * (FRAMES - 1)))
     assert "short.json: has 47 frames of tracks, the video has 48" in \
         _fail(["--track_file", short, "--depth_video", paths["depth"], "--xfov", 60], capsys)
-    assert "--xfov: field of view 200" in _fail(base + ["--xfov", 200], capsys)
+    assert "--xfov: 200 is out of range: must be in (1, 179)" in _fail(base + ["--xfov", 200], capsys)
     assert "missing.mkv: file not found" in _fail(
         ["--track_file", paths["tracks"], "--depth_video", tmp_path / "missing.mkv", "--xfov", 60],
         capsys)

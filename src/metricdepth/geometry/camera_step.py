@@ -46,35 +46,42 @@ DEBUG_DEPTH_RANGE_M = (0.5, 20.0)  # near and far of the colour-mapped depth beh
 class CameraTrackConfig:
     """Settings of step 4; each field is a command-line flag of camera_track.py."""
 
-    track_file: Path = option(None, "tracking JSON from step 3: per frame a list of [id, x, y]",
-                              required=True)
+    track_file: Path | None = option(None, "tracking JSON from step 3: per frame a list of "
+                                     "[id, x, y] (default: X_tracking.json beside the colour "
+                                     "video; if there is none, LK tracks are computed and "
+                                     "written there first)")
     depth_video: Path = option(None, "depth video (metres, 16-bit packing)", required=True)
-    color_video: Path | None = option(None, "colour video; only the debug video uses it "
-                                      "(without it, the debug video shows the depth "
+    color_video: Path | None = option(None, "colour video X (default: the depth video's name "
+                                      "without _depth.mkv, if it exists): its sidecars, and "
+                                      "the debug video's background (else the depth "
                                       "colour-mapped)")
     mask_video: Path | None = option(None, "mask video of moving objects (255 = moving); their "
-                                     "tracks are left out. Without it, they are rejected by their "
-                                     "residuals")
-    xfov: float | None = option(None, "full horizontal field of view, degrees")
-    yfov: float | None = option(None, "full vertical field of view, degrees")
+                                     "tracks are left out (default: X_mask.mkv beside the "
+                                     "colour video, if it exists). Without it, they are "
+                                     "rejected by their residuals")
+    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
+    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
     xfov_file: Path | None = option(None, "per-frame horizontal FOV JSON, degrees; without "
                                     "any FOV flag, D_xfovs.json beside the depth video is "
                                     "read")
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video has "
-                              "no max_depth tag")
+                              "no max_depth tag", gt=0, le=1e6)
     max_frames: int | None = option(None, "process only the first N frames (the poses file then "
-                                    "has N entries)")
+                                    "has N entries; -1: all)", ge=2, none_value=-1)
     optimize_intrinsic: bool = option(False, "refine the focal length (so the FOV) and write "
                                       "D_xfovs.json (with --overwrite if it exists); needs a "
                                       "camera that moves sideways, else it says so and keeps "
                                       "the FOV")
     assume_stationary_camera: bool = option(False, "the camera only turns (no translation)")
     track_sigma: float = option(1.0, "expected tracking error, pixels; observations 4 sigma off "
-                                "and tracks with a median error of 2 sigma are rejected")
+                                "and tracks with a median error of 2 sigma are rejected",
+                                gt=0, le=1000)
     depth_sigma: float = option(0.05, "expected relative depth error after each frame's "
-                                "scale (0.05 = 5 percent); smaller trusts the depth more")
+                                "scale (0.05 = 5 percent); smaller trusts the depth more",
+                                gt=0, le=100)
     window_frames: int = option(120, "clips longer than this are solved in sliding windows "
-                                "plus a global pass over key frames")
+                                "plus a global pass over key frames", ge=MIN_WINDOW_FRAMES,
+                                le=100_000)
     debug_video: bool = option(False, "also write D_cameradebug.mkv: tracked points (green "
                                "kept, red rejected) and lines to their reprojections")
     overwrite: bool = option(False, "replace existing outputs")
@@ -98,19 +105,23 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
     depth = DepthVideoReader(config.depth_video, config.max_depth)
     info = depth.info
     frames = frames_to_use(info.frame_count, config.max_frames)
-    for name, path in (("mask video", config.mask_video), ("colour video", config.color_video)):
+    colour_path = (Path(config.color_video) if config.color_video is not None
+                   else naming.colour_video_of(config.depth_video))
+    mask_path = naming.find_sidecar(config.mask_video, colour_path, naming.MASK, "--mask_video")
+    for name, path in (("mask video", mask_path), ("colour video", colour_path)):
         if path is not None:
             check_matching(info, probe(path), name)
-    mask = MaskVideoReader(config.mask_video) if config.mask_video is not None else None
-    tracks = read_tracks(config.track_file, info.frame_count, info.width, info.height, frames)
+    mask = MaskVideoReader(mask_path) if mask_path is not None else None
+    track_path = naming.find_sidecar(config.track_file, colour_path, naming.TRACKING,
+                                     "--track_file")
+    if track_path is None:
+        track_path = _compute_tracks(colour_path, config)
+    tracks = read_tracks(track_path, info.frame_count, info.width, info.height, frames)
     intr = resolve_intrinsics(info.width, info.height, info.frame_count, config.depth_video,
                               config.xfov, config.yfov, config.xfov_file)
     if config.assume_stationary_camera and config.optimize_intrinsic:
         raise InputError("--optimize_intrinsic", "needs a moving camera; it cannot be combined "
                          "with --assume_stationary_camera")
-    if config.window_frames < MIN_WINDOW_FRAMES:
-        raise InputError("--window_frames", f"must be at least {MIN_WINDOW_FRAMES}, got "
-                         f"{config.window_frames}")
     paths = output_paths(config)
     for path in paths.values():
         check_writable(path, config.overwrite)
@@ -141,14 +152,27 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
         written["xfovs"] = write_xfovs(paths["xfovs"], np.full(frames, refined.xfov),
                                        config.overwrite)
     if config.debug_video:
-        backgrounds = (VideoReader(config.color_video).frames(0, frames)
-                       if config.color_video is not None
+        backgrounds = (VideoReader(colour_path).frames(0, frames)
+                       if colour_path is not None
                        else (colorize_depth(d, *DEBUG_DEPTH_RANGE_M)
                              for d in depth.frames(0, frames)))
         written["debug_video"] = write_debug_video(
             paths["debug_video"], progress(backgrounds, total=frames, desc="debug video"),
             static, result.inliers, rec, intr, info.fps, config.overwrite)
     return written
+
+
+def _compute_tracks(colour_path: Path | None, config: CameraTrackConfig) -> Path:
+    """X_tracking.json made by step 3's weight-free LK tracker, when no tracks were given
+    and none lie beside the colour video (the older toolbox's camera step tracked itself)."""
+    if colour_path is None:
+        raise InputError("--track_file", "no tracking file given, and no colour video to track "
+                         "(pass --color_video, or --track_file from track_points_in_video.py)")
+    from ..tracking.step import TrackConfig, track_points
+    log.info("no tracks given or found beside %s: tracking it with LK first", colour_path.name)
+    written = track_points(TrackConfig(color_video=str(colour_path), backend="lk",
+                                       depth_video=str(config.depth_video)))
+    return written[0]
 
 
 def _exact_identity(world_from_cam: np.ndarray) -> np.ndarray:

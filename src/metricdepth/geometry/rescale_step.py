@@ -29,7 +29,7 @@ from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
-from ..io.ply import PointCloud, write_ply
+from ..io.ply import PointCloud, read_ply, write_ply
 from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, probe
 from ..progress import progress
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_FRAMES = 64          # frames per resumable chunk of the output video
 CONVERGED_CHANGE = 0.005   # a pass whose fits change the depth less than this has converged
+AVERAGE_TINT = np.array([60, 90, 255], np.uint8)  # --show_both_point_clouds: averaged depth
 
 
 @dataclass
@@ -50,34 +51,51 @@ class RescaleConfig:
 
     depth_video: Path = option(None, "depth video to correct (metres, 16-bit packing)",
                                required=True)
-    track_file: Path = option(None, "tracking JSON from step 3", required=True)
+    track_file: Path | None = option(None, "tracking JSON from step 3 (default: "
+                                     "X_tracking.json beside the colour video)")
     transformation_file: Path | None = option(None, "camera poses from step 4 (default: "
                                               "D_transformations.json beside the depth video, "
                                               "or beside the video it was rescaled from)")
-    color_video: Path | None = option(None, "colour video for the PLY colours (default: the "
-                                      "depth video's name without _depth.mkv, if it exists)")
+    color_video: Path | None = option(None, "colour video X for the PLY colours and its "
+                                      "sidecars (default: the depth video's name without "
+                                      "_depth.mkv / _rescaled.mkv, if it exists)")
     mask_video: Path | None = option(None, "mask video of moving objects (255 = moving); their "
-                                     "tracks are not triangulated")
-    xfov: float | None = option(None, "full horizontal field of view, degrees")
-    yfov: float | None = option(None, "full vertical field of view, degrees")
+                                     "tracks are not triangulated (default: X_mask.mkv beside "
+                                     "the colour video, if it exists)")
+    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
+    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
     xfov_file: Path | None = option(None, "per-frame horizontal FOV JSON, degrees; without "
                                     "any FOV flag, D_xfovs.json beside the depth video (or "
                                     "the video it was rescaled from) is read")
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video has "
-                              "no max_depth tag (the output keeps the input's)")
+                              "no max_depth tag (the output keeps the input's)", gt=0, le=1e6)
     max_frames: int | None = option(None, "process only the first N frames (the poses file "
-                                    "must then have N entries)")
+                                    "must then have N entries; -1: all)", ge=2, none_value=-1)
     global_align: bool = option(False, "one fit (a, b) for the whole video instead of one per "
                                 "frame")
     smooth: float = option(0.01, "expected change of the per-frame fit from one frame to the "
                            "next (relative, 0.01 = 1 percent): smaller smooths more; "
-                           "well-measured frames keep their own fit; 0: no smoothing")
+                           "well-measured frames keep their own fit; 0: no smoothing",
+                           ge=0, le=10)
     min_points: int = option(12, "triangulated points a frame needs for its own fit; frames "
-                             "with fewer take their neighbours' values")
+                             "with fewer take their neighbours' values", ge=1)
     min_parallax: float = option(2.0, "degrees between a track's first and last viewing rays "
-                                 "needed to triangulate it")
+                                 "needed to triangulate it", ge=0, lt=180)
     max_error: float = option(2.0, "RMS reprojection error in pixels above which a "
-                              "triangulated point is rejected")
+                              "triangulated point is rejected", gt=0)
+    triangulation_min_observations: int = option(
+        2, "a track is triangulated only when more frames than this see it",
+        aliases=("--tringulation_min_observations",), ge=1, le=100_000)
+    save_rescaled_depth: bool = option(True, "write D_rescaled.mkv (--no-save_rescaled_depth: "
+                                       "only the two point clouds)")
+    use_triangulated_points: bool = option(
+        False, "the older toolbox's switch to fit the depth to the triangulated points",
+        inert="the fit always uses the triangulated points")
+    show_scene_point_clouds: bool = option(False, "open a window with the triangulated points "
+                                           "and the depth of the first frame (needs a display)")
+    show_both_point_clouds: bool = option(False, "open a window with both point clouds: "
+                                          "triangulated (as recorded) and averaged depth "
+                                          "(blue) (needs a display)")
     resume: bool = option(False, "continue an interrupted run (same settings)")
     overwrite: bool = option(False, "replace existing outputs")
 
@@ -89,29 +107,25 @@ def output_paths(depth_video: Path) -> dict[str, Path]:
             "avgmonodepth": naming.output_path(depth_video, naming.AVGMONODEPTH_PLY)}
 
 
-def _colour_video(config: RescaleConfig) -> Path | None:
-    if config.color_video is not None:
-        return Path(config.color_video)
-    name = Path(config.depth_video).name
-    if name.endswith(naming.DEPTH):
-        candidate = Path(config.depth_video).with_name(name[: -len(naming.DEPTH)])
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     """Run step 5; returns the paths written by role (see `output_paths`)."""
     depth = DepthVideoReader(config.depth_video, config.max_depth)
     info = depth.info
     frames = frames_to_use(info.frame_count, config.max_frames)
-    colour_path = _colour_video(config)
-    for name, path in (("mask video", config.mask_video), ("colour video", colour_path)):
+    colour_path = (Path(config.color_video) if config.color_video is not None
+                   else naming.colour_video_of(config.depth_video))
+    mask_path = naming.find_sidecar(config.mask_video, colour_path, naming.MASK, "--mask_video")
+    for name, path in (("mask video", mask_path), ("colour video", colour_path)):
         if path is not None:
             check_matching(info, probe(path), name)
-    tracks = read_tracks(config.track_file, info.frame_count, info.width, info.height, frames)
-    poses_path = config.transformation_file or naming.sidecar_beside(config.depth_video,
-                                                              naming.TRANSFORMATIONS)
+    track_path = naming.find_sidecar(config.track_file, colour_path, naming.TRACKING,
+                                     "--track_file")
+    if track_path is None:
+        raise InputError("--track_file", "no tracking file given and no X_tracking.json beside "
+                         "the colour video; run track_points_in_video.py first")
+    tracks = read_tracks(track_path, info.frame_count, info.width, info.height, frames)
+    poses_path = naming.find_sidecar(config.transformation_file, config.depth_video,
+                                     naming.TRANSFORMATIONS, "--transformation_file")
     if poses_path is None:
         raise InputError("--transformation_file", "no camera poses given and none beside the "
                          "depth video; run camera_track.py first")
@@ -121,33 +135,27 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     paths = output_paths(Path(config.depth_video))
     for role in ("triangulated", "avgmonodepth"):
         check_writable(paths[role], config.overwrite)
-    if not config.resume:
+    if config.save_rescaled_depth and not config.resume:
         check_writable(paths["rescaled"], config.overwrite)
 
-    mask = MaskVideoReader(config.mask_video) if config.mask_video is not None else None
+    mask = MaskVideoReader(mask_path) if mask_path is not None else None
     obs = gather_observations(tracks, progress(depth.frames(0, frames), total=frames,
                                                desc="sampling depth"),
                               depth.max_depth, mask.frames(0, frames) if mask else None)
     static = obs.subset(~obs.masked)
-    settings = TriangulationSettings(min_parallax_deg=config.min_parallax,
-                                     max_error_px=config.max_error)
+    settings = TriangulationSettings(
+        min_observations=config.triangulation_min_observations + 1,
+        min_parallax_deg=config.min_parallax, max_error_px=config.max_error)
     tri = triangulate(static.frame, static.track, static.xy, obs.track_count, world_from_cam,
                       intr, settings)
     log.info("triangulated %d of %d tracks", int(tri.ok.sum()), obs.track_count)
-    fits = _fit(static, tri.points, world_from_cam, config, frames)
-    _report_change(fits, static)
-
-    job = ChunkedJob(paths["rescaled"], frames, CHUNK_FRAMES, _job_settings(config, poses_path),
-                     overwrite=config.overwrite, resume=config.resume)
-    for chunk in progress(list(job.pending()), desc="writing rescaled depth", unit="chunk"):
-        with DepthVideoWriter(chunk.path, info.width, info.height, info.fps,
-                              max_depth=depth.max_depth, overwrite=True,
-                              expected_frames=chunk.length) as writer:
-            for f, frame in enumerate(depth.frames(chunk.start, chunk.stop), chunk.start):
-                invalid = frame >= INVALID_DEPTH_FRACTION * depth.max_depth
-                writer.write(*apply_fit(frame, fits.a[f], fits.b[f], depth.max_depth, invalid))
-        job.complete(chunk)
-    written = {"rescaled": job.finish()}
+    written: dict[str, Path] = {}
+    if config.save_rescaled_depth:
+        fits = _fit(static, tri.points, world_from_cam, config, frames)
+        _report_change(fits, static)
+        written["rescaled"] = _write_rescaled(paths["rescaled"], depth, fits, frames,
+                                              _job_settings(config, poses_path, track_path,
+                                                            mask_path), config)
 
     colours = _track_colours(colour_path, static, obs.track_count, frames)
     ids = obs.track_ids
@@ -159,7 +167,38 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     written["avgmonodepth"] = write_ply(paths["avgmonodepth"], PointCloud(
         average[has_average], colours[has_average] if colours is not None else None,
         ids[has_average]), overwrite=config.overwrite)
+    _show_windows(config, written)
     return written
+
+
+def _write_rescaled(path: Path, depth: DepthVideoReader, fits: FrameFits, frames: int,
+                    settings: dict[str, object], config: RescaleConfig) -> Path:
+    """D_rescaled.mkv: every frame's depth through its fit, in resumable chunks."""
+    info = depth.info
+    job = ChunkedJob(path, frames, CHUNK_FRAMES, settings, overwrite=config.overwrite,
+                     resume=config.resume)
+    for chunk in progress(list(job.pending()), desc="writing rescaled depth", unit="chunk"):
+        with DepthVideoWriter(chunk.path, info.width, info.height, info.fps,
+                              max_depth=depth.max_depth, overwrite=True,
+                              expected_frames=chunk.length) as writer:
+            for f, frame in enumerate(depth.frames(chunk.start, chunk.stop), chunk.start):
+                invalid = frame >= INVALID_DEPTH_FRACTION * depth.max_depth
+                writer.write(*apply_fit(frame, fits.a[f], fits.b[f], depth.max_depth, invalid))
+        job.complete(chunk)
+    return job.finish()
+
+
+def _show_windows(config: RescaleConfig, written: dict[str, Path]) -> None:
+    """--show_scene_point_clouds / --show_both_point_clouds: the point clouds just
+    written, in one window (averaged depth tinted blue with --show_both_point_clouds)."""
+    if not (config.show_scene_point_clouds or config.show_both_point_clouds):
+        return
+    from ..viewer.window import show_point_clouds
+    clouds = [read_ply(written["triangulated"])]
+    if config.show_both_point_clouds:
+        average = read_ply(written["avgmonodepth"])
+        clouds.append(PointCloud(average.points, np.tile(AVERAGE_TINT, (len(average), 1))))
+    show_point_clouds(clouds, f"{Path(config.depth_video).name} - rescale_depth")
 
 
 def _fit(obs: Observations, points: np.ndarray, world_from_cam: np.ndarray,
@@ -172,7 +211,7 @@ def _fit(obs: Observations, points: np.ndarray, world_from_cam: np.ndarray,
     front = z_true > 0
     z_true, z, frame = z_true[front], z[front], frame[front]
     if len(z) < config.min_points:
-        raise InputError(config.track_file, f"only {len(z)} observations of triangulated points "
+        raise InputError(config.track_file or "--track_file", f"only {len(z)} observations of triangulated points "
                          f"(at least {config.min_points} needed): the tracks are too short or "
                          "the camera moves too little for triangulation")
     if config.global_align:
@@ -199,11 +238,14 @@ def _report_change(fits: FrameFits, obs: Observations) -> None:
         log.info("the fits change the depth by %.2f%% (median |a - 1|, |b| z)", 100 * change)
 
 
-def _job_settings(config: RescaleConfig, poses_path: Path) -> dict[str, object]:
+def _job_settings(config: RescaleConfig, poses_path: Path, track_path: Path,
+                  mask_path: Path | None) -> dict[str, object]:
     """What changes the output video (for resuming)."""
     settings = {k: v for k, v in dataclasses.asdict(config).items()
-                if k not in ("resume", "overwrite", "color_video")}
-    settings["transformation_file"] = str(poses_path)
+                if k not in ("resume", "overwrite", "color_video", "show_scene_point_clouds",
+                             "show_both_point_clouds", "use_triangulated_points")}
+    settings.update(transformation_file=str(poses_path), track_file=str(track_path),
+                    mask_video=None if mask_path is None else str(mask_path))
     return settings
 
 

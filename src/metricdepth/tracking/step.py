@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import option
+from ..config import option, validate_config
 from ..errors import InputError
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoReader
+from ..io import naming
 from ..io.naming import TRACKING, output_path
 from ..io.sidecars import FrameTracks, write_tracking
 from ..io.video import VideoReader, VideoWriter, probe
@@ -44,43 +45,59 @@ class TrackConfig:
     color_video: str = option(None, "the colour video (any format FFmpeg reads)", required=True)
     mask_video: str | None = option(None, "mask video (255 = subject): points on the subject "
                                     "are dropped and none are seeded there")
-    depth_video: str | None = option(None, "depth video from step 1 (optional; lk only): "
-                                     "points on depth edges are not seeded, and a point whose "
-                                     "depth jumps is dropped")
+    depth_video: str | None = option(None, "depth video from step 1 (lk only): points on "
+                                     "depth edges are not seeded, and a point whose depth "
+                                     "jumps is dropped (default: X_depth.mkv beside the "
+                                     "colour video, if it exists)")
     backend: str = option(AUTO, "tracker: cotracker (needs the cotracker package or its "
                           "torch.hub cache), lk (no weights), auto (cotracker if present, else lk)",
                           choices=(AUTO,) + BACKENDS)
-    max_frames: int | None = option(None, "track only the first N frames (default: all)")
+    max_frames: int | None = option(None, "track only the first N frames (default: all; -1: "
+                                    "all)", ge=1, none_value=-1)
     save_visualization_video: bool = option(False, "also write the video with the tracks "
-                                            "drawn, as X_tracking.json_visualization.mkv")
+                                            "drawn, as X_tracking.json_visualization.mkv",
+                                            aliases=("--save_visulization_video",))
     overwrite: bool = option(False, "replace existing outputs")
     device: str = option("cpu", "torch device for cotracker (cpu, cuda, cuda:1)")
     checkpoint: str | None = option(None, "cotracker weights (.pth); default: the package's "
                                     "or torch.hub's cache")
-    grid_spacing: int = option(16, "pixels between seeding grid points (lk: grid cell side)")
-    lk_window: int = option(15, "lk: side of the tracking window, pixels (odd)")
-    fb_threshold: float = option(2.0, "lk: largest forward-backward error, pixels")
+    grid_spacing: int = option(16, "pixels between seeding grid points (lk: grid cell side)",
+                               ge=2, le=4096)
+    lk_window: int = option(15, "lk: side of the tracking window, pixels (odd)", ge=5, le=255)
+    fb_threshold: float = option(2.0, "lk: largest forward-backward error, pixels", gt=0,
+                                 le=1000)
     min_ncc: float = option(0.985, "lk: smallest patch correlation with the point's anchor "
-                            "patch after affine alignment (lower keeps more, less exact points)")
+                            "patch after affine alignment (lower keeps more, less exact points)",
+                            ge=-1, le=1)
     steps_between_track_init: int = option(16, "cotracker: frames between seeding rounds",
-                                           aliases=("--steps_bewtwen_track_init",), ge=1)
-    nr_iterations: int = option(1, "cotracker: shifted seeding grids per round (more: denser)")
-    downscale: int = option(1, "cotracker: shrink frames by this integer factor first")
-    window_frames: int = option(32, "cotracker: frames per network call")
-    overlap: int = option(8, "cotracker: frames shared by consecutive windows")
+                                           aliases=("--steps_bewtwen_track_init",), ge=1,
+                                           le=100_000)
+    nr_iterations: int = option(1, "cotracker: shifted seeding grids per round (more: denser)",
+                                ge=1, le=64)
+    downscale: int = option(1, "cotracker: shrink frames by this integer factor first", ge=1,
+                            le=64)
+    window_frames: int = option(32, "cotracker: frames per network call", ge=2, le=10_000)
+    overlap: int = option(8, "cotracker: frames shared by consecutive windows", ge=0,
+                          le=10_000)
+
+
+COTRACKER_ONLY = ("steps_between_track_init", "nr_iterations", "downscale", "window_frames",
+                  "overlap", "checkpoint", "device")
 
 
 def _validate(config: TrackConfig) -> None:
-    if config.max_frames is not None and config.max_frames < 1:
-        raise InputError("--max_frames", f"must be at least 1, got {config.max_frames}")
-    if config.grid_spacing < 2:
-        raise InputError("--grid_spacing", f"must be at least 2 pixels, got {config.grid_spacing}")
-    if config.lk_window < 5 or config.lk_window % 2 == 0:
-        raise InputError("--lk_window", f"must be odd and at least 5, got {config.lk_window}")
-    if config.fb_threshold <= 0:
-        raise InputError("--fb_threshold", f"must be > 0 pixels, got {config.fb_threshold}")
-    if not -1 <= config.min_ncc <= 1:
-        raise InputError("--min_ncc", f"must be in [-1, 1], got {config.min_ncc}")
+    validate_config(config)
+    if config.lk_window % 2 == 0:
+        raise InputError("--lk_window", f"must be odd, got {config.lk_window}")
+
+
+def _warn_unused(config: TrackConfig, names: tuple[str, ...], why: str) -> None:
+    """One warning naming the flags set away from their defaults that the chosen backend
+    does not use."""
+    defaults = TrackConfig(color_video=config.color_video)
+    given = [f"--{n}" for n in names if getattr(config, n) != getattr(defaults, n)]
+    if given:
+        log.warning("%s: %s", ", ".join(given), why)
 
 
 def _tracker(config: TrackConfig, backend: str) -> Callable[[Iterator, Iterator | None, Iterator | None],
@@ -125,16 +142,20 @@ def track_points(config: TrackConfig) -> list[Path]:
         check_matching(info, mask_reader.info, "mask video")
         masks = mask_reader.frames(0, count)
     depths = None
-    if config.depth_video is not None:
-        depth_reader = DepthVideoReader(config.depth_video)
+    backend = resolve_backend(config.backend)
+    depth_path = (naming.find_sidecar(config.depth_video, config.color_video, naming.DEPTH,
+                                      "--depth_video") if backend == "lk" else config.depth_video)
+    if depth_path is not None:
+        depth_reader = DepthVideoReader(depth_path)
         check_matching(info, depth_reader.info, "depth video")
         depths = depth_reader.frames(0, count)
     out = check_writable(output_path(config.color_video, TRACKING), config.overwrite)
     vis_path = output_path(out, VISUALIZATION)
     if config.save_visualization_video:
         check_writable(vis_path, config.overwrite)
-    backend = resolve_backend(config.backend)
     log.info("tracking %d frames of %s with %s", count, info.path, backend)
+    if backend == "lk":
+        _warn_unused(config, COTRACKER_ONLY, "cotracker only; lk ignores")
 
     stream = _tracker(config, backend)
     frames = VideoReader(info.path, info).frames(0, count)
