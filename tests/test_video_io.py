@@ -6,6 +6,7 @@ import subprocess
 import sys
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
@@ -151,3 +152,20 @@ def test_memory_does_not_grow_with_video_length(tmp_path):
         peaks[count] = _peak_rss_kb(src, tmp_path / f"dst{count}.mkv")
     # 280 extra frames of 230 KB would add 64 MB if anything kept them.
     assert peaks[320] - peaks[40] < 12_000, peaks
+
+
+def test_video_reencoded_at_another_rate_keeps_no_stale_rate(tmp_path):
+    """Re-encoded at 25 fps, our file keeps its fps=30 tag (as FFmpeg copies tags): the
+    stream's own rate wins, and the complete file is not called truncated."""
+    path = tmp_path / "reencoded.mkv"
+    with av.open(str(path), "w", format="matroska") as out:
+        out.metadata.update({"tool": "metricdepth", "fps": "30"})
+        stream = out.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 16, "bgr0"
+        for i, frame in enumerate(pattern_frames(12, 32, 16)):
+            encoded = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(format="bgr0")
+            encoded.pts = i
+            out.mux(stream.encode(encoded))
+        out.mux(stream.encode())
+    info = probe(path)
+    assert (info.fps, info.frame_count) == (25, 12)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..config import option
 from ..errors import InputError
 from ..io import naming
-from ..io.atomic import check_writable
+from ..io.chunked import check_outputs, is_committing
 from ..io.checks import check_matching
 from ..io.depth_video import DEFAULT_MAX_DEPTH
 from ..io.text_list import read_lines
@@ -201,10 +201,11 @@ def plan(config: InfillConfig) -> list[VideoTask]:
     for stereo_path, mask_path in entries:
         mask_path = mask_path or naming.output_path(stereo_path, naming.INFILL_MASK)
         output = naming.output_path(stereo_path, naming.INFILLED)
-        if output.exists() and not config.overwrite and config.batch is not None:
+        if output.exists() and not is_committing(output) and not config.overwrite \
+                and config.batch is not None:
             log.info("%s: finished already, skipped", output)
             continue
-        check_writable(output, config.overwrite)
+        check_outputs([output], config.overwrite)
         stereo = probe(stereo_path)
         _check_stereo(stereo, mask_path)
         scene = _scene_inputs(config, stereo) if config.batch is None else None

@@ -68,14 +68,23 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
+def _same_rate(a: Fraction | float, b: Fraction | float) -> bool:
+    return abs(float(a) / float(b) - 1) < 1e-3
+
+
 def _exact_fps(stream: av.video.stream.VideoStream, tags: Mapping[str, str]) -> Fraction:
-    """The tag we wrote, else the container's nominal rate, else its average rate."""
-    if TAG_FPS in tags:
-        return Fraction(tags[TAG_FPS])
+    """The tag we wrote (when the stream still runs at it: a file re-encoded at another
+    rate may keep a stale tag), else the container's nominal rate, else its average rate."""
     nominal, average = stream.guessed_rate, stream.average_rate
-    if nominal and average and abs(float(nominal) / float(average) - 1) < 1e-3:
-        return Fraction(nominal)  # e.g. 30000/1001 rather than 8991000/300007
     rate = average or nominal
+    try:
+        tagged = Fraction(tags[TAG_FPS]) if TAG_FPS in tags else None
+    except (ValueError, ZeroDivisionError):
+        tagged = None
+    if tagged is not None and tagged > 0 and (not rate or _same_rate(tagged, rate)):
+        return tagged
+    if nominal and average and _same_rate(nominal, average):
+        return Fraction(nominal)  # e.g. 30000/1001 rather than 8991000/300007
     if not rate:
         raise InputError(stream.container.name, "video has no frame rate")
     return Fraction(rate)
