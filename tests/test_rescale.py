@@ -68,6 +68,14 @@ def test_bad_input(room_inputs, tmp_path, capsys):
     assert not list(tmp_path.glob("*rescaled*")) and not list(tmp_path.glob("*.ply"))
 
 
+def test_too_few_points_blames_the_threshold_that_rejected_them(room_inputs, capsys):
+    _, _, paths = room_inputs
+    base = ["--depth_video", paths["depth"], "--track_file", paths["tracks"], "--xfov", 60]
+    strict = _fail(base + ["--max_error", 0.001], capsys)  # 0.2 px noise: every track fails
+    assert ": error: --max_error: only 0 observations of triangulated points" in strict
+    assert "reprojection error above 0.001 px" in strict and len(strict.splitlines()) == 1
+
+
 def test_missing_poses_and_existing_output(room_inputs, capsys):
     _, _, paths = room_inputs
     Path(str(paths["depth"]) + "_transformations.json").unlink()

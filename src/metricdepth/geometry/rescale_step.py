@@ -36,7 +36,7 @@ from ..progress import progress
 from .inputs import frames_to_use, read_tracks, resolve_intrinsics
 from .observations import INVALID_DEPTH_FRACTION, Observations, gather_observations
 from .rescale import FrameFits, apply_fit, change_of_fit, fit_frames, fit_inverse
-from .triangulate import TriangulationSettings, depth_in_frames, triangulate
+from .triangulate import Triangulation, TriangulationSettings, depth_in_frames, triangulate
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     log.info("triangulated %d of %d tracks", int(tri.ok.sum()), obs.track_count)
     written: dict[str, Path] = {}
     if config.save_rescaled_depth:
-        fits = _fit(static, tri.points, world_from_cam, config, frames)
+        fits = _fit(static, tri, settings, world_from_cam, config, frames)
         _report_change(fits, static)
         written["rescaled"] = _write_rescaled(paths["rescaled"], depth, fits, frames,
                                               _job_settings(config, poses_path, track_path,
@@ -201,9 +201,34 @@ def _show_windows(config: RescaleConfig, written: dict[str, Path]) -> None:
     show_point_clouds(clouds, f"{Path(config.depth_video).name} - rescale_depth")
 
 
-def _fit(obs: Observations, points: np.ndarray, world_from_cam: np.ndarray,
-         config: RescaleConfig, frames: int) -> FrameFits:
+def _too_few_points(found: int, obs: Observations, tri: Triangulation,
+                    settings: TriangulationSettings, config: RescaleConfig) -> InputError:
+    """The error for too few triangulated points, blaming the check that rejected most
+    tracks: too few views (short tracks), too little parallax, too big an error."""
+    seen = np.bincount(obs.track, minlength=len(tri.ok)) >= settings.min_observations
+    wide = seen & (tri.parallax_deg >= settings.min_parallax_deg)
+    rejected = {
+        "--triangulation_min_observations": (int((~seen).sum()),
+                                             f"seen in fewer than {settings.min_observations} frames"),
+        "--min_parallax": (int((seen & ~wide).sum()),
+                           f"parallax below {settings.min_parallax_deg:g} degrees"),
+        "--max_error": (int((wide & ~tri.ok).sum()),
+                        f"reprojection error above {settings.max_error_px:g} px"),
+    }
+    flag = max(rejected, key=lambda k: rejected[k][0])
+    if rejected[flag][0] == 0:
+        return InputError(config.track_file or "--track_file", f"only {found} observations "
+                          f"of triangulated points (at least {config.min_points} needed)")
+    why = ", ".join(f"{n} {what}" for n, what in rejected.values() if n)
+    return InputError(flag, f"only {found} observations of triangulated points (at least "
+                      f"{config.min_points} needed); of {len(tri.ok)} tracks {why}: the tracks "
+                      "are too short, the camera moves too little, or the threshold is too strict")
+
+
+def _fit(obs: Observations, tri: Triangulation, settings: TriangulationSettings,
+         world_from_cam: np.ndarray, config: RescaleConfig, frames: int) -> FrameFits:
     """Fits of the depth to the triangulated points, per frame or global."""
+    points = tri.points
     usable = np.isfinite(points[obs.track]).all(axis=1) & np.isfinite(obs.depth)
     z_true = depth_in_frames(points, obs.frame[usable], obs.track[usable], world_from_cam)
     z = obs.depth[usable]
@@ -211,9 +236,7 @@ def _fit(obs: Observations, points: np.ndarray, world_from_cam: np.ndarray,
     front = z_true > 0
     z_true, z, frame = z_true[front], z[front], frame[front]
     if len(z) < config.min_points:
-        raise InputError(config.track_file or "--track_file", f"only {len(z)} observations of triangulated points "
-                         f"(at least {config.min_points} needed): the tracks are too short or "
-                         "the camera moves too little for triangulation")
+        raise _too_few_points(len(z), obs, tri, settings, config)
     if config.global_align:
         (a, b), _ = fit_inverse(z_true, z)
         log.info("global fit: 1/z_true = %.4f/z + %.5f", a, b)
