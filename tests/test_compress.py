@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from conftest import write_video
+from metricdepth.encode.encoders import encoder_opens
+from metricdepth.io.stereo_tags import TAG_LAYOUT
 from metricdepth.io.video import VideoReader, VideoWriter, probe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +35,8 @@ def dog(tmp_path_factory, request):
         pytest.skip(f"{source} not present")
     folder = tmp_path_factory.mktemp("compress")
     stereo = folder / "dog_stereo.mkv"
-    with VideoReader(source) as video, VideoWriter(stereo, 2 * EYE_W, EYE_H, video.fps) as out:
+    with VideoReader(source) as video, VideoWriter(stereo, 2 * EYE_W, EYE_H, video.fps,
+                                                   tags={TAG_LAYOUT: "full_sbs"}) as out:
         for frame in video:
             eye = cv2.resize(frame, (EYE_W, EYE_H), interpolation=cv2.INTER_AREA)
             out.write(np.concatenate([eye, eye[:, ::-1]], axis=1))  # right eye != left eye
@@ -84,7 +87,8 @@ def test_default_is_x265_full_sbs_mp4_with_the_original_audio(dog):
 def test_half_top_bottom_matroska_10_bit(dog):
     source, stereo = dog
     result = _run("--sbs_color_video", str(stereo), "--color_video", str(source),
-                  "--layout", "half_tb", "--container", "mkv", "--ten_bit")
+                  "--layout", "half_top_bottom", "--container", "mkv", "--ten_bit",
+                  "--encoder", "libx265")
     assert result.returncode == 0, result.stderr
     out = Path(result.stdout.strip())
     assert out.name == "dog_stereo.mkv_TB_Half_OU.mkv"
@@ -97,24 +101,22 @@ def test_half_top_bottom_matroska_10_bit(dog):
     assert len(_streams(info, "audio")) == 1
 
 
-def test_vr180_half_sbs_x264_has_spherical_metadata(dog):
+def test_height_preset_scales_keeping_the_aspect(dog, tmp_path):
     source, stereo = dog
-    result = _run("--sbs_color_video", str(stereo), "--color_video", str(source),
-                  "--layout", "half_sbs", "--codec", "x264", "--vr180")
+    out = tmp_path / "720.mp4"
+    result = _run("--sbs_color_video", str(stereo), "--output", str(out), "--encoder", "libx264",
+                  "--preset", "ultrafast", "--height", "720", "--no_audio", "--color_video", str(source))
     assert result.returncode == 0, result.stderr
-    out = Path(result.stdout.strip())
-    assert out.name == "dog_stereo.mkv_180_LR_Half_SBS.mp4"
-    [video] = _streams(ffprobe(out), "video")
-    assert video["codec_name"] == "h264" and (video["width"], video["height"]) == (EYE_W, EYE_H)
-    side = _side_data(video)
-    assert side["Stereo 3D"]["type"] == "side by side"
-    assert "equirectangular" in side["Spherical Mapping"]["projection"]
+    info = ffprobe(out)
+    [video] = _streams(info, "video")
+    assert (video["width"], video["height"]) == (2560, 720)  # 320x90 times 8
+    assert _streams(info, "audio") == []
 
 
 def test_no_audio_source_means_no_audio_stream(dog, tmp_path):
     _, stereo = dog
     out = tmp_path / "plain.mp4"
-    result = _run("--sbs_color_video", str(stereo), "--output", str(out), "--codec", "x264",
+    result = _run("--sbs_color_video", str(stereo), "--output", str(out), "--encoder", "libx264",
                   "--preset", "ultrafast")
     assert result.returncode == 0, result.stderr
     assert _streams(ffprobe(out), "audio") == []
@@ -130,15 +132,29 @@ def _refused(result: subprocess.CompletedProcess, *words: str) -> None:
 def test_bad_input_is_refused_with_one_line(dog, tmp_path):
     source, stereo = dog
     odd = write_video(tmp_path / "odd.mkv", np.zeros((3, 8, 11, 3), np.uint8))
-    _refused(_run("--sbs_color_video", str(odd)), "odd.mkv", "odd width")
+    _refused(_run("--sbs_color_video", str(odd), "--layout", "full_sbs"), "odd.mkv", "odd width")
     _refused(_run("--sbs_color_video", str(tmp_path / "missing.mkv")), "missing.mkv", "not found")
     short = write_video(tmp_path / "short.mkv", np.zeros((5, 8, 16, 3), np.uint8), fps=30)
-    _refused(_run("--sbs_color_video", str(short), "--color_video", str(source)),
+    _refused(_run("--sbs_color_video", str(short), "--layout", "full_sbs", "--color_video", str(source)),
              "01_dog.mp4", "not its source")
     text = tmp_path / "text.mp4"
     text.write_text("no video")
     _refused(_run("--sbs_color_video", str(stereo), "--color_video", str(text)), "text.mp4")
     _refused(_run("--sbs_color_video", str(stereo), "--crf", "80"), "--crf")
+    _refused(_run("--sbs_color_video", str(stereo), "--crf", "55", "--encoder", "libx264"), "--crf", "51")
+    _refused(_run("--sbs_color_video", str(source), "--color_video", str(source)), "01_dog.mp4",
+             "no stereo layout tag", "--layout")
+    _refused(_run("--sbs_color_video", str(stereo), "--encoder", "x266"), "--encoder")
+    _refused(_run("--sbs_color_video", str(stereo), "--sbs_w", "641"), "--sbs_w", "even")
+    _refused(_run("--sbs_color_video", str(stereo), "--sbs_w", "640", "--sbs_h", "360"), "distort")
+    _refused(_run("--sbs_color_video", str(stereo), "--height", "1000"), "--height")
+    _refused(_run("--sbs_color_video", str(stereo), "--ten_bit", "--encoder", "libx264"), "--ten_bit")
+    _refused(_run("--sbs_color_video", str(stereo), "--layout", "vr180"), "--layout", "vr180")
+    for flag in (["--container", "mkv"], ["--ten_bit"], ["--encoder", "libx264"], ["--height", "720"]):
+        _refused(_run("--sbs_color_video", str(stereo), "--mvhevc", *flag), flag[0], "--mvhevc")
+    if not encoder_opens("hevc_nvenc"):
+        _refused(_run("--sbs_color_video", str(stereo), "--encoder", "hevc_nvenc"), "hevc_nvenc",
+                 "NVIDIA")
     existing = tmp_path / "exists.mp4"
     existing.write_bytes(b"keep")
     _refused(_run("--sbs_color_video", str(stereo), "--output", str(existing)), "already exists")

@@ -49,7 +49,7 @@ HALF_EYES_M = 0.0315        # half the default 63 mm pupillary distance
 MAX_ATE_FRACTION = 0.05     # of the camera's path length
 MAX_RESCALED_ABSREL = 0.01
 MIN_RIGHT_EYE_PSNR_DB = 30.0
-CONFIG = "[stereo]\nchunk_frames = 4\n[compress]\ncodec = \"x264\"\npreset = \"ultrafast\"\n"
+CONFIG = "[stereo]\nchunk_frames = 4\n[compress]\nencoder = \"libx264\"\npreset = \"ultrafast\"\n"
 
 
 def write_inputs(folder: Path, seed: int = 0):

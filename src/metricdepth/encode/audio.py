@@ -1,21 +1,62 @@
-"""The original colour video's audio, copied (or re-encoded to AAC) into the final file,
-interleaved with the video as it is written (nothing is held in memory)."""
+"""The original colour video's audio tracks in the final file, interleaved with the video
+as it is written (nothing is held in memory).
+
+Every audio stream PyAV decodes is kept, in order, with its language and title tags. A
+stream is copied when the container stores its codec (`COPYABLE`), else decoded and
+re-encoded to AAC 192 kbit/s, resampled to planar float, to a sample rate AAC has and to
+a channel layout it encodes (`aac_target`). Audio after the video's end is dropped.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-# Audio codecs the MP4 muxer stores as they are; anything else is re-encoded to AAC.
-MP4_AUDIO_CODECS = frozenset({"aac", "mp3", "ac3", "eac3", "alac"})
+# Codecs each container stores as they are (and players play from it).
+COPYABLE = {
+    "mp4": frozenset({"aac", "mp3", "ac3", "eac3", "alac"}),
+    "mkv": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "alac", "opus", "vorbis", "flac", "dts",
+                      "truehd", "pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le",
+                      "pcm_f64le"}),
+}
 AAC_BITRATE = 192_000  # bits/s when re-encoding
+AAC_RATE = 48_000      # sample rate for sources at a rate AAC does not have
+AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+KEPT_TAGS = ("language", "title")
+
+
+def aac_target(rate: int, channels: int) -> tuple[int, str]:
+    """(sample rate, channel layout) the AAC encoder is given for a source of `rate` Hz
+    and `channels` channels: the same where AAC has them, else 48 kHz / a stereo downmix."""
+    rates = av.codec.Codec("aac", "w").audio_rates
+    return (rate if rate in rates else AAC_RATE), AAC_LAYOUTS.get(channels, "stereo")
+
+
+def _codec(stream: av.audio.stream.AudioStream) -> str:
+    """The stream's codec as FFmpeg names the format (mp3, not the decoder's mp3float)."""
+    return stream.codec_context.codec.canonical_name
+
+
+@dataclass
+class _Track:
+    source: av.audio.stream.AudioStream
+    stream: av.audio.stream.AudioStream
+    copy: bool
+
+    @property
+    def description(self) -> str:
+        name = _codec(self.source)
+        language = self.source.metadata.get("language")
+        return (f"copy of {name}" if self.copy else f"{name} -> aac") + (f" ({language})" if language else "")
 
 
 class AudioSource:
-    """The first audio stream of `path`, added to `output` as a copy or as AAC.
+    """The audio streams of `path` added to `output` (an mp4 or mkv container being
+    written); `mux_until` interleaves their packets with the video's.
 
     end_seconds: audio after this time (the video's duration) is dropped, so the file
     is not longer than its video.
@@ -24,44 +65,49 @@ class AudioSource:
     def __init__(self, path: str | Path, output: av.container.OutputContainer, container: str,
                  end_seconds: float):
         self.input = av.open(str(path))
-        source = self.input.streams.audio[0]
-        self.copy = container != "mp4" or source.codec_context.name in MP4_AUDIO_CODECS
-        if self.copy:
-            self.stream = output.add_stream_from_template(source)
-        else:
-            self.stream = output.add_stream("aac", rate=source.codec_context.sample_rate)
-            self.stream.bit_rate = AAC_BITRATE
-            self.stream.layout = source.codec_context.layout
-        self.source = source
-        self.codec = "copy of " + source.codec_context.name if self.copy else "aac"
+        self.tracks = {source.index: self._add(source, output, container) for source in self.input.streams.audio}
         self.end = end_seconds
-        self._packets = self._generate()
-        self._pending: av.Packet | None = None
         self.output = output
+        self._packets = self._generate()
+        self._pending: tuple[_Track, av.Packet] | None = None
 
-    def _generate(self) -> Iterator[av.Packet]:
-        """Output packets in order, with timestamps in the source's time base."""
-        for packet in self.input.demux(self.source):
+    @staticmethod
+    def _add(source: av.audio.stream.AudioStream, output: av.container.OutputContainer,
+             container: str) -> _Track:
+        copy = _codec(source) in COPYABLE[container]
+        if copy:
+            stream = output.add_stream_from_template(source)
+        else:
+            rate, layout = aac_target(source.codec_context.sample_rate, source.codec_context.channels)
+            stream = output.add_stream("aac", rate=rate, layout=layout)
+            stream.bit_rate = AAC_BITRATE
+        for key in KEPT_TAGS:
+            if key in source.metadata:
+                stream.metadata[key] = source.metadata[key]
+        return _Track(source, stream, copy)
+
+    @property
+    def description(self) -> str:
+        return ", ".join(track.description for track in self.tracks.values()) or "none"
+
+    def _generate(self) -> Iterator[tuple[_Track, av.Packet]]:
+        """(track, output packet) in the source's order, timestamps in their time bases."""
+        for packet in self.input.demux(*(track.source for track in self.tracks.values())):
+            track = self.tracks[packet.stream.index]
             if packet.size == 0 or packet.pts is None:
                 continue
             start = float(packet.pts * packet.time_base)
-            if start >= self.end:
-                break
-            if self.copy:
+            if track.copy:
                 stop = start + float((packet.duration or 0) * packet.time_base)
-                if stop > self.end + 1e-6:
-                    break  # a packet running past the video's end would lengthen the file
-                yield packet
-            else:
-                for frame in packet.decode():
-                    if frame.time is not None and frame.time >= self.end:
-                        continue
-                    yield from self.stream.encode(frame)
-        if not self.copy:
-            yield from self.stream.encode(None)
-
-    def _time(self, packet: av.Packet) -> float:
-        return float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+                if stop <= self.end + 1e-6:  # a packet past the video's end would lengthen the file
+                    yield track, packet
+                continue
+            for frame in packet.decode():
+                if frame.time is None or frame.time < self.end:
+                    yield from ((track, p) for p in track.stream.encode(frame))
+        for track in self.tracks.values():
+            if not track.copy:
+                yield from ((track, p) for p in track.stream.encode(None))
 
     def mux_until(self, seconds: float | None) -> None:
         """Mux audio packets that start before `seconds` (None: all that are left)."""
@@ -70,10 +116,11 @@ class AudioSource:
                 self._pending = next(self._packets, None)
                 if self._pending is None:
                     return
-            if seconds is not None and self._time(self._pending) > seconds:
+            track, packet = self._pending
+            if seconds is not None and packet.pts is not None and float(packet.pts * packet.time_base) > seconds:
                 return
-            packet, self._pending = self._pending, None
-            packet.stream = self.stream
+            self._pending = None
+            packet.stream = track.stream
             self.output.mux(packet)
 
     def close(self) -> None:

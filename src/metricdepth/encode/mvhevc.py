@@ -1,23 +1,47 @@
 """MV-HEVC spatial video (Apple Vision Pro): both eyes in one HEVC stream, two layers.
 
-FFmpeg (5.x, and PyAV's build) cannot encode MV-HEVC; the x265 command-line encoder can
-from version 4.0 when built with multiview support (``-DENABLE_MULTIVIEW=ON``), and
-MP4Box (GPAC) puts its stream into an MP4. Both are looked up on PATH.
+FFmpeg (and PyAV's build) cannot encode MV-HEVC; the x265 command-line encoder can from
+version 4.0 when built with multiview support (``-DENABLE_MULTIVIEW=ON``), and MP4Box
+(GPAC) puts its stream and the audio into an MP4. Both are looked up on PATH. Flags this
+path cannot honour are refused (`refuse_mvhevc_flags`); the audio is kept.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
 
 from ..errors import InputError
+from ..io.atomic import AtomicFile
+from ..io.video import VideoInfo, VideoReader
+from ..progress import progress
+from ..stereo.layouts import Layout
+from .audio import AudioSource
 
+MVHEVC_TAG = "_spatial"
 INSTALL_HINT = ("MV-HEVC needs the x265 command-line encoder 4.0 or newer built with "
                 "multiview support (cmake -DENABLE_MULTIVIEW=ON; 'x265 --help' then lists "
                 "--multiview-config) and MP4Box from GPAC, both on PATH. Install them, or "
                 "write side-by-side (the default) which headsets also play")
+# Flags of step 8 this path cannot honour: (field, value that means "not given").
+UNSUPPORTED = (("encoder", "auto"), ("container", "mp4"), ("layout", None), ("ten_bit", False),
+               ("cq", None), ("nv_preset", None), ("sbs_w", None), ("sbs_h", None),
+               ("height", None))
+
+
+def refuse_mvhevc_flags(config: Any) -> None:
+    """InputError naming the first flag given with --mvhevc that it cannot honour."""
+    for field, unset in UNSUPPORTED:
+        if getattr(config, field) != unset:
+            raise InputError(f"--{field}", "cannot be used with --mvhevc (x265's multiview "
+                             "encoder writes full-size 8-bit HEVC eyes into an MP4)")
 
 
 def find_multiview_tools() -> tuple[str, str] | None:
@@ -40,14 +64,61 @@ def require_multiview_tools() -> tuple[str, str]:
     return tools
 
 
-def encode_mvhevc(left_y4m: Path, right_y4m: Path, out_mp4: Path, fps: Fraction, crf: int,
-                  work: Path) -> None:
-    """Encode two Y4M views into an MV-HEVC MP4 (left eye = base layer). Not run by the
-    tests here (no multiview x265 on the test machine)."""
+def _write_views(stereo: VideoInfo, layout: Layout, views: list[Path]) -> None:
+    """Both eyes of every frame as two 8-bit 4:2:0 Y4M files."""
+    outputs = [av.open(str(v), "w", format="yuv4mpegpipe") for v in views]
+    try:
+        streams = []
+        for out in outputs:
+            s = out.add_stream("rawvideo", rate=stereo.fps)
+            s.width, s.height = layout.split(np.zeros((stereo.height, stereo.width, 1)))[0].shape[1::-1]
+            s.pix_fmt = "yuv420p"
+            streams.append(s)
+        with VideoReader(stereo.path, stereo) as reader:
+            for index, frame in enumerate(progress(reader, total=stereo.frame_count, desc="views")):
+                for out, s, eye in zip(outputs, streams, layout.split(frame)):
+                    f = av.VideoFrame.from_ndarray(np.ascontiguousarray(eye), format="rgb24").reformat(format="yuv420p")
+                    f.pts = index
+                    for packet in s.encode(f):
+                        out.mux(packet)
+        for out, s in zip(outputs, streams):
+            for packet in s.encode(None):
+                out.mux(packet)
+    finally:
+        for out in outputs:
+            out.close()
+
+
+def _write_audio(colour: VideoInfo, seconds: float, path: Path) -> None:
+    """The colour video's audio tracks alone in an MP4 (copied or AAC), for MP4Box."""
+    with av.open(str(path), "w", format="mp4") as out:
+        audio = AudioSource(colour.path, out, "mp4", seconds)
+        try:
+            audio.mux_until(None)
+        finally:
+            audio.close()
+
+
+def compress_mvhevc(config: Any, stereo: VideoInfo, layout: Layout, colour: VideoInfo | None,
+                    target: AtomicFile) -> None:
+    """Both eyes as Y4M files, encoded by x265 as two layers (left eye = base layer) and
+    put into an MP4 with the audio. Not run by the tests here (no multiview x265)."""
     x265, mp4box = require_multiview_tools()
-    config = work / "multiview.cfg"
-    config.write_text(f"--num-views 2\n--format 0\n--input {left_y4m}\n--input {right_y4m}\n")
-    stream = work / "views.hevc"
-    subprocess.run([x265, "--multiview-config", str(config), "--crf", str(crf),
-                    "--fps", str(fps), "--output", str(stream)], check=True)
-    subprocess.run([mp4box, "-add", f"{stream}:fps={float(fps)}", "-new", str(out_mp4)], check=True)
+    if not layout.full_eyes or layout.vr180:
+        raise InputError(stereo.path, f"is {layout.name}; MV-HEVC needs both eyes whole "
+                         "(full_sbs or top_bottom)")
+    with tempfile.TemporaryDirectory(dir=target.final.parent) as work:
+        work = Path(work)
+        views = [work / "left.y4m", work / "right.y4m"]
+        _write_views(stereo, layout, views)
+        stream = work / "views.hevc"
+        (work / "multiview.cfg").write_text(f"--num-views 2\n--format 0\n--input {views[0]}\n"
+                                            f"--input {views[1]}\n")
+        subprocess.run([x265, "--multiview-config", str(work / "multiview.cfg"),
+                        "--crf", str(config.crf), "--preset", config.preset or "medium",
+                        "--fps", str(Fraction(stereo.fps)), "--output", str(stream)], check=True)
+        command = [mp4box, "-add", f"{stream}:fps={float(stereo.fps)}"]
+        if colour is not None:
+            _write_audio(colour, stereo.duration, work / "audio.mp4")
+            command += ["-add", f"{work / 'audio.mp4'}#audio"]
+        subprocess.run(command + ["-new", str(target.tmp)], check=True)

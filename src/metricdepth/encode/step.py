@@ -1,61 +1,81 @@
 """Step 8 as a library function: `compress(config) -> [path written]`.
 
-Encodes a side-by-side stereo video (S or S_infilled.mkv) with x265 or x264 through
-PyAV, in the layout and container asked for, adds the original colour video's audio,
-writes the stereo metadata players read (Matroska StereoMode; MP4 'st3d', plus 'sv3d'
-for VR180), and checks the result before it gets its final name.
+Encodes a stereo video (S or S_infilled.mkv) through PyAV with the encoder asked for (x265,
+x264, SVT-AV1 or NVIDIA NVENC), in the layout its `layout` tag names (or converted from a
+full side-by-side / top-bottom one), optionally scaled, adds the original colour video's
+audio tracks, writes the stereo metadata players read (Matroska StereoMode; MP4 'st3d',
+plus 'sv3d' for VR180), and checks the result before it gets its final name.
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace
 
 from ..config import option
 from ..errors import InputError
 from ..io.atomic import AtomicFile
-from ..io.mp4 import tag_bt709
 from ..io.naming import output_path
+from ..io.stereo_tags import TAG_LAYOUT
 from ..io.video import VideoInfo, VideoReader, probe
 from ..progress import progress
+from ..stereo.layouts import LAYOUT_HELP, LAYOUTS, REGISTRY, Layout, compose
 from .audio import AudioSource, video_time
-from .layouts import LAYOUTS, MVHEVC_TAG, VR180_TAG, Layout
-from .mp4boxes import add_video_boxes, st3d, sv3d_vr180
-from .mvhevc import encode_mvhevc, require_multiview_tools
+from .encoders import ENCODER_CHOICES, NV_PRESETS, X26X_PRESETS, Encoder, select_encoder
+from .mp4boxes import Mp4Error, add_video_boxes, st3d, sv3d_vr180
+from .mvhevc import MVHEVC_TAG, compress_mvhevc, refuse_mvhevc_flags
+from .size import HEIGHT_PRESETS, fit, output_size
 
 log = logging.getLogger(__name__)
 
-CODECS = {"x265": "libx265", "x264": "libx264"}
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska"}
+DEFAULT_NV_PRESET = "p5"
+DEFAULT_PRESET = "medium"
 
 
 @dataclass
 class CompressConfig:
     """Settings of compress_video.py (every field is a flag of the same name)."""
 
-    sbs_color_video: Path = option(None, "the side-by-side stereo video (S or S_infilled.mkv, "
-                                   "left eye left)", required=True)
-    color_video: Path | None = option(None, "the original colour video whose audio is added "
-                                      "(copied; re-encoded to AAC if the container cannot "
-                                      "hold it)")
-    codec: str = option("x265", "video encoder: x265 (HEVC) or x264 (H.264, plays everywhere)",
-                        choices=tuple(CODECS))
-    crf: int = option(18, "constant rate factor: lower = better and larger (18: visually "
-                      "lossless for most content)")
-    preset: str = option("medium", "encoder speed preset (ultrafast .. veryslow)")
-    ten_bit: bool = option(False, "x265: encode 10-bit (yuv420p10le): less banding in skies")
-    layout: str = option("sbs", "sbs: full side by side; half_sbs: each eye squeezed to half "
-                         "width; tb / half_tb: left eye on top", choices=tuple(LAYOUTS))
+    sbs_color_video: Path = option(None, "the stereo video (S or S_infilled.mkv); its "
+                                   "'layout' tag (written by step 6) says how the eyes are "
+                                   "packed", required=True)
+    color_video: Path | None = option(None, "the original colour video whose audio tracks are "
+                                      "added (copied, or re-encoded to AAC where the "
+                                      "container cannot hold them)")
+    no_audio: bool = option(False, "write no audio, even with --color_video")
+    layout: str | None = option(None, "the output's layout: " + LAYOUT_HELP + ". Default: the "
+                                "input's tag. A full_sbs or top_bottom input can be written in "
+                                "any of the others but vr180; an input without a layout tag "
+                                "(not from step 6, or a mono video) is refused unless --layout "
+                                "says how its eyes are packed", choices=LAYOUTS)
+    encoder: str = option("auto", "video encoder: auto (hevc_nvenc when an NVIDIA device "
+                          "answers, else libx265), libx265 (HEVC), libx264 (H.264, plays "
+                          "everywhere), hevc_nvenc / h264_nvenc (NVIDIA), libsvtav1 (AV1)",
+                          choices=ENCODER_CHOICES)
+    crf: int = option(18, "constant rate factor of libx265/libx264 (0-51) and libsvtav1 "
+                      "(0-63): lower = better and larger (18: visually lossless for most "
+                      "content); NVENC uses it as --cq unless --cq is given", ge=0, le=63)
+    cq: int | None = option(None, "NVENC constant quality (0-51, lower = better); default: "
+                            "--crf", ge=0, le=51)
+    preset: str | None = option(None, "software encoder speed preset, ultrafast .. placebo "
+                                "(default medium; libsvtav1 maps it onto its 0-13)",
+                                choices=X26X_PRESETS)
+    nv_preset: str | None = option(None, "NVENC preset p1 (fastest) .. p7 (best), default p5",
+                                   choices=NV_PRESETS)
+    ten_bit: bool = option(False, "encode 10-bit (libx265, libsvtav1: yuv420p10le; "
+                           "hevc_nvenc: p010le): less banding in skies")
     container: str = option("mp4", "mp4 (headsets, phones) or mkv", choices=tuple(CONTAINERS))
-    vr180: bool = option(False, "mark the file as VR180 (half-sphere equirectangular per "
-                         "eye; only for videos rendered in that projection)")
+    sbs_w: int | None = option(None, "output frame width, pixels (even); the height follows "
+                               "the aspect ratio unless --sbs_h is given", ge=2)
+    sbs_h: int | None = option(None, "output frame height, pixels (even)", ge=2)
+    height: int | None = option(None, "output frame height preset (720, 1080, 1440, 2160); "
+                                "the width follows the aspect ratio", choices=HEIGHT_PRESETS)
     mvhevc: bool = option(False, "write MV-HEVC spatial video (Apple Vision Pro) instead; needs "
                           "an x265 with multiview support and MP4Box (says what to install)")
     output: Path | None = option(None, "output file; default: the input's name + the layout "
@@ -64,69 +84,154 @@ class CompressConfig:
 
 
 def default_output(config: CompressConfig, layout: Layout) -> Path:
+    """The input's name + the tag players detect `layout` by (+ the container)."""
     if config.mvhevc:
         return output_path(config.sbs_color_video, MVHEVC_TAG + ".mp4")
-    tag = (VR180_TAG if config.vr180 else "") + layout.tag
-    return output_path(config.sbs_color_video, f"{tag}.{config.container}")
+    return output_path(config.sbs_color_video, f"{layout.file_tag}.{config.container}")
 
 
-def _check_inputs(config: CompressConfig) -> tuple[VideoInfo, VideoInfo | None]:
-    stereo = probe(config.sbs_color_video)
-    if stereo.width % 2:
+def resolve_layouts(config: CompressConfig, stereo: VideoInfo) -> tuple[Layout, Layout]:
+    """(the input's layout, the output's): the input's tag, or --layout for an untagged
+    input (logged); InputError for an untagged input without --layout, an unknown tag or
+    a conversion that cannot be made."""
+    tag = stereo.tags.get(TAG_LAYOUT)
+    if tag is None:
+        if config.layout is None:
+            raise InputError(stereo.path, "has no stereo layout tag (not written by step 6, or a "
+                             "mono video): give --layout to say how its eyes are packed")
+        log.info("%s has no layout tag: taking it as %s, as --layout says", stereo.path, config.layout)
+        return REGISTRY[config.layout], REGISTRY[config.layout]
+    if tag not in REGISTRY:
+        raise InputError(stereo.path, f"has an unknown layout tag {tag!r}; give --layout? it "
+                         f"is one of {', '.join(LAYOUTS)}")
+    source = REGISTRY[tag]
+    target = REGISTRY[config.layout or tag]
+    if target != source and (not source.full_eyes or source.vr180 or target.vr180):
+        raise InputError("--layout", f"cannot make {target.name} from {stereo.path.name}'s "
+                         f"{source.name}; only full_sbs and top_bottom convert (to full_sbs, "
+                         "half_sbs, top_bottom, half_top_bottom or anaglyph)")
+    log.info("%s: layout %s (its tag)%s", stereo.path, source.name,
+             f", written as {target.name}" if target != source else "")
+    return source, target
+
+
+def _check_packing(stereo: VideoInfo, layout: Layout) -> None:
+    if layout.packing == "side_by_side" and stereo.width % 2:
         raise InputError(stereo.path, f"is {stereo.width} pixels wide, an odd width: not a "
-                         "side-by-side stereo video (two eyes of equal width)")
-    if not 0 <= config.crf <= 51:
-        raise InputError("--crf", f"must be in [0, 51], got {config.crf}")
-    if config.ten_bit and config.codec != "x265":
-        raise InputError("--ten_bit", "10-bit needs --codec x265")
-    colour = None
-    if config.color_video is not None:
-        colour = probe(config.color_video)
-        if abs(colour.duration - stereo.duration) > 1 / float(stereo.fps):
-            raise InputError(colour.path, f"lasts {colour.duration:.3f} s, but "
-                             f"{stereo.path.name} lasts {stereo.duration:.3f} s: not its source")
-        if not colour.has_audio:
-            log.warning("%s has no audio; the output will have none", colour.path)
-            colour = None
-    return stereo, colour
+                         f"{layout.name} stereo video (two eyes of equal width)")
+    if layout.packing == "top_bottom" and stereo.height % 2:
+        raise InputError(stereo.path, f"is {stereo.height} pixels high, an odd height: not a "
+                         f"{layout.name} stereo video (two eyes of equal height)")
 
 
-def _even(n: int) -> int:
-    return n + (n % 2)
+def _colour(config: CompressConfig, stereo: VideoInfo) -> VideoInfo | None:
+    """The colour video whose audio is added, or None (no --color_video, --no_audio, or
+    it has no audio)."""
+    if config.color_video is None:
+        return None
+    colour = probe(config.color_video)
+    if abs(colour.duration - stereo.duration) > 1 / float(stereo.fps):
+        raise InputError(colour.path, f"lasts {colour.duration:.3f} s, but "
+                         f"{stereo.path.name} lasts {stereo.duration:.3f} s: not its source")
+    if config.no_audio:
+        log.info("--no_audio: %s's audio is left out", colour.path)
+        return None
+    if not colour.has_audio:
+        log.warning("%s has no audio; the output will have none", colour.path)
+        return None
+    return colour
 
 
-def _encode(config: CompressConfig, layout: Layout, stereo: VideoInfo, colour: VideoInfo | None,
-            tmp: Path) -> str:
+def _quality(config: CompressConfig, encoder: Encoder) -> tuple[int, str, str]:
+    """(CRF or CQ, preset, NVENC preset) for `encoder`; warns about flags it does not use."""
+    if encoder.nvenc:
+        if config.preset is not None:
+            log.warning("--preset is for software encoders; %s uses --nv_preset", encoder.name)
+        quality = config.cq if config.cq is not None else config.crf
+    else:
+        for flag, value in (("--cq", config.cq), ("--nv_preset", config.nv_preset)):
+            if value is not None:
+                log.warning("%s is for NVENC; %s uses --crf and --preset", flag, encoder.name)
+        quality = config.crf
+    if quality > encoder.max_quality:
+        raise InputError("--cq" if encoder.nvenc and config.cq is not None else "--crf",
+                         f"must be in [0, {encoder.max_quality}] for {encoder.name}, got {quality}")
+    return quality, config.preset or DEFAULT_PRESET, config.nv_preset or DEFAULT_NV_PRESET
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything `_encode` needs, checked before anything is written."""
+
+    stereo: VideoInfo
+    colour: VideoInfo | None
+    source: Layout
+    target: Layout
+    encoder: Encoder | None  # None: MV-HEVC (x265's command line)
+    options: dict[str, str]
+    pix_fmt: str
+    size: tuple[int, int]  # (width, height) of the encoded frames, pixels
+
+
+def plan(config: CompressConfig) -> _Plan:
+    """Check the inputs and flags (InputError, nothing written) and settle the encode."""
+    stereo = probe(config.sbs_color_video)
+    source, target = resolve_layouts(config, stereo)
+    _check_packing(stereo, source)
+    colour = _colour(config, stereo)
+    if config.mvhevc:
+        return _Plan(stereo, colour, source, target, None, {}, "yuv420p", (stereo.width, stereo.height))
+    encoder = select_encoder(config.encoder)
+    quality, preset, nv_preset = _quality(config, encoder)
+    if config.ten_bit and encoder.ten_bit_format is None:
+        raise InputError("--ten_bit", f"{encoder.name} has no 10-bit mode here; use libx265, "
+                         "hevc_nvenc or libsvtav1")
+    arranged = np.zeros((stereo.height, stereo.width, 3), np.uint8)
+    height, width = _arrange(arranged, source, target).shape[:2]
+    size = output_size(width, height, config.sbs_w, config.sbs_h, config.height)
+    if target.vr180 and config.container == "mkv":
+        log.warning("MKV gets no VR180 projection metadata (FFmpeg cannot write it there); "
+                    "the name says _180. Use --container mp4 for players that need it")
+    return _Plan(stereo, colour, source, target, encoder, encoder.options(quality, preset, nv_preset),
+                 encoder.ten_bit_format if config.ten_bit else "yuv420p", size)
+
+
+def _arrange(frame: np.ndarray, source: Layout, target: Layout) -> np.ndarray:
+    """A (H, W, 3) uint8 frame of `source` as a frame of `target`."""
+    if target == source:
+        return frame
+    left, right = source.split(frame)
+    return np.ascontiguousarray(compose(target.name, left, right, is_mask=False))
+
+
+def _encode(config: CompressConfig, p: _Plan, tmp: Path) -> str:
     """Encode into `tmp`; return a description of the audio written."""
-    width, height = layout.frame_size(stereo.width // 2, stereo.height)
-    width, height = _even(width), _even(height)  # 4:2:0 needs even sizes
-    pix_fmt = "yuv420p10le" if config.ten_bit else "yuv420p"
+    width, height = p.size
     out = av.open(str(tmp), "w", format=CONTAINERS[config.container])
     audio = None
     try:
-        video = out.add_stream(CODECS[config.codec], rate=stereo.fps)
-        video.width, video.height, video.pix_fmt = width, height, pix_fmt
-        params = {"crf": str(config.crf), "preset": config.preset}
-        if config.codec == "x265":
-            params["x265-params"] = "log-level=error"
-            if config.container == "mp4":
-                video.codec_tag = "hvc1"  # what Apple and Quest players expect for HEVC
-        video.options = params
-        tag_bt709(video.codec_context)
+        video = out.add_stream(p.encoder.name, rate=p.stereo.fps)
+        video.width, video.height, video.pix_fmt = width, height, p.pix_fmt
+        if p.encoder.nvenc:
+            video.bit_rate = 0  # constant quality, no bit-rate target
+        if config.container == "mp4" and p.encoder.mp4_tag:
+            video.codec_tag = p.encoder.mp4_tag  # hvc1: what Apple and Quest players expect
+        video.options = p.options
+        ctx = video.codec_context
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc = 1, 1, 1  # BT.709
+        ctx.color_range = 1  # limited (TV) range
         if config.container == "mkv":
-            video.metadata["stereo_mode"] = layout.matroska_stereo_mode
-        if colour is not None:
-            audio = AudioSource(colour.path, out, config.container, stereo.duration)
-        with VideoReader(stereo.path, stereo) as reader:
-            for index, frame in enumerate(progress(reader, total=stereo.frame_count, desc="encode")):
-                arranged = layout.arrange(frame)
-                if arranged.shape[:2] != (height, width):
-                    arranged = _pad(arranged, height, width)
+            video.metadata["stereo_mode"] = p.target.matroska_stereo_mode
+        if p.colour is not None:
+            audio = AudioSource(p.colour.path, out, config.container, p.stereo.duration)
+        with VideoReader(p.stereo.path, p.stereo) as reader:
+            for index, frame in enumerate(progress(reader, total=p.stereo.frame_count, desc="encode")):
+                arranged = fit(_arrange(frame, p.source, p.target), width, height)
                 av_frame = av.VideoFrame.from_ndarray(arranged, format="rgb24").reformat(
-                    format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
-                av_frame.pts, av_frame.time_base = index, 1 / Fraction(stereo.fps)
+                    format=p.pix_fmt, dst_colorspace="ITU709", dst_color_range=1)
+                av_frame.pts, av_frame.time_base = index, 1 / Fraction(p.stereo.fps)
                 if audio is not None:
-                    audio.mux_until(video_time(index, stereo.fps))
+                    audio.mux_until(video_time(index, p.stereo.fps))
                 for packet in video.encode(av_frame):
                     out.mux(packet)
         for packet in video.encode(None):
@@ -137,19 +242,18 @@ def _encode(config: CompressConfig, layout: Layout, stereo: VideoInfo, colour: V
         out.close()
         if audio is not None:
             audio.close()
-    if config.container == "mp4":
-        add_video_boxes(tmp, st3d(layout.st3d_mode) + (sv3d_vr180() if config.vr180 else b""))
-    return "none" if audio is None else audio.codec
+    return "none" if audio is None else audio.description
 
 
-def _pad(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(h, w, 3) frame grown to (height, width) by repeating its last row/column."""
-    return np.pad(frame, ((0, height - frame.shape[0]), (0, width - frame.shape[1]), (0, 0)), mode="edge")
+def stereo_boxes(layout: Layout) -> bytes:
+    """The MP4 sample-entry boxes that describe `layout` ('st3d', 'sv3d' for VR180)."""
+    boxes = b"" if layout.st3d_mode is None else st3d(layout.st3d_mode)
+    return boxes + (sv3d_vr180() if layout.vr180 else b"")
 
 
-def check_result(path: Path, stereo: VideoInfo, want_audio: bool) -> VideoInfo:
-    """Frame count equal to the source's, duration within one frame of it, audio present
-    when the source had audio. Raises RuntimeError (a failed encode) otherwise."""
+def check_result(path: Path, stereo: VideoInfo, audio_tracks: int) -> VideoInfo:
+    """Frame count equal to the source's, duration within one frame of it, `audio_tracks`
+    audio streams. Raises RuntimeError (a failed encode) otherwise."""
     info = probe(path)
     frame = 1 / float(stereo.fps)
     if info.frame_count != stereo.frame_count:
@@ -157,58 +261,45 @@ def check_result(path: Path, stereo: VideoInfo, want_audio: bool) -> VideoInfo:
                            f"{stereo.frame_count}")
     with av.open(str(path)) as container:
         seconds = container.duration / av.time_base if container.duration else info.duration
+        tracks = len(container.streams.audio)
     if abs(seconds - stereo.duration) > frame:
         raise RuntimeError(f"{path}: lasts {seconds:.3f} s, the source {stereo.duration:.3f} s")
-    if want_audio and not info.has_audio:
-        raise RuntimeError(f"{path}: the audio stream is missing")
+    if tracks != audio_tracks:
+        raise RuntimeError(f"{path}: {tracks} audio streams written, expected {audio_tracks}")
     return info
 
 
-def _compress_mvhevc(config: CompressConfig, stereo: VideoInfo, target: AtomicFile) -> None:
-    """Both eyes as Y4M files, encoded by x265 as two layers and put into an MP4."""
-    require_multiview_tools()
-    with tempfile.TemporaryDirectory(dir=target.final.parent) as work:
-        work = Path(work)
-        views = [work / "left.y4m", work / "right.y4m"]
-        outputs = [av.open(str(v), "w", format="yuv4mpegpipe") for v in views]
-        streams = []
-        for out in outputs:
-            s = out.add_stream("rawvideo", rate=stereo.fps)
-            s.width, s.height, s.pix_fmt = stereo.width // 2, stereo.height, "yuv420p"
-            streams.append(s)
-        with VideoReader(stereo.path, stereo) as reader:
-            for index, frame in enumerate(progress(reader, total=stereo.frame_count, desc="views")):
-                half = stereo.width // 2
-                for out, s, eye in zip(outputs, streams, (frame[:, :half], frame[:, half:])):
-                    f = av.VideoFrame.from_ndarray(eye, format="rgb24").reformat(format="yuv420p")
-                    f.pts = index
-                    for packet in s.encode(f):
-                        out.mux(packet)
-        for out, s in zip(outputs, streams):
-            for packet in s.encode(None):
-                out.mux(packet)
-            out.close()
-        encode_mvhevc(views[0], views[1], target.tmp, stereo.fps, config.crf, work)
+def _audio_tracks(colour: VideoInfo | None) -> int:
+    if colour is None:
+        return 0
+    with av.open(str(colour.path)) as container:
+        return len(container.streams.audio)
 
 
 def compress(config: CompressConfig) -> list[Path]:
     """Encode the stereo video of `config`; return [the file written]."""
-    layout = LAYOUTS[config.layout]
-    stereo, colour = _check_inputs(config)
-    final = Path(config.output) if config.output else default_output(config, layout)
     if config.mvhevc:
-        require_multiview_tools()
+        refuse_mvhevc_flags(config)
+    p = plan(config)
+    final = Path(config.output) if config.output else default_output(config, p.target)
     target = AtomicFile(final, config.overwrite)
     try:
         if config.mvhevc:
-            _compress_mvhevc(config, stereo, target)
-            check_result(target.tmp, stereo, want_audio=False)
-            log.info("%s: MV-HEVC, %d frames (no audio: MP4Box muxing only)", final, stereo.frame_count)
+            compress_mvhevc(config, p.stereo, p.source, p.colour, target)
+            check_result(target.tmp, p.stereo, _audio_tracks(p.colour))
+            log.info("%s: MV-HEVC, %d frames", final, p.stereo.frame_count)
         else:
-            audio = _encode(config, layout, stereo, colour, target.tmp)
-            check_result(target.tmp, stereo, want_audio=colour is not None)
-            log.info("%s: %s, %s, audio %s, %d frames", final, config.codec, layout.name, audio,
-                     stereo.frame_count)
+            audio = _encode(config, p, target.tmp)
+            boxes = stereo_boxes(p.target)
+            if config.container == "mp4" and boxes:
+                try:
+                    add_video_boxes(target.tmp, boxes)
+                except Mp4Error as exc:
+                    raise InputError(final, f"encoded, but its stereo metadata could not be "
+                                     f"added ({exc}); --container mkv avoids this") from None
+            check_result(target.tmp, p.stereo, _audio_tracks(p.colour))
+            log.info("%s: %s, %s, %dx%d, audio %s, %d frames", final, p.encoder.name,
+                     p.target.name, *p.size, audio, p.stereo.frame_count)
     except BaseException:
         target.abort()
         raise

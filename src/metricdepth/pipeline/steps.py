@@ -17,7 +17,6 @@ from typing import Any
 
 from ..depth.config import DepthConfig
 from ..depth.step import convert
-from ..encode.layouts import LAYOUTS
 from ..encode.step import CompressConfig, compress, default_output
 from ..errors import InputError
 from ..geometry.camera_step import CameraTrackConfig, camera_track
@@ -25,6 +24,7 @@ from ..geometry.rescale_step import RescaleConfig, rescale_depth
 from ..infill.step import InfillConfig, infill
 from ..io import naming
 from ..masks.step import MaskConfig, create_mask
+from ..stereo.layouts import REGISTRY
 from ..stereo.step import StereoConfig, stereo_rerender
 from ..tracking.step import TrackConfig, track_points
 from .config import STEP_NAMES, PipelineConfig
@@ -155,12 +155,15 @@ def _infill(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
 
 
 def _compress(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    return {"sbs_color_video": files.infilled, "color_video": files.colour}
+    # The layout step 6 renders in (step 7 keeps it), so the output's name is known early.
+    layout = config.steps.get("stereo", {}).get("layout", StereoConfig.layout)
+    return {"sbs_color_video": files.infilled, "color_video": files.colour, "layout": layout}
 
 
 def compress_output(settings: CompressConfig) -> Path:
     """The player-ready file step 8 writes with `settings`."""
-    return Path(settings.output) if settings.output else default_output(settings, LAYOUTS[settings.layout])
+    layout = REGISTRY[settings.layout or StereoConfig.layout]
+    return Path(settings.output) if settings.output else default_output(settings, layout)
 
 
 @dataclass(frozen=True)
