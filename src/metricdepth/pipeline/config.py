@@ -8,7 +8,7 @@ plus an optional TOML or JSON file with one section per step for everything else
     [stereo]                   # any field of that step's config (docs/steps.md)
     pupillary_distance = 65
     [compress]
-    codec = "x264"
+    encoder = "libx264"
 
 Precedence: a step's own defaults < the pipeline's choices (backends, FOV, file names)
 < the file's step section < flags given on the command line (for pipeline fields).
