@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .camera import Intrinsics, check_fov, fov_from_focal, focal_from_fov
+from .camera import Intrinsics, check_fov, focal_from_fov, fov_from_focal
 from .errors import InputError
 from .io import naming
 from .io.sidecars import read_xfovs

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
@@ -38,7 +38,8 @@ BACKENDS: dict[str, BackendEntry] = {
                         "metric scale from --anchor_backend or --depth_video)"),
     "vda_metric": BackendEntry("vda", "build_metric", "Metric Video Depth Anything (temporal, metres)"),
     "da2": BackendEntry("da2", "build_indoor", "Depth Anything V2 metric indoor (per frame, metres)"),
-    "da2_outdoor": BackendEntry("da2", "build_outdoor", "Depth Anything V2 metric outdoor (per frame, metres)"),
+    "da2_outdoor": BackendEntry("da2", "build_outdoor",
+                                "Depth Anything V2 metric outdoor (per frame, metres)"),
     "da2_relative": BackendEntry("da2", "build_relative", "Depth Anything V2, relative (per "
                                  "frame; metric scale like vda)"),
     "depthpro": BackendEntry("depthpro", "build", "Apple Depth Pro (per frame, metres + FOV; "

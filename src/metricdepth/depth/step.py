@@ -32,9 +32,9 @@ from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob
-from ..io.text_list import read_lines
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.sidecars import write_xfovs
+from ..io.text_list import read_lines
 from ..io.video import VideoInfo, VideoReader, probe
 from ..progress import progress
 from .base import BackendOptions, DepthBackend, DepthFrame, resolve_device

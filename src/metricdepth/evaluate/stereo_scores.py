@@ -14,8 +14,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..camera import (Intrinsics, invert_pose, pixel_grid, project, stereo_eye_pose,
-                      transform_points, unproject)
+from ..camera import (
+    Intrinsics,
+    invert_pose,
+    pixel_grid,
+    project,
+    stereo_eye_pose,
+    transform_points,
+    unproject,
+)
 from ..stereo.render import EyeView, eye_at, render_eyes
 from ..synthetic import SyntheticClip
 

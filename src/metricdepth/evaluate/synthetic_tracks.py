@@ -23,8 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import Intrinsics, invert_pose, make_pose, project, rotation_about_axis, \
-    transform_points, unproject
+from ..camera import (
+    Intrinsics,
+    invert_pose,
+    make_pose,
+    project,
+    rotation_about_axis,
+    transform_points,
+    unproject,
+)
 from ..io import naming
 from ..io.depth_video import DepthVideoWriter
 from ..io.mask_video import MaskVideoWriter

@@ -9,11 +9,11 @@ from pathlib import Path
 from ..config import option
 from ..errors import InputError
 from ..io import naming
-from ..io.chunked import check_outputs, is_committing
 from ..io.checks import check_matching
+from ..io.chunked import check_outputs, is_committing
 from ..io.depth_video import DEFAULT_MAX_DEPTH
-from ..io.text_list import read_lines
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
+from ..io.text_list import read_lines
 from ..io.video import VideoInfo, probe
 from ..stereo.layouts import REGISTRY
 from . import BACKENDS, BackendSpec
@@ -104,7 +104,8 @@ DEFAULT_PUPILLARY_DISTANCE_MM = 63.0
 
 def _check_stereo(stereo: VideoInfo, mask_path: Path) -> None:
     layout = stereo.tags.get(TAG_LAYOUT)
-    fillable = layout in REGISTRY and REGISTRY[layout].packing == "side_by_side" and not REGISTRY[layout].vr180
+    fillable = (layout in REGISTRY and REGISTRY[layout].packing == "side_by_side"
+                and not REGISTRY[layout].vr180)
     if layout is not None and not fillable:
         raise InputError(stereo.path, f"has layout {layout!r}; infill needs side by side "
                          "(render it with --layout full_sbs and compress to other layouts)")

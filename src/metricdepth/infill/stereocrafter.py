@@ -59,8 +59,8 @@ def processing_size(width: int, height: int, target_width: int) -> tuple[int, in
 
 def _import_torch():
     try:
-        import torch
         import diffusers  # noqa: F401
+        import torch
         import transformers  # noqa: F401
     except ImportError as exc:
         raise InputError("--backend", f"stereocrafter needs torch, diffusers and transformers "
@@ -89,8 +89,11 @@ class StereoCrafterModel:
         """Load the StereoCrafter UNet from `checkpoint` and the SVD parts from
         `svd_checkpoint` (local folders; None: the Hugging Face cache, never downloaded)."""
         torch = _import_torch()
-        from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, \
-            UNetSpatioTemporalConditionModel
+        from diffusers import (
+            AutoencoderKLTemporalDecoder,
+            EulerDiscreteScheduler,
+            UNetSpatioTemporalConditionModel,
+        )
         from transformers import CLIPVisionModelWithProjection
 
         unet_dir = _local_folder(checkpoint, UNET_REPO, "--checkpoint")

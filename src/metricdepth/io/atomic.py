@@ -50,7 +50,8 @@ def remove_dead_leftovers(final: str | Path) -> list[Path]:
     process is gone; return what was removed. Ours (this PID) and live ones are kept."""
     final = Path(final)
     file_tmp = re.compile(re.escape(final.stem + PARTIAL_TAG) + r"-(\d+)" + re.escape(final.suffix) + "$")
-    folder_tmp = re.compile(re.escape(final.name) + f"(?:{re.escape(PARTIAL_TAG)}|{re.escape(OLD_TAG)})" + r"-(\d+)$")
+    tags = f"(?:{re.escape(PARTIAL_TAG)}|{re.escape(OLD_TAG)})"
+    folder_tmp = re.compile(re.escape(final.name) + tags + r"-(\d+)$")
     removed = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(final.parent):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .video import VideoInfo
 from ..errors import InputError
+from .video import VideoInfo
 
 
 def check_matching(reference: VideoInfo, other: VideoInfo, what: str = "video") -> None:

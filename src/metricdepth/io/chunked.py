@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import logging
+import math
 import os
 import shutil
 import zipfile

@@ -112,7 +112,8 @@ def read_tracking(path: str | Path, frame_count: int | None = None,
         xy = rows[:, 1:]
         if size is not None and len(xy):
             width, height = size
-            outside = (xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5) | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)
+            outside = ((xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5)
+                       | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5))
             if outside.any():
                 x, y = xy[np.argmax(outside)]
                 raise InputError(path, f"frame {index}: point ({x:g}, {y:g}) lies outside the "

@@ -200,7 +200,8 @@ class VideoReader:
                 if index >= start:
                     yield index, frame
         except av.error.FFmpegError as exc:
-            raise InputError(self.path, f"video is damaged: decoding failed near frame {index} ({exc})") from None
+            raise InputError(self.path, f"video is damaged: decoding failed near frame {index} "
+                             f"({exc})") from None
 
     def frames(self, start: int = 0, stop: int | None = None,
                pixel_format: str = "rgb24") -> Iterator[np.ndarray]:

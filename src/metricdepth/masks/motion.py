@@ -46,9 +46,10 @@ class MotionSettings:
     moving. reach: fraction of the image width; a pixel further than this from every
     moving point is background. flat_distance: fraction of the image width; untextured
     pixels further than this from every moving point are background; untextured means a
-    structure-tensor minimum eigenvalue below `flat_texture` (lk.py units). marker_radius: pixels; each point marks a disc this big
-    for the watershed. points_across: seeding grid cells across the image width (the
-    tracker's cell size follows from it). lk: the tracker's other settings."""
+    structure-tensor minimum eigenvalue below `flat_texture` (lk.py units). marker_radius:
+    pixels; each point marks a disc this big for the watershed. points_across: seeding
+    grid cells across the image width (the tracker's cell size follows from it). lk: the
+    tracker's other settings."""
 
     model: str = "auto"
     baseline: int = 3

@@ -16,9 +16,9 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..depth.backends.frames import list_depth_frames
 from ..errors import InputError
 from ..io import chunked, naming
-from ..depth.backends.frames import list_depth_frames
 from ..io.atomic import AtomicFolder, atomic_output
 from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
 from ..progress import progress

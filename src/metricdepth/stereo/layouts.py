@@ -4,14 +4,19 @@ Step 6 renders in a layout and writes its name into the stereo video's `layout` 
 (`io/stereo_tags.py`); step 7 keeps the tag; step 8 reads it, writes the stereo metadata
 players read for it and names the file with the tokens players detect it by.
 
-| layout            | frame size  | content |
-|-------------------|-------------|---------|
-| `full_sbs`        | 2W x H      | left eye in the left half, right eye in the right half (default) |
-| `half_sbs`        | 2(W//2) x H | the same, each eye squeezed to half width (pairs of columns averaged; a mask pixel is a hole if either column is) |
-| `top_bottom`      | W x 2H      | left eye on top, right eye below |
-| `half_top_bottom` | W x 2(H//2) | the same, each eye squeezed to half height (pairs of rows averaged) |
-| `anaglyph`        | W x H       | red from the left eye, green and blue from the right (red-cyan glasses); mask: the left eye's where it has a hole, else the right eye's |
-| `vr180`           | 2S x S      | each eye remapped to a 180 x 180 degree equirectangular image S x S (S = `vr180_size`, default pi * fx rounded to even: the source's resolution at the centre), side by side; outside the source's view: black, and not a hole |
+Layouts (frame size for eyes of W x H; content):
+
+- `full_sbs` (2W x H): left eye in the left half, right eye in the right half (default).
+- `half_sbs` (2(W//2) x H): the same, each eye squeezed to half width (pairs of columns
+  averaged; a mask pixel is a hole if either column is).
+- `top_bottom` (W x 2H): left eye on top, right eye below.
+- `half_top_bottom` (W x 2(H//2)): the same, each eye squeezed to half height (pairs of
+  rows averaged).
+- `anaglyph` (W x H): red from the left eye, green and blue from the right (red-cyan
+  glasses); mask: the left eye's where it has a hole, else the right eye's.
+- `vr180` (2S x S): each eye remapped to a 180 x 180 degree equirectangular image S x S
+  (S = `vr180_size`, default pi * fx rounded to even: the source's resolution at the
+  centre), side by side; outside the source's view: black, and not a hole.
 
 File-name tokens (Meta Quest's player, DeoVR, Skybox, Pigasus look for `SBS`/`LR`,
 `TB`/`OU`, `Half`, `180`): `_LRF_Full_SBS`, `_LR_Half_SBS`, `_TB_Full_OU`, `_TB_Half_OU`,

@@ -25,18 +25,17 @@ import numpy as np
 from ..camera import Intrinsics, check_fov
 from ..config import option
 from ..errors import InputError
-from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
+from ..fov import resolve_xfovs
 from ..io import naming
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
 from ..io.mask_video import MaskVideoReader
-from ..fov import resolve_xfovs
 from ..io.sidecars import read_transformations
+from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.video import VideoReader, VideoWriter, probe
 from ..progress import progress
-from .convergence import (SubjectConvergence, convergence_shift_px, effective_baseline,
-                          parse_convergence)
+from .convergence import SubjectConvergence, convergence_shift_px, effective_baseline, parse_convergence
 from .layouts import LAYOUT_HELP, LAYOUTS, compose, equirect_maps, frame_size, vr180_size
 from .render import DEFAULT_CUT_PX, MAX_CUT_PX, render_eyes, stereo_eyes
 

@@ -197,7 +197,8 @@ class WindowedTracker:
                             s.min_distance)
             ids = np.concatenate([ids, np.arange(self._next_id, self._next_id + len(new))])
             self._next_id += len(new)
-            queries = np.concatenate([queries, np.column_stack([np.full(len(new), t), new])]).astype(np.float32)
+            seeded = np.column_stack([np.full(len(new), t), new])
+            queries = np.concatenate([queries, seeded]).astype(np.float32)
             tracks = None
         if not len(ids):
             empty = FrameTracks(np.zeros(0, np.int64), np.zeros((0, 2)))

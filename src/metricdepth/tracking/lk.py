@@ -3,15 +3,15 @@
 Frame by frame (constant memory), `LKTracker.update` moves every live point into the new
 frame with OpenCV's pyramidal Lucas-Kanade, starting from where its last motion predicts
 it (few pyramid levels; the whole pyramid for points without a prediction), tracks it
-back again and keeps it only if it returns to where it started (forward-backward check). Each point then gets a sub-pixel
-refinement against its *anchor*: the patch around it in the frame it was seeded (or last
-re-anchored) in, aligned with the current frame under an affine warp (`affine.py`).
-Chained frame-to-frame steps add up their small errors like a random walk, and a
-translation-only window drifts when the view zooms or turns; the affine alignment with
-the anchor does neither. A point is dropped when its aligned patch no longer matches the
-anchor's (normalised cross-correlation below `min_ncc`), which is what happens when
-something passes in front of it or when its "corner" is really an occlusion boundary:
-a track never continues on another surface.
+back again and keeps it only if it returns to where it started (forward-backward check).
+Each point then gets a sub-pixel refinement against its *anchor*: the patch around it in
+the frame it was seeded (or last re-anchored) in, aligned with the current frame under an
+affine warp (`affine.py`). Chained frame-to-frame steps add up their small errors like a
+random walk, and a translation-only window drifts when the view zooms or turns; the
+affine alignment with the anchor does neither. A point is dropped when its aligned patch
+no longer matches the anchor's (normalised cross-correlation below `min_ncc`), which is
+what happens when something passes in front of it or when its "corner" is really an
+occlusion boundary: a track never continues on another surface.
 
 New points are seeded on a texture-aware grid: the image is cut into square cells, and
 every cell without a live point receives one point where the structure tensor shows

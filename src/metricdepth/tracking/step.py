@@ -19,11 +19,11 @@ import numpy as np
 
 from ..config import option, validate_config
 from ..errors import InputError
+from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoReader
-from ..io import naming
 from ..io.naming import TRACKING, output_path
 from ..io.sidecars import FrameTracks, write_tracking
 from ..io.video import VideoReader, VideoWriter, probe

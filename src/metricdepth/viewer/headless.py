@@ -41,8 +41,8 @@ _INSTALL_HINT = ("install Mesa's software Vulkan driver (Debian: apt-get install
 @functools.cache
 def check_offscreen_rendering() -> None:
     """Raise InputError (a setup problem the user fixes) saying what to install if
-    Open3D's offscreen renderer cannot start here. Runs once per process, in a child process (a failing renderer may abort
-    rather than raise)."""
+    Open3D's offscreen renderer cannot start here. Runs once per process, in a child
+    process (a failing renderer may abort rather than raise)."""
     result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
                             check=False)
     if result.returncode != 0:

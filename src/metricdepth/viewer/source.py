@@ -15,17 +15,17 @@ import numpy as np
 
 from ..camera import Intrinsics
 from ..errors import InputError
+from ..fov import resolve_xfovs
 from ..io import naming
 from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoReader
 from ..io.ply import PointCloud, read_ply
-from ..fov import resolve_xfovs
 from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, probe
 from .config import ViewerConfig
-from .window import merge_clouds
 from .geometry import DrawStyle, FrameGeometry, build_frame_geometry
+from .window import merge_clouds
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,14 @@ docs/vda_spec.md; loads the published checkpoints strictly.
         ...                                         # (H, W) float32 out (metres if metric)
 """
 
-from .checkpoint import (CHECKPOINTS, VDACheckpoint, check_state_dict, find_vda_checkpoint,
-                         load_vda_checkpoint, read_state_dict)
+from .checkpoint import (
+    CHECKPOINTS,
+    VDACheckpoint,
+    check_state_dict,
+    find_vda_checkpoint,
+    load_vda_checkpoint,
+    read_state_dict,
+)
 from .model import ENCODERS, VDAConfig, VideoDepthAnything, build_vda
 from .predictor import VDAPredictor
 from .preprocess import DEFAULT_INPUT_SIZE, network_size, preprocess_frame

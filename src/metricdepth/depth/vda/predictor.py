@@ -19,8 +19,17 @@ import torch.nn.functional as F
 
 from .model import VideoDepthAnything
 from .preprocess import DEFAULT_INPUT_SIZE, check_frame, network_size, preprocess_frame
-from .stitching import (CROSSFADE, FINAL_UNTIL, KEYFRAME_SLOTS, REFERENCE_SLOT, STEP, WINDOW,
-                        apply_scale_shift, crossfade, fit_scale_shift)
+from .stitching import (
+    CROSSFADE,
+    FINAL_UNTIL,
+    KEYFRAME_SLOTS,
+    REFERENCE_SLOT,
+    STEP,
+    WINDOW,
+    apply_scale_shift,
+    crossfade,
+    fit_scale_shift,
+)
 from .temporal import MAX_FRAMES
 
 log = logging.getLogger(__name__)
