@@ -93,5 +93,6 @@ def tiny_checkpoint(backend: str, folder: Path) -> Path | None:
     """A tiny checkpoint for `backend` in `folder`, or None when it takes no weights or
     has no tiny version here."""
     builders = {"da2": tiny_da2, "da2_outdoor": tiny_da2, "depthpro": tiny_depthpro,
+                "da2_relative": lambda f: tiny_da2(f, metric=False),
                 "vda": tiny_vda, "vda_metric": lambda f: tiny_vda(f, metric=True)}
     return builders[backend](Path(folder)) if backend in builders else None
