@@ -65,7 +65,8 @@ class AudioSource:
     def __init__(self, path: str | Path, output: av.container.OutputContainer, container: str,
                  end_seconds: float):
         self.input = av.open(str(path))
-        self.tracks = {source.index: self._add(source, output, container) for source in self.input.streams.audio}
+        self.tracks = {source.index: self._add(source, output, container)
+                       for source in self.input.streams.audio}
         self.end = end_seconds
         self.output = output
         self._packets = self._generate()
@@ -117,7 +118,8 @@ class AudioSource:
                 if self._pending is None:
                     return
             track, packet = self._pending
-            if seconds is not None and packet.pts is not None and float(packet.pts * packet.time_base) > seconds:
+            if (seconds is not None and packet.pts is not None
+                    and float(packet.pts * packet.time_base) > seconds):
                 return
             self._pending = None
             packet.stream = track.stream

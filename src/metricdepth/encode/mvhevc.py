@@ -77,7 +77,8 @@ def _write_views(stereo: VideoInfo, layout: Layout, views: list[Path]) -> None:
         with VideoReader(stereo.path, stereo) as reader:
             for index, frame in enumerate(progress(reader, total=stereo.frame_count, desc="views")):
                 for out, s, eye in zip(outputs, streams, layout.split(frame)):
-                    f = av.VideoFrame.from_ndarray(np.ascontiguousarray(eye), format="rgb24").reformat(format="yuv420p")
+                    f = av.VideoFrame.from_ndarray(np.ascontiguousarray(eye), format="rgb24")
+                    f = f.reformat(format="yuv420p")
                     f.pts = index
                     for packet in s.encode(f):
                         out.mux(packet)
