@@ -50,38 +50,54 @@ class StereoConfig:
                               "are written beside it", required=True)
     color_video: str = option(None, "the colour video the depth belongs to", required=True)
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video "
-                              "has no max_depth tag")
-    xfov: float | None = option(None, "full horizontal field of view of the source, degrees")
-    yfov: float | None = option(None, "full vertical field of view of the source, degrees")
+                              "has no max_depth tag", gt=0, le=1e6)
+    xfov: float | None = option(None, "full horizontal field of view of the source, degrees",
+                                gt=1, lt=179)
+    yfov: float | None = option(None, "full vertical field of view of the source, degrees",
+                                gt=1, lt=179)
     xfov_file: str = option("", "per-frame horizontal FOVs (JSON list, degrees); default: "
                             "DEPTH_VIDEO_xfovs.json when it exists and no --xfov/--yfov is given")
-    pupillary_distance: float = option(63.0, "distance between the eyes, millimetres")
+    pupillary_distance: float = option(63.0, "distance between the eyes, millimetres",
+                                       gt=0, le=1000)
     convergence: str = option("", "depth at the screen plane: metres (0 = no shift: parallel "
                               "eyes, infinity at the screen, right for headsets), or a JSON "
-                              "file with metres per frame; not given: the --mask_video "
-                              "subject's smoothed depth, else no shift")
+                              "file with metres per frame (NaN or null = no subject: the last "
+                              "value holds); not given: the --mask_video subject's smoothed "
+                              "depth, else no shift", aliases=("--convergence_file",))
     mask_video: str = option("", "subject mask video (255 = subject): converge on the subject")
     transformation_file: str = option("", "camera poses (JSON, camera-to-world per frame): "
                                       "render every frame from frame 0's camera (stabilised)")
     master_xfov: float | None = option(None, "horizontal FOV the viewer's screen covers, "
                                        "degrees: disparities scale by tan(master_xfov/2) / "
-                                       "tan(xfov/2) (docs/step6_stereo.md)")
+                                       "tan(xfov/2) (docs/step6_stereo.md)", gt=1, lt=179)
     layout: str = option("full_sbs", "frame layout: " + LAYOUT_HELP, choices=LAYOUTS)
+    vr180: bool = option(False, "the same as --layout vr180 (the older toolbox's flag)")
     vr180_size: int = option(0, "vr180: pixels per side of each eye's image; 0 = pi * fx "
-                             "(the source's resolution at the centre)")
+                             "(the source's resolution at the centre)", ge=0, le=16384)
     green_and_black_infill_mask: bool = option(False, "infill mask with holes green "
                                                "(0,255,0) and the rest black, no directions")
     black_holes: bool = option(False, "leave holes black in the stereo video (default: "
                                "the background next to a hole is stretched into it)")
     cut_threshold: float = option(DEFAULT_CUT_PX, "pixels: neighbouring pixels whose "
                                   "parallax in an eye differs by more are not joined (the "
-                                  f"depth step becomes a hole); (0, {MAX_CUT_PX:g}]")
-    max_frames: int = option(-1, "render only the first N frames (-1: all)")
+                                  "depth step becomes a hole)", gt=0, le=MAX_CUT_PX)
+    infill_mask: bool = option(False, "the older toolbox's switch to write the infill mask",
+                               inert="the infill mask is always written")
+    remove_edges: bool = option(False, "the older toolbox's switch to cut the surface at depth "
+                                "steps", inert="depth steps always become holes (see "
+                                "--cut_threshold)")
+    max_frames: int = option(-1, "render only the first N frames (-1: all)", ge=-1)
     device: str = option("cpu", "cpu, or a torch device such as cuda (plain eyes; "
                          "stabilised rendering runs on the CPU)")
-    chunk_frames: int = option(32, "frames per resumable chunk")
+    chunk_frames: int = option(32, "frames per resumable chunk", ge=1, le=100_000)
     overwrite: bool = option(False, "replace existing outputs (and an interrupted job)")
     resume: bool = option(False, "continue an interrupted job with the same settings")
+
+    def __post_init__(self) -> None:
+        if self.vr180:
+            if self.layout not in ("full_sbs", "vr180"):
+                raise InputError("--vr180", f"contradicts --layout {self.layout}")
+            self.layout = "vr180"
 
 
 @dataclass(frozen=True)
