@@ -129,3 +129,29 @@ def test_convergence_nan_holds_the_last_valid_distance(tmp_path):
     path.write_text("[1, Infinity]")
     with pytest.raises(InputError, match="frame 1: convergence inf"):
         read_convergence_file(path, 2)
+
+
+def test_megasam_files_with_one_extra_identity_pose_are_read(tmp_path, caplog):
+    """MDVT's sam_track_video.py writes N + 1 poses, an identity first: it is dropped
+    (and said); N + 1 poses without that identity are refused with what to do."""
+    poses = np.tile(np.eye(4), (3, 1, 1))
+    poses[1:, 0, 3] = [0.1, 0.2]
+    path = tmp_path / "megasam.json"
+    path.write_text(json.dumps([np.eye(4).tolist()] + poses.tolist()))
+    with caplog.at_level("INFO"):
+        np.testing.assert_array_equal(read_transformations(path, 3), poses)
+    assert "sam_track_video.py (MegaSaM)" in caplog.text and "dropped" in caplog.text
+    shifted = poses.copy()
+    shifted[:, 1, 3] = 0.5
+    path.write_text(json.dumps(shifted.tolist() + [np.eye(4).tolist()]))
+    with pytest.raises(InputError, match="has 4 poses for 3 frames, like the file of MDVT"):
+        read_transformations(path, 3)
+
+
+def test_poses_far_beyond_any_scene_are_refused(tmp_path):
+    poses = np.tile(np.eye(4), (2, 1, 1))
+    poses[1, 2, 3] = 1e300
+    path = tmp_path / "far.json"
+    path.write_text(json.dumps(poses.tolist()))
+    with pytest.raises(InputError, match="pose 1: translation .* is beyond 1e\\+06 m"):
+        read_transformations(path, 2)

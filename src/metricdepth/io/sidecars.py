@@ -17,6 +17,7 @@ parser accepts the bare ``NaN`` tokens the older toolbox writes (its convergence
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,12 @@ from ..camera import FOV_RANGE_DEG
 from ..errors import InputError
 from .atomic import atomic_output
 
+log = logging.getLogger(__name__)
+
 TRACK_DECIMALS = 3  # pixels are written to 1/1000 px
 MAX_JSON_BYTES = 2 << 30  # 2 GiB: tracks of 10k frames x 5k points fit several times over
 POSE_ORTHONORMAL_TOL = 1e-4
+MAX_TRANSLATION_M = 1e6  # camera positions farther than this are a unit or file mistake
 
 
 def _write_json(path: str | Path, payload: Any, overwrite: bool) -> Path:
@@ -142,6 +146,15 @@ def read_transformations(path: str | Path, frame_count: int | None = None) -> np
     data = read_json(path)
     if not isinstance(data, list):
         raise InputError(path, "transformations file must be a list of 4x4 matrices")
+    if frame_count is not None and len(data) == frame_count + 1 and _is_identity(data[0]):
+        log.info("%s: %d poses for %d frames: the first is the extra identity that MDVT's "
+                 "sam_track_video.py (MegaSaM) puts before frame 0; it is dropped",
+                 path.name, len(data), frame_count)
+        data = data[1:]
+    elif frame_count is not None and len(data) == frame_count + 1:
+        raise InputError(path, f"has {len(data)} poses for {frame_count} frames, like the file "
+                         "of MDVT's sam_track_video.py (MegaSaM), but its first pose is not the "
+                         "identity that tool adds: remove the one extra pose and run again")
     _check_length(path, data, "poses", frame_count)
     try:
         poses = np.asarray(data, dtype=np.float64)
@@ -155,10 +168,20 @@ def read_transformations(path: str | Path, frame_count: int | None = None) -> np
             raise InputError(path, f"pose {index} has NaN or infinite values")
         if not np.allclose(pose[3], [0, 0, 0, 1]):
             raise InputError(path, f"pose {index}: bottom row must be 0 0 0 1")
+        if np.abs(pose[:3, 3]).max() > MAX_TRANSLATION_M:
+            raise InputError(path, f"pose {index}: translation {pose[:3, 3].tolist()} is beyond "
+                             f"{MAX_TRANSLATION_M:g} m (a file in other units?)")
         if not np.allclose(rotation @ rotation.T, np.eye(3), atol=POSE_ORTHONORMAL_TOL) \
                 or np.linalg.det(rotation) < 0:
             raise InputError(path, f"pose {index}: rotation part is not a rotation")
     return poses
+
+
+def _is_identity(item: Any) -> bool:
+    try:
+        return bool(np.allclose(np.asarray(item, dtype=np.float64), np.eye(4)))
+    except (ValueError, TypeError):
+        return False
 
 
 # --- fields of view --------------------------------------------------------------
