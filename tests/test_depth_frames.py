@@ -13,6 +13,7 @@ import pytest
 
 from conftest import write_video
 from metricdepth.depth.config import DepthConfig
+from metricdepth.depth.missing import fill_missing_depth
 from metricdepth.depth.step import convert
 from metricdepth.errors import InputError
 from metricdepth.io.depth_video import DepthVideoReader, depth_step
@@ -38,7 +39,7 @@ def test_png16_import_is_exact_within_the_quantisation(tmp_path, scene):
     folder = tmp_path / "depth"
     folder.mkdir()
     codes = np.round(scene.depth / TUM_SCALE).astype(np.uint16)
-    codes[:, :3, :5] = 0  # no depth here: written as max_depth
+    codes[:, :3, :5] = 0  # no depth here: filled from the surroundings
     for i, frame in enumerate(codes):
         cv2.imwrite(str(folder / f"depth_{i + 1}.png"), frame)  # 1..5: natural order
     video = write_video(tmp_path / "clip.mkv", scene.colour)
@@ -46,7 +47,8 @@ def test_png16_import_is_exact_within_the_quantisation(tmp_path, scene):
     valid = codes > 0
     tolerance = depth_step(MAX_DEPTH) / 2 + TUM_SCALE / 2 + 1e-6
     assert np.abs(depth - scene.depth)[valid].max() <= tolerance
-    assert np.abs(depth[~valid] - MAX_DEPTH).max() <= depth_step(MAX_DEPTH) / 2
+    filled = np.stack([fill_missing_depth(c * TUM_SCALE, c == 0) for c in codes])
+    assert np.abs(depth - filled)[~valid].max() <= depth_step(MAX_DEPTH) / 2 + 1e-6
 
 
 def test_exr_import_is_exact_within_the_depth_video_step(tmp_path, scene):
@@ -70,7 +72,8 @@ def test_real_tum_frames(tmp_path, shared_data):
     valid = truth > 0
     assert depth.shape == (9, 480, 640) and valid.mean() > 0.5
     assert np.abs(depth - truth)[valid].max() <= depth_step(MAX_DEPTH) / 2 + 1e-6
-    assert np.abs(depth[~valid] - MAX_DEPTH).max() <= depth_step(MAX_DEPTH) / 2
+    filled = np.stack([fill_missing_depth(t, t == 0) for t in truth])
+    assert np.abs(depth - filled)[~valid].max() <= depth_step(MAX_DEPTH) / 2 + 1e-6
 
 
 def test_bad_depth_frames_are_refused_naming_the_file(tmp_path, scene):

@@ -30,8 +30,8 @@ class DepthFrame:
     """One frame's prediction.
 
     depth: (H, W) float32: metres, z-depth (metric backends) or affine-invariant inverse
-    depth (relative backends). invalid: (H, W) bool, pixels without depth (written as
-    max_depth), or None. xfov: the backend's estimate of the full horizontal field of
+    depth (relative backends). invalid: (H, W) bool, pixels without depth (filled from
+    their surroundings before writing, `depth/missing.py`), or None. xfov: the backend's estimate of the full horizontal field of
     view in degrees, or None.
     """
 
@@ -75,6 +75,7 @@ class DepthBackend:
     metric: bool = True
     temporal: bool = False
     estimates_fov: bool = False
+    marks_missing: bool = False  # DepthFrame.invalid: pixels without depth (filled in step 1)
 
     def __init__(self, options: BackendOptions, description: str):
         self.options = options

@@ -42,6 +42,7 @@ from .config import DepthConfig
 from .exports import ExportSettings, check_exports, export_paths, write_exports
 from .max_res import cap_frames, restore_size
 from .metric_align import SKY_FRACTION, MetricAligner
+from .missing import FILLED_RULE, FILLED_TAG, fill_missing_depth
 from .registry import BACKENDS, build_backend, published_checkpoint
 from .sampling import SAMPLE_KEYFRAMES, Selection, select_frames, selected_frames
 from .stabilise import DEFAULT_SMOOTHING_LAG, Stabiliser
@@ -258,6 +259,8 @@ class _Run:
         self.backend, self.stabiliser, self.anchor, self.job = backend, stabiliser, anchor, job
         self.aligner = MetricAligner() if anchor is not None else None
         self.tags = {"backend": backend.description}
+        if backend.marks_missing:
+            self.tags[FILLED_TAG] = FILLED_RULE
 
     def _restore(self) -> np.ndarray:
         state = self.job.last_state() or {}
@@ -282,12 +285,15 @@ class _Run:
             return result.depth
         return self.stabiliser(frame, result.depth, result.invalid)
 
-    def _metres(self, depth: np.ndarray, result: DepthFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    def _metres(self, depth: np.ndarray, result: DepthFrame) -> np.ndarray:
+        """(H, W) float32 metres in [0, max_depth], pixels without depth filled."""
         if self.aligner is not None:
             depth = self.aligner.apply(depth)
         max_depth = self.config.max_depth
         depth = np.clip(np.nan_to_num(depth, nan=max_depth, posinf=max_depth), 0, max_depth)
-        return depth.astype(np.float32), result.invalid
+        if result.invalid is not None:  # not at max_depth: step 6 would draw them at infinity
+            depth = fill_missing_depth(depth, result.invalid)
+        return depth.astype(np.float32)
 
     def _fit_on_first_chunk(self, outputs, colours, length: int):
         """Hold the first chunk, measure its anchor frames, fit the metric alignment;
@@ -331,8 +337,7 @@ class _Run:
                         else:
                             result = next(outputs)
                             relative = self._relative(result, next(colours)[1])
-                        depth, invalid = self._metres(relative, result)
-                        writer.write(depth, invalid)
+                        writer.write(self._metres(relative, result))
                         if result.xfov is not None:
                             fovs.append(result.xfov)
                         bar.update(1)

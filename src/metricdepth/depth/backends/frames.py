@@ -5,8 +5,9 @@ must hold exactly one depth image per colour-video frame (sorted by name, number
 compared as numbers), all of the colour video's size. Each stored value v becomes
 v * depth_scale metres: 16-bit PNG (e.g. TUM RGB-D: depth_scale 1/5000; ours and most
 phones: millimetres, 0.001, the default), or float EXR (metres by default, channel Z,
-depth, Y or R). A value of 0 means "no depth" and is written as max_depth. NaN, infinite
-or negative depth is refused with the file and pixel named.
+depth, Y or R). A value of 0 means "no depth": step 1 fills it from the surroundings
+(`depth/missing.py`) and tags the depth video so. NaN, infinite or negative depth is
+refused with the file and pixel named.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class FramesBackend(DepthBackend):
     metric = True
     temporal = True  # measured depth: no stabiliser
     estimates_fov = False
+    marks_missing = True
 
     def __init__(self, folder: Path, options: BackendOptions):
         self.files = list_depth_frames(folder)
