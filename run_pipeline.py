@@ -31,15 +31,15 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 
-from metricdepth.cli import HelpFormatter, add_verbosity_flags, run, setup_logging
-from metricdepth.config import add_config_arguments
+from metricdepth.cli import add_verbosity_flags, run, setup_logging
+from metricdepth.config import ConfigParser, add_config_arguments
 from metricdepth.pipeline import PipelineConfig, build_config, format_summary, run_pipeline
 
 NOT_GIVEN = object()  # marks flags left out, so the config file can fill them
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p = ConfigParser(description=__doc__)
     p.add_argument("video", help="the colour video (with --rgbd: the colour video to build "
                    "from the RGB-D folder's colour frames)")
     add_config_arguments(p, PipelineConfig)

@@ -75,7 +75,7 @@ CASES = [
      "poses_shape.json: poses must be 4x4 matrices"),
     (["--color_video", "{d}/clip.mkv", "--xfov_file", "{d}/fovs.json"],
      r"fovs.json: frame 5: field of view 200 degrees is outside \(1, 179\)"),
-    (["--color_video", "{d}/clip.mkv", "--xfov", "0.5"], r"--xfov: field of view 0.5 degrees is outside"),
+    (["--color_video", "{d}/clip.mkv", "--xfov", "0.5"], r"--xfov: 0.5 is out of range: must be in \(1, 179\)"),
 ]
 
 

@@ -40,8 +40,8 @@ OS_ADVICE = {
     errno.ENAMETOOLONG: "file name too long",
 }
 
-__all__ = ["HelpFormatter", "add_verbosity_flags", "describe_os_error", "run", "run_step",
-           "setup_logging", "step_parser"]
+__all__ = ["HelpFormatter", "add_verbosity_flags", "describe_os_error", "parse_step_args", "run",
+           "run_step", "setup_logging", "step_parser"]
 
 
 def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .camera import check_fov
+from .config import option
 from .errors import InputError
 from .io.checks import check_matching
 from .io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
@@ -20,17 +21,19 @@ from .io.video import VideoInfo, probe
 
 @dataclass(frozen=True)
 class InputSet:
-    """Paths a step may read (None = not given) and the FOV flags."""
+    """Paths a step may read (None = not given) and the FOV flags (check_inputs.py's flags)."""
 
-    color_video: str | Path
-    depth_video: str | Path | None = None
-    max_depth: float = DEFAULT_MAX_DEPTH
-    mask_video: str | Path | None = None
-    track_file: str | Path | None = None
-    transformation_file: str | Path | None = None
-    xfov_file: str | Path | None = None
-    xfov: float | None = None
-    yfov: float | None = None
+    color_video: Path = option(None, "the colour video (any format FFmpeg reads)", required=True)
+    depth_video: Path | None = option(None, "depth video (FFV1 Matroska, 16-bit packing)")
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video has "
+                              "no max_depth tag", gt=0, le=1e6)
+    mask_video: Path | None = option(None, "mask video (grey, 255 = subject)")
+    track_file: Path | None = option(None, "tracking JSON: per frame a list of [id, x, y]")
+    transformation_file: Path | None = option(None, "poses JSON: per frame a 4x4 "
+                                              "camera-to-world matrix")
+    xfov_file: Path | None = option(None, "per-frame horizontal FOV JSON (degrees)")
+    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
+    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
 
 
 def _describe(info: VideoInfo) -> str:

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..camera import FOV_RANGE_DEG
-from ..config import option
+from .. import infill, masks, tracking
+from ..config import option, validate_config
+from ..depth import registry as depth_registry
 from ..errors import InputError
 
 # Step names in order; --from / --until and the config file's sections use them.
@@ -51,7 +53,8 @@ class PipelineConfig:
     yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)",
                                 gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
     depth_backend: str = option("vda_metric", "step 1's depth model (frames: import depth "
-                                "images from --depth_frames, no weights)")
+                                "images from --depth_frames, no weights)",
+                                choices=depth_registry.backend_names())
     depth_checkpoint: str | None = option(None, "step 1's weights (default: the backend's "
                                           "own from the Hugging Face cache)")
     depth_frames: str | None = option(None, "frames backend: folder of 16-bit PNG or EXR "
@@ -59,9 +62,12 @@ class PipelineConfig:
     depth_scale: float | None = option(None, "frames backend: metres per stored unit "
                                        "(default 0.001 for PNG, 1 for EXR; --rgbd: 0.0002)", gt=0)
     mask_backend: str = option("motion", "step 2: motion (no weights), sam2 or sam (need "
-                               "prompts in the [masks] section), auto")
-    track_backend: str = option("auto", "step 3: lk (no weights), cotracker, auto")
-    infill_backend: str = option("classical", "step 7: classical (no weights) or stereocrafter")
+                               "prompts in the [masks] section), auto (see docs/step2_masks.md)",
+                               choices=(masks.AUTO, *masks.BACKENDS))
+    track_backend: str = option("auto", "step 3: lk (no weights), cotracker, auto",
+                                choices=(tracking.AUTO, *tracking.BACKENDS))
+    infill_backend: str = option("classical", "step 7: classical (no weights) or stereocrafter",
+                                 choices=infill.BACKENDS)
     device: str | None = option(None, "torch device for every step that has one (cpu, cuda); "
                                 "default: each step's own")
     start_step: str | None = option(None, "start at this step; earlier steps must be complete",
@@ -140,6 +146,7 @@ def build_config(flags: dict[str, Any]) -> PipelineConfig:
             raise InputError(f"--{'from' if key == 'start_step' else key}",
                              f"unknown step {values[key]!r}; steps are {', '.join(STEP_NAMES)}")
     config = PipelineConfig(**values)
+    validate_config(config, f"{flags['config']} [{PIPELINE_SECTION}]" if flags.get("config") else "")
     if config.video is None:
         raise InputError("video", "no video given")
     if STEP_NAMES.index(config.first_step) > STEP_NAMES.index(config.last_step):

@@ -84,6 +84,8 @@ def _check_options(config: PipelineConfig, files: ClipFiles) -> None:
     """Refuse settings that would fail halfway, before anything runs."""
     first, last = STEP_NAMES.index(config.first_step), STEP_NAMES.index(config.last_step)
     wanted = STEP_NAMES[first: last + 1]
+    for step in STEPS:  # every step's settings checked (config file included) before step 1
+        step.settings(config, files)
     fov_given = config.xfov is not None or config.yfov is not None
     if (any(s in wanted for s in NEEDS_FOV) and not fov_given and not files.xfovs.exists()
             and config.depth_backend not in FOV_ESTIMATING_BACKENDS):

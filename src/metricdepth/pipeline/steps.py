@@ -18,6 +18,7 @@ from typing import Any
 from ..depth.config import DepthConfig
 from ..depth.step import convert
 from ..encode.step import CompressConfig, compress, default_output
+from ..config import validate_config
 from ..errors import InputError
 from ..geometry.camera_step import CameraTrackConfig, camera_track
 from ..geometry.rescale_step import RescaleConfig, rescale_depth
@@ -199,7 +200,9 @@ class Step:
         values["overwrite"] = config.overwrite
         if "resume" in fields:
             values["resume"] = True
-        return self.config_cls(**values)
+        settings = self.config_cls(**values)
+        validate_config(settings, f"{config.config} [{self.name}]" if section else "")
+        return settings
 
 
 STEPS: tuple[Step, ...] = (
