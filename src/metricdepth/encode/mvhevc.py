@@ -31,7 +31,7 @@ INSTALL_HINT = ("MV-HEVC needs the x265 command-line encoder 4.0 or newer built 
                 "--multiview-config) and MP4Box from GPAC, both on PATH. Install them, or "
                 "write side-by-side (the default) which headsets also play")
 # Flags of step 8 this path cannot honour: (field, value that means "not given").
-UNSUPPORTED = (("encoder", "auto"), ("container", "mp4"), ("layout", None), ("ten_bit", False),
+UNSUPPORTED = (("encoder", "auto"), ("container", "mp4"), ("ten_bit", False),
                ("cq", None), ("nv_preset", None), ("sbs_w", None), ("sbs_h", None),
                ("height", None))
 
@@ -42,6 +42,16 @@ def refuse_mvhevc_flags(config: Any) -> None:
         if getattr(config, field) != unset:
             raise InputError(f"--{field}", "cannot be used with --mvhevc (x265's multiview "
                              "encoder writes full-size 8-bit HEVC eyes into an MP4)")
+
+
+def check_mvhevc_layouts(source: Layout, target: Layout) -> None:
+    """InputError unless the input stores both eyes whole and no conversion is asked for."""
+    if target != source:
+        raise InputError("--layout", f"cannot be used with --mvhevc to convert {source.name} "
+                         f"to {target.name} (MV-HEVC stores two full views)")
+    if not source.full_eyes or source.vr180:
+        raise InputError("--mvhevc", f"needs both eyes whole (full_sbs or top_bottom), the "
+                         f"input is {source.name}")
 
 
 def find_multiview_tools() -> tuple[str, str] | None:
@@ -105,11 +115,8 @@ def compress_mvhevc(config: Any, stereo: VideoInfo, layout: Layout, colour: Vide
     """Both eyes as Y4M files, encoded by x265 as two layers (left eye = base layer) and
     put into an MP4 with the audio. Not run by the tests here (no multiview x265)."""
     x265, mp4box = require_multiview_tools()
-    if not layout.full_eyes or layout.vr180:
-        raise InputError(stereo.path, f"is {layout.name}; MV-HEVC needs both eyes whole "
-                         "(full_sbs or top_bottom)")
-    with tempfile.TemporaryDirectory(dir=target.final.parent) as work:
-        work = Path(work)
+    with tempfile.TemporaryDirectory(dir=target.final.parent) as folder:
+        work = Path(folder)
         views = [work / "left.y4m", work / "right.y4m"]
         _write_views(stereo, layout, views)
         stream = work / "views.hevc"

@@ -28,7 +28,7 @@ from ..stereo.layouts import LAYOUT_HELP, LAYOUTS, REGISTRY, Layout, compose
 from .audio import AudioSource, video_time
 from .encoders import ENCODER_CHOICES, NV_PRESETS, X26X_PRESETS, Encoder, select_encoder
 from .mp4boxes import Mp4Error, add_video_boxes, st3d, sv3d_vr180
-from .mvhevc import MVHEVC_TAG, compress_mvhevc, refuse_mvhevc_flags
+from .mvhevc import MVHEVC_TAG, check_mvhevc_layouts, compress_mvhevc, refuse_mvhevc_flags
 from .size import HEIGHT_PRESETS, fit, output_size
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,7 @@ def plan(config: CompressConfig) -> _Plan:
     _check_packing(stereo, source)
     colour = _colour(config, stereo)
     if config.mvhevc:
+        check_mvhevc_layouts(source, target)
         return _Plan(stereo, colour, source, target, None, {}, "yuv420p", (stereo.width, stereo.height))
     encoder = select_encoder(config.encoder)
     quality, preset, nv_preset = _quality(config, encoder)
