@@ -150,7 +150,8 @@ def test_bad_input_is_refused_with_one_line(dog, tmp_path):
     _refused(_run("--sbs_color_video", str(stereo), "--height", "1000"), "--height")
     _refused(_run("--sbs_color_video", str(stereo), "--ten_bit", "--encoder", "libx264"), "--ten_bit")
     _refused(_run("--sbs_color_video", str(stereo), "--layout", "vr180"), "--layout", "vr180")
-    for flag in (["--container", "mkv"], ["--ten_bit"], ["--encoder", "libx264"], ["--height", "720"]):
+    for flag in (["--container", "mkv"], ["--ten_bit"], ["--encoder", "libx264"], ["--height", "720"],
+                 ["--layout", "half_sbs"]):
         _refused(_run("--sbs_color_video", str(stereo), "--mvhevc", *flag), flag[0], "--mvhevc")
     if not encoder_opens("hevc_nvenc"):
         _refused(_run("--sbs_color_video", str(stereo), "--encoder", "hevc_nvenc"), "hevc_nvenc",
