@@ -178,7 +178,8 @@ def rotation_about_axis(axis: np.ndarray, angle_rad: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle_rad) * k + (1 - math.cos(angle_rad)) * (k @ k)
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, -1.0, 0.0)) -> np.ndarray:
+def look_at(eye: np.ndarray, target: np.ndarray,
+            up: np.ndarray | tuple[float, float, float] = (0.0, -1.0, 0.0)) -> np.ndarray:
     """``world_from_cam`` (4, 4) of a camera at `eye` looking at `target`.
 
     `up` is the world direction that appears up in the image; with OpenCV axes

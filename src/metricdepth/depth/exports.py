@@ -27,6 +27,7 @@ from ..io.exports import (
     AnnolidNdjsonWriter,
     DepthExrWriter,
     DepthFrames8ZipWriter,
+    DepthFramesWriter,
     DepthNpzWriter,
     DepthPng16ZipWriter,
     DepthPreviewWriter,
@@ -124,7 +125,7 @@ def write_exports(depth_video: Path, paths: ExportPaths, overwrite: bool, *,
     reader = DepthVideoReader(depth_video)
     n, fps = reader.frame_count, reader.fps
     with contextlib.ExitStack() as stack:
-        writers = []
+        writers: list[DepthFramesWriter] = []
         if paths.exr is not None:
             writers.append(stack.enter_context(DepthExrWriter(paths.exr, fps, overwrite=overwrite,
                                                               expected_frames=n)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 TINY_DINO = dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
                  patch_size=14, image_size=56)
@@ -76,7 +77,8 @@ def tiny_vda(folder: Path, metric: bool = False) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(3)
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in TINY_VDA.items()}
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                              for k, v in TINY_VDA.items()}
     model = build_vda(VDAConfig(metric=metric, **fields))
     with torch.no_grad():
         for module in model.modules():

@@ -225,7 +225,8 @@ class ChunkedJob:
 
     def _write_marker(self, chunk: Chunk, state: Mapping[str, Any]) -> None:
         buffer = io.BytesIO()
-        np.savez(buffer, **{k: np.asarray(v) for k, v in state.items()})
+        arrays: dict[str, Any] = {k: np.asarray(v) for k, v in state.items()}
+        np.savez(buffer, **arrays)
         target = AtomicFile(self._marker(chunk), overwrite=True)
         target.tmp.write_bytes(buffer.getvalue())
         target.commit()

@@ -148,7 +148,7 @@ def _as_depth(depth: np.ndarray) -> tuple[np.ndarray, int]:
 
 # -- shared writer bookkeeping -------------------------------------------------------
 
-class _DepthFramesWriter(CommitOnExit):
+class DepthFramesWriter(CommitOnExit):
     """Frame bookkeeping shared by the export writers: input checks, frame count, atomic
     commit or abort, context management. Subclasses write one frame in `_write_frame`,
     finish their file in `_finish` and drop open handles in `_release`."""
@@ -269,7 +269,7 @@ def read_depth_exr(path: str | Path) -> np.ndarray:
     return np.ascontiguousarray(pixels, dtype=np.float32)
 
 
-class DepthExrWriter(_DepthFramesWriter):
+class DepthExrWriter(DepthFramesWriter):
     """Writes a folder of EXR frames ``depth_frame_0001.exr`` ... (format in the module
     docstring). The folder is filled under ``<folder>.partial-<pid>`` and renamed when
     complete; each frame inside it is itself written atomically. With `overwrite`, an
@@ -288,7 +288,7 @@ class DepthExrWriter(_DepthFramesWriter):
 
 # -- zip-based writers ---------------------------------------------------------------------
 
-class _ZipDepthWriter(_DepthFramesWriter):
+class _ZipDepthWriter(DepthFramesWriter):
     """A zip archive written member by member under a temporary name."""
 
     def __init__(self, path: str | Path, fps: Fraction | int, overwrite: bool,
@@ -408,7 +408,7 @@ def colorize_depth(depth: np.ndarray, near: float, far: float, palette: str = "t
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-class DepthPreviewWriter(_DepthFramesWriter):
+class DepthPreviewWriter(DepthFramesWriter):
     """Writes a colour-mapped H.264 MP4 of depth for people to look at (format in the
     module docstring).
 
@@ -447,7 +447,9 @@ class DepthPreviewWriter(_DepthFramesWriter):
     def _write_frame(self, depth: np.ndarray) -> None:
         if self._container is None:
             self._start(depth)
-        colours = colorize_depth(depth, *self.depth_range, palette=self.palette)
+        assert self.depth_range is not None  # set by _start
+        near, far = self.depth_range
+        colours = colorize_depth(depth, near, far, palette=self.palette)
         encode(self._container, self._stream, bt709_frame(colours, self.frames_written, self.fps))
 
     def _finish(self) -> None:
@@ -563,7 +565,7 @@ def _zip_png(archive: zipfile.ZipFile, name: str, path: Path, dtype: type) -> np
 
 # -- Annolid: depth.ndjson -----------------------------------------------------------------
 
-class AnnolidNdjsonWriter(_DepthFramesWriter):
+class AnnolidNdjsonWriter(DepthFramesWriter):
     """Writes Annolid's depth.ndjson, one record per frame (layout in the module docstring).
 
     video_name: recorded in every record; frame_indices: the colour-video frame number of

@@ -49,7 +49,7 @@ def mask_directions(mask: np.ndarray) -> np.ndarray:
 
 def holes(mask: np.ndarray) -> np.ndarray:
     """(..., 3) uint8 infill mask (either style) -> (...) bool, True = hole."""
-    return mask.any(axis=-1)
+    return np.asarray(mask.any(axis=-1))
 
 
 @numba.njit(cache=True, inline="always")

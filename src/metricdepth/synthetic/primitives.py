@@ -17,7 +17,9 @@ import numpy as np
 
 
 class Shape(Protocol):
-    face_names: tuple[str, ...]  # one per smooth piece of the surface; "" when only one
+    @property
+    def face_names(self) -> tuple[str, ...]:
+        """One name per smooth piece of the surface; "" when there is only one."""
 
     def intersect(self, origin: np.ndarray, dirs: np.ndarray) -> np.ndarray:
         """origin: (3,) metres, dirs: (N, 3), both local. Returns (N,) float64 t (+inf: miss)."""

@@ -27,6 +27,7 @@ near side), and a point whose depth jumps from one frame to the next is dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -150,9 +151,10 @@ class LKTracker:
     def __init__(self, settings: LKSettings | None = None):
         self.settings = settings or LKSettings()
         s = self.settings
-        self._lk = dict(winSize=(s.window, s.window), maxLevel=s.levels,
-                        criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
-                                  LK_MAX_ITERATIONS, LK_EPSILON_PX))
+        self._lk: dict[str, Any] = dict(
+            winSize=(s.window, s.window), maxLevel=s.levels,
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, LK_MAX_ITERATIONS,
+                      LK_EPSILON_PX))
         self._lk_near = dict(self._lk, maxLevel=min(s.levels, NEAR_LEVELS))
         self._aligner = AffineAligner(s.window // 2, s.warp_damping)
         self._frame = -1
@@ -329,8 +331,8 @@ class LKTracker:
         cells = score[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
         cells = cells.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
         best = cells.argmax(axis=2)
-        flat_strength = strength[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
-        flat_strength = flat_strength.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
+        per_cell = strength[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
+        flat_strength = per_cell.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
         value = np.take_along_axis(flat_strength, best[..., None], axis=2)[..., 0]
         cell_y, cell_x = np.nonzero((value >= s.min_texture) & ~occupied)
         if not len(cell_y):

@@ -158,6 +158,7 @@ def build_frame_geometry(index: int, colour: np.ndarray, depth: np.ndarray,
     """Points or mesh (and frustum) of one frame; arrays as in `frame_points`, keep as in
     `valid_pixels`."""
     valid = valid_pixels(depth, style.far_m, keep)
+    surface: FrameMesh | PointCloud
     if style.mesh:
         surface = frame_mesh(colour, depth, valid, intr, world_from_cam, style.remove_edges,
                              style.edge_angle_deg)

@@ -8,6 +8,7 @@ metric ones. Preprocessing, windows and stitching live in `predictor.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -53,14 +54,28 @@ class VDAConfig:
         if self.encoder not in ENCODERS:
             raise ValueError(f"unknown VDA encoder {self.encoder!r}; choose from {ENCODERS}")
 
-    def resolved(self) -> VDAConfig:
-        """The config with every size field filled in."""
+    def sizes(self) -> VDASizes:
+        """Every size of the network: the overrides, else the published size's."""
         dim, depth, taps, features, out_channels = _SIZES[self.encoder]
         dim = self.embed_dim or dim
-        return replace(self, embed_dim=dim, depth=self.depth or depth,
-                       heads=self.heads or dim // VIT_HEAD_DIM, taps=self.taps or taps,
-                       features=self.features or features,
-                       out_channels=self.out_channels or out_channels)
+        return VDASizes(dim, self.depth or depth, self.heads or dim // VIT_HEAD_DIM,
+                        self.taps or taps, self.features or features,
+                        self.out_channels or out_channels)
+
+    def resolved(self) -> VDAConfig:
+        """The config with every size field filled in."""
+        return replace(self, **self.sizes()._asdict())
+
+
+class VDASizes(NamedTuple):
+    """The sizes of one network (see VDAConfig)."""
+
+    embed_dim: int
+    depth: int
+    heads: int
+    taps: tuple[int, int, int, int]
+    features: int
+    out_channels: tuple[int, int, int, int]
 
 
 class VideoDepthAnything(nn.Module):
@@ -71,18 +86,19 @@ class VideoDepthAnything(nn.Module):
 
     def __init__(self, config: VDAConfig):
         super().__init__()
-        config = config.resolved()
-        self.config = config
+        sizes = config.sizes()
+        self.config = config.resolved()
         self.metric = config.metric
-        self.pretrained = DinoVisionTransformer(config.embed_dim, config.depth, config.heads,
-                                                MLP_RATIO * config.embed_dim)
-        self.head = DPTHeadTemporal(config.embed_dim, config.features, config.out_channels)
+        self.taps = sizes.taps
+        self.pretrained = DinoVisionTransformer(sizes.embed_dim, sizes.depth, sizes.heads,
+                                                MLP_RATIO * sizes.embed_dim)
+        self.head = DPTHeadTemporal(sizes.embed_dim, sizes.features, sizes.out_channels)
 
     def encode(self, frames: torch.Tensor, chunk: int | None = None) -> list[torch.Tensor]:
         """frames: (N, 3, H, W) normalised. Returns the four tapped (N, gh*gw, D) token maps,
         computed `chunk` frames at a time (the encoder sees each frame on its own)."""
         chunk = chunk or frames.shape[0]
-        parts = [self.pretrained.tapped_features(frames[i:i + chunk], self.config.taps)
+        parts = [self.pretrained.tapped_features(frames[i:i + chunk], self.taps)
                  for i in range(0, frames.shape[0], chunk)]
         return [torch.cat(level) for level in zip(*parts)]
 

@@ -325,8 +325,8 @@ class VDAPredictor:
     def _restore_stream(self, state: dict) -> None:
         st = self._stream
         st.frames = int(state["frames"])
-        shape = tuple(int(v) for v in np.asarray(state["frame_shape"]))
-        st.shape = shape if st.frames else None
+        height, width, channels = (int(v) for v in np.asarray(state["frame_shape"]))
+        st.shape = (height, width, channels) if st.frames else None
         layers = [torch.from_numpy(np.array(state[f"cache_{i}"])).to(self.device)
                   for i in range(int(state["layers"]))]
         entries = [[layer[k] for layer in layers] for k in range(layers[0].shape[0])] \
