@@ -117,7 +117,8 @@ def check_value(field: dataclasses.Field, kind: Any, value: Any, where: str) -> 
     against its bounds and choices; raises InputError naming `where` (a flag or a
     config-file entry), the value and what is allowed."""
     meta = field.metadata
-    if value is None or (meta.get("none_value") is not None and value == meta["none_value"]):
+    unset = meta.get("none_value")
+    if value is None or (unset is not None and value == unset):
         return None
     if kind is bool:
         if not isinstance(value, bool):
@@ -131,6 +132,8 @@ def check_value(field: dataclasses.Field, kind: Any, value: Any, where: str) -> 
         except (TypeError, ValueError, OverflowError):
             raise InputError(where, f"{value} is not {'an integer' if kind is int else 'a number'}"
                              ) from None
+        if unset is not None and number == unset:
+            return None
         bounds: Bounds = meta["bounds"]
         if not bounds.contains(float(number)):
             raise InputError(where, f"{value} is out of range: must be {bounds.describe()}")

@@ -72,7 +72,11 @@ class CameraTrackConfig:
                                       "D_xfovs.json (with --overwrite if it exists); needs a "
                                       "camera that moves sideways, else it says so and keeps "
                                       "the FOV")
+    strict_mask: bool = option(False, "leave out every track that is on the mask in any "
+                               "frame (default: only its observations on the mask)")
     assume_stationary_camera: bool = option(False, "the camera only turns (no translation)")
+    use_madpose: bool = option(False, "the older toolbox's madpose solver",
+                               inert="poses come from bundle adjustment on the tracks and depth")
     track_sigma: float = option(1.0, "expected tracking error, pixels; observations 4 sigma off "
                                 "and tracks with a median error of 2 sigma are rejected",
                                 gt=0, le=1000)
@@ -129,7 +133,7 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
     depth_frames = progress(depth.frames(0, frames), total=frames, desc="sampling depth")
     obs = gather_observations(tracks, depth_frames, depth.max_depth,
                               mask.frames(0, frames) if mask is not None else None)
-    static = obs.subset(~obs.masked)
+    static = obs.subset(~(obs.masked_tracks() if config.strict_mask else obs.masked))
     log.info("%d tracks, %d observations (%d on the mask left out)", obs.track_count,
              len(obs), int(obs.masked.sum()))
     settings = PoseSettings(

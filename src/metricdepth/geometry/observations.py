@@ -43,6 +43,13 @@ class Observations:
     def track_count(self) -> int:
         return len(self.track_ids)
 
+    def masked_tracks(self) -> np.ndarray:
+        """(M,) bool: the rows of every track seen on the mask in any frame (the older
+        toolbox's --strict_mask: a track that touches a moving object is left out whole)."""
+        touched = np.zeros(self.track_count, bool)
+        touched[self.track[self.masked]] = True
+        return touched[self.track]
+
     def subset(self, rows: np.ndarray) -> Observations:
         """The observations selected by `rows` ((M,) bool or (K,) int); tracks keep
         their indices."""

@@ -71,6 +71,8 @@ class RescaleConfig:
                               "no max_depth tag (the output keeps the input's)", gt=0, le=1e6)
     max_frames: int | None = option(None, "process only the first N frames (the poses file "
                                     "must then have N entries; -1: all)", ge=2, none_value=-1)
+    strict_mask: bool = option(False, "leave out every track that is on the mask in any "
+                               "frame (default: only its observations on the mask)")
     global_align: bool = option(False, "one fit (a, b) for the whole video instead of one per "
                                 "frame")
     smooth: float = option(0.01, "expected change of the per-frame fit from one frame to the "
@@ -142,7 +144,7 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     obs = gather_observations(tracks, progress(depth.frames(0, frames), total=frames,
                                                desc="sampling depth"),
                               depth.max_depth, mask.frames(0, frames) if mask else None)
-    static = obs.subset(~obs.masked)
+    static = obs.subset(~(obs.masked_tracks() if config.strict_mask else obs.masked))
     settings = TriangulationSettings(
         min_observations=config.triangulation_min_observations + 1,
         min_parallax_deg=config.min_parallax, max_error_px=config.max_error)
