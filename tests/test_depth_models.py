@@ -276,3 +276,25 @@ def test_resume_after_sigkill_gives_the_same_bytes(tmp_path, models, backend):
     assert 0 < done < 10
     resumed = convert(DepthConfig(color_video=str(runs["killed"]), resume=True, **flags))[0]
     assert file_digest(resumed) == file_digest(whole)
+
+
+def test_max_res_runs_the_model_on_the_capped_frame(tmp_path, models, scene):
+    """--max_res 32 on the 64x48 clip: the model sees the frame at 32x24 (area), and its
+    depth comes back at 64x48 (bilinear)."""
+    import cv2
+
+    from metricdepth.depth.base import BackendOptions
+    from metricdepth.depth.max_res import capped_size
+    from metricdepth.depth.registry import build_backend
+
+    assert capped_size(64, 48, 32) == (32, 24) and capped_size(64, 48, 64) == (64, 48)
+    assert capped_size(1920, 1080, 1280) == (1280, 720) and capped_size(3, 1000, 14) == (1, 14)
+    video = _clip(tmp_path, scene)
+    depth, _ = _read(convert(_config(video, backend="da2", checkpoint=str(models["da2"]),
+                                     max_frames=4, max_res=32, max_depth=50.0, stabilise=False))[0])
+    backend = build_backend("da2", models["da2"], BackendOptions(device="cpu", input_size=SMALL_INPUT))
+    small = np.stack([cv2.resize(f, (32, 24), interpolation=cv2.INTER_AREA) for f in scene.colour[:4]])
+    expected = np.stack([cv2.resize(r.depth, (W, H), interpolation=cv2.INTER_LINEAR)
+                         for r in backend.infer(small, np.arange(4))])
+    assert depth.shape == (4, H, W)
+    assert np.abs(depth - np.minimum(expected, 50)).max() <= depth_step(50) / 2 + 1e-5
