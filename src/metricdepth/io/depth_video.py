@@ -120,11 +120,12 @@ class DepthVideoReader(VideoReader):
                              "(red and green differ; expected the 16-bit depth packing)")
         return decode_depth(bgr0, self.max_depth)
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    # decoded values, not pixels: no pixel_format to choose
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:  # type: ignore[override]
         """Yield (H, W) float32 depth in metres for frames `start` .. `stop - 1`."""
         for index, bgr0 in enumerate(super().frames(start, stop, pixel_format="bgr0"), start):
             yield self._decode(bgr0, index)
 
-    def read(self, index: int) -> np.ndarray:
+    def read(self, index: int) -> np.ndarray:  # type: ignore[override]
         """Frame `index` as (H, W) float32 metres."""
         return self._decode(super().read(index, pixel_format="bgr0"), index)

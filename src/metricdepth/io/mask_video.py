@@ -44,11 +44,12 @@ class MaskVideoReader(VideoReader):
                              f"by up to {spread}; a mask is grey, 255 = subject)")
         return grey >= 128
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    # decoded values, not pixels: no pixel_format to choose
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:  # type: ignore[override]
         """Yield (H, W) bool masks for frames `start` .. `stop - 1`."""
         for index, rgb in enumerate(super().frames(start, stop), start):
             yield self._decode(rgb, index)
 
-    def read(self, index: int) -> np.ndarray:
+    def read(self, index: int) -> np.ndarray:  # type: ignore[override]
         """Frame `index` as (H, W) bool."""
         return self._decode(super().read(index), index)

@@ -167,7 +167,7 @@ def create_mask(config: MaskConfig) -> list[Path]:
 
     if backend == "motion":
         settings = MotionSettings(model=config.motion_model, threshold=config.motion_threshold)
-        stream = (m[None] for m in motion_masks(
+        stream: Iterator[np.ndarray] = (m[None] for m in motion_masks(
             lambda: VideoReader(info.path, info).frames(0, count), count, settings,
             (lambda: depth.frames(0, count)) if depth is not None else None))
     else:
@@ -189,7 +189,7 @@ def create_mask(config: MaskConfig) -> list[Path]:
             if preview is not None:
                 preview.write(overlay_mask(next(frames), merged))
     except BaseException:
-        for writer in writers + ([preview] if preview else []):
-            writer.abort()
+        for output in [*writers, *([preview] if preview else [])]:
+            output.abort()
         raise
-    return [writer.close() for writer in writers + ([preview] if preview else [])]
+    return [output.close() for output in [*writers, *([preview] if preview else [])]]

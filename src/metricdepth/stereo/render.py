@@ -163,7 +163,7 @@ def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: S
                     np.ascontiguousarray(T[:3, 3]), np.array([e.fx, e.fy, e.cx, e.cy]),
                     cut_px, green_and_black, fill, out_colour, out_mask, out_iz)
         views[i] = EyeView(out_colour, out_mask, out_iz)
-    return views  # type: ignore[return-value]
+    return views
 
 
 def _rows_cpu(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray, outline: np.ndarray,

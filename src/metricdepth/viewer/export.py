@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..io.atomic import AtomicFolder
-from ..io.ply import write_ply
+from ..io.ply import PointCloud, write_ply
 from ..progress import progress
 from .source import FrameSource
 
@@ -34,6 +34,7 @@ def export_ply(source: FrameSource) -> list[Path]:
         with source.open() as reader:
             for index in progress(source.frame_indices, desc="export PLY"):
                 cloud = reader.read(index).geometry(style).surface
+                assert isinstance(cloud, PointCloud)  # style(mesh=False): points
                 names.append(ply_name(index))
                 write_ply(folder.tmp / names[-1], cloud)
         final = folder.commit()

@@ -9,7 +9,10 @@ renders every frame in well under a second.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import open3d as o3d
 
 from ..io.ply import PointCloud
@@ -28,8 +31,9 @@ def _unit_colours(colors: np.ndarray | None, count: int) -> np.ndarray:
 
 # -- tensor geometry (headless renderer) --------------------------------------------
 
-def _tensor(array: np.ndarray, dtype: np.dtype) -> o3d.core.Tensor:
-    return o3d.core.Tensor(np.ascontiguousarray(array, dtype=dtype))
+def _tensor(array: np.ndarray, dtype: npt.DTypeLike) -> o3d.core.Tensor:
+    # Open3D's stubs list dtype and device as required; they default to the array's and CPU
+    return o3d.core.Tensor(np.ascontiguousarray(array, dtype=dtype))  # type: ignore[call-overload]
 
 
 def tensor_points(cloud: PointCloud) -> o3d.t.geometry.PointCloud:
@@ -85,7 +89,7 @@ _BUILDERS = {True: (tensor_points, tensor_mesh, tensor_lines),
              False: (legacy_points, legacy_mesh, legacy_lines)}
 
 
-def frame_geometries(frame: FrameGeometry, tensor: bool) -> dict[str, object]:
+def frame_geometries(frame: FrameGeometry, tensor: bool) -> dict[str, Any]:
     """Open3D objects of one frame by name, 'surface' and, if drawn, 'camera': tensor
     geometry if `tensor` (headless renderer), else legacy geometry (window)."""
     points, mesh, lines = _BUILDERS[tensor]

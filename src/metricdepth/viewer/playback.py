@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -192,8 +193,7 @@ class Player:
         }
         for keys, action in actions.items():
             for key in keys:
-                # Open3D calls back with the visualizer; returning True redraws.
-                self._vis.register_key_callback(key, lambda _vis, act=action: act() or True)
+                self._vis.register_key_callback(key, _redrawing(action))
 
     def toggle_play(self) -> None:
         self.playing = not self.playing
@@ -325,3 +325,12 @@ class Player:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _redrawing(action: Callable[[], object]) -> Callable[[object], bool]:
+    """A key callback for Open3D: it is called with the visualizer, and returning True
+    redraws."""
+    def callback(_vis: object) -> bool:
+        action()
+        return True
+    return callback

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..camera import Intrinsics, check_fov, look_at
 from ..errors import InputError
+from ..io.ply import PointCloud
 from ..progress import progress
 from .headless import HeadlessRenderer
 from .o3d_geometry import frame_geometries, tensor_points
@@ -70,6 +71,7 @@ class RenderCamera:
         with self.source.open() as reader:
             frame = reader.read(self.source.first)
         cloud = frame.geometry(self.source.style(mesh=False)).surface
+        assert isinstance(cloud, PointCloud)  # mesh=False: points
         if not len(cloud):
             return np.array([0.0, 0.0, DEFAULT_LOOK_DISTANCE_M])
         return cloud.points.mean(axis=0).astype(np.float64)
