@@ -169,3 +169,14 @@ def test_video_reencoded_at_another_rate_keeps_no_stale_rate(tmp_path):
         out.mux(stream.encode())
     info = probe(path)
     assert (info.fps, info.frame_count) == (25, 12)
+
+
+def test_a_short_clip_keeps_its_tagged_rate_though_ffmpeg_guesses_30000_1001(tmp_path):
+    """9 frames at 30 fps in a millisecond time base: FFmpeg guesses 30000/1001 for the
+    stream; the rate we wrote in the tag is the truth (not a stale tag: 0.1% apart)."""
+    from metricdepth.io.depth_video import DepthVideoReader, DepthVideoWriter
+    path = tmp_path / "short_depth.mkv"
+    with DepthVideoWriter(path, 64, 48, 30) as writer:
+        for _ in range(9):
+            writer.write(np.ones((48, 64), np.float32))
+    assert DepthVideoReader(path).info.fps == 30

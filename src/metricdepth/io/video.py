@@ -68,8 +68,11 @@ def _open(path: Path) -> av.container.InputContainer:
     return container
 
 
-def _same_rate(a: Fraction | float, b: Fraction | float) -> bool:
-    return abs(float(a) / float(b) - 1) < 1e-3
+TAG_RATE_TOLERANCE = 0.005  # a millisecond time base makes FFmpeg read 30 fps as 30000/1001
+
+
+def _same_rate(a: Fraction | float, b: Fraction | float, tolerance: float = 1e-3) -> bool:
+    return abs(float(a) / float(b) - 1) < tolerance
 
 
 def _exact_fps(stream: av.video.stream.VideoStream, tags: Mapping[str, str]) -> Fraction:
@@ -81,7 +84,7 @@ def _exact_fps(stream: av.video.stream.VideoStream, tags: Mapping[str, str]) -> 
         tagged = Fraction(tags[TAG_FPS]) if TAG_FPS in tags else None
     except (ValueError, ZeroDivisionError):
         tagged = None
-    if tagged is not None and tagged > 0 and (not rate or _same_rate(tagged, rate)):
+    if tagged is not None and tagged > 0 and (not rate or _same_rate(tagged, rate, TAG_RATE_TOLERANCE)):
         return tagged
     if nominal and average and _same_rate(nominal, average):
         return Fraction(nominal)  # e.g. 30000/1001 rather than 8991000/300007
