@@ -24,16 +24,11 @@ from metricdepth.io.depth_video import DepthVideoReader
 from metricdepth.io.exports import colorize_depth
 from metricdepth.io.video import VideoWriter
 from metricdepth.synthetic import make_scene
+from picture_labels import column, labelled, row
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 TUM = REPO.parent / "shared" / "data" / "rgbd" / "tum_fr1_desk_9frames"
-
-
-def _label(image: np.ndarray, text: str) -> np.ndarray:
-    strip = np.full((20, image.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([strip, image])
 
 
 def stabiliser_picture(out: Path) -> None:
@@ -50,8 +45,8 @@ def stabiliser_picture(out: Path) -> None:
     for name, depth in (("exact depth", clip.depth), ("per-frame drift", drifted),
                         ("stabilised", stable)):
         tiles = [colorize_depth(depth[i], near, far) for i in range(0, 24, 4)]
-        rows.append(_label(np.hstack(tiles), f"{name}: frames 0, 4, ..., 20"))
-    cv2.imwrite(str(out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+        rows.append(labelled(np.hstack(tiles), f"{name}: frames 0, 4, ..., 20"))
+    cv2.imwrite(str(out), cv2.cvtColor(column(rows), cv2.COLOR_RGB2BGR))
 
 
 def tum_picture(out: Path) -> None:
@@ -68,9 +63,10 @@ def tum_picture(out: Path) -> None:
         depth = DepthVideoReader(str(video) + "_depth.mkv").read(0)
     coloured = colorize_depth(depth, 0.5, 4.0)
     coloured[depth >= 19.99] = 0
-    sheet = np.hstack([_label(rgb[0], "TUM fr1/desk frame"),
-                       _label(coloured, "imported depth, 0.5 m red to 4 m blue")])
-    sheet = cv2.resize(sheet, (sheet.shape[1] // 2, sheet.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    half = [cv2.resize(image, (320, 240), interpolation=cv2.INTER_AREA)
+            for image in (rgb[0], coloured)]
+    sheet = row(half, ["TUM fr1/desk frame", "imported depth, 0.5 m red to 4 m blue, "
+                                             "black: no depth"])
     cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
 

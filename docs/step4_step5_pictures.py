@@ -30,6 +30,7 @@ from metricdepth.io.exports import colorize_depth
 from metricdepth.io.sidecars import read_transformations
 from metricdepth.io.video import VideoReader
 from metricdepth.synthetic import make_scene
+from picture_labels import column, labelled, row
 
 IMAGES = Path(__file__).resolve().parent / "images"
 FRAME = 40
@@ -37,13 +38,6 @@ NEAR, FAR = 1.0, 7.0
 PALETTE_COLOURS = 128
 CHART_TOP = 0.25        # top of the AbsRel chart
 NOISE_FLOOR = 0.016     # mean |N(0, 0.02)|: what 2% per-pixel noise alone costs
-
-
-def label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, width, cv2.LINE_AA)
-    return out
 
 
 def top_view(truth: np.ndarray, estimate: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -60,7 +54,7 @@ def top_view(truth: np.ndarray, estimate: np.ndarray, size: tuple[int, int]) -> 
                       cv2.LINE_AA)
         for p in points[::6]:
             cv2.circle(canvas, tuple(int(v) for v in np.round(p)), 2, colour, -1, cv2.LINE_AA)
-    return label(canvas, "from above: truth white, estimate orange")
+    return canvas
 
 
 def chart(series: list[tuple[np.ndarray, tuple[int, int, int]]], floor: float,
@@ -77,8 +71,7 @@ def chart(series: list[tuple[np.ndarray, tuple[int, int, int]]], floor: float,
         x = np.linspace(10, width - 10, len(values))
         points = np.stack([x, [y(v) for v in values]], axis=1).astype(np.int32)
         cv2.polylines(canvas, [points], False, colour, 2, cv2.LINE_AA)
-    return label(canvas, f"AbsRel per frame, 0-{100 * CHART_TOP:.0f}%: given red, "
-                         "rescaled green, noise floor grey")
+    return canvas
 
 
 def main() -> None:
@@ -102,21 +95,22 @@ def main() -> None:
     aligned = poses.copy()
     aligned[:, :3, 3] = s * poses[:, :3, 3] @ rotation.T + t
     height, width = clip.depth.shape[1:]
-    step4 = np.concatenate([top_view(clip.world_from_cam, aligned, (height, width)),
-                            label(debug, f"debug video, frame {FRAME}")], axis=1)
+    step4 = row([top_view(clip.world_from_cam, aligned, (height, width)), debug],
+                ["from above: truth white, estimate orange", f"debug video, frame {FRAME}"])
     cv2.imwrite(str(IMAGES / "step4_camera.png"), cv2.cvtColor(step4, cv2.COLOR_RGB2BGR))
 
-    row = [label(colorize_depth(d, NEAR, FAR), text) for d, text in
-           ((depth[FRAME], "depth given"), (rescaled[FRAME], "rescaled"),
-            (clip.depth[FRAME], "truth"))]
+    tiles = row([colorize_depth(d, NEAR, FAR) for d in (depth[FRAME], rescaled[FRAME],
+                                                       clip.depth[FRAME])],
+                ["depth given", "rescaled", "truth"])
     static = ~clip.moving_mask & np.isfinite(clip.depth)
     series = []
     for estimate, colour in ((depth, (230, 60, 60)), (rescaled, (60, 220, 60))):
         scale = float(np.median(clip.depth[static] / estimate[static]))
         series.append((np.array([np.mean(np.abs(scale * e[m] / t[m] - 1.0)) for e, t, m in
                                  zip(estimate, clip.depth, static)]), colour))
-    step5 = np.concatenate([np.concatenate(row, axis=1),
-                            chart(series, NOISE_FLOOR, (height, 3 * width))])
+    step5 = column([tiles, labelled(chart(series, NOISE_FLOOR, (height, tiles.shape[1])),
+                                    f"AbsRel per frame, 0-{100 * CHART_TOP:.0f}%: given red, "
+                                    "rescaled green, noise floor grey")])
     # noise does not compress: a 128-colour palette keeps the PNG small
     Image.fromarray(step5).quantize(PALETTE_COLOURS).save(IMAGES / "step5_rescale.png",
                                                           optimize=True)

@@ -19,17 +19,11 @@ from PIL import Image
 from metricdepth.evaluate.stereo_scores import real_pair_scores, render_from_disparity, synthetic_scores
 from metricdepth.stereo.render import render_eyes, stereo_eyes
 from metricdepth.synthetic import make_scene
+from picture_labels import column, row
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "stereo"
 HALF = 0.0315
-
-
-def label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
 
 
 def picture() -> None:
@@ -38,11 +32,9 @@ def picture() -> None:
     left, right = render_eyes(clip.colour[0], clip.depth[0], intr,
                               stereo_eyes(intr, 0.063), black_holes=True)
     truth = clip.second_eye(0, HALF).colour
-    rows = [np.concatenate([label(left.colour, "left eye (holes black)"),
-                            label(right.colour, "right eye")], 1),
-            np.concatenate([label(np.concatenate([left.mask[:, :160], right.mask[:, 160:]], 1),
-                                  "infill mask (left | right half)"),
-                            label(truth, "exact right view")], 1)]
+    rows = [row([left.colour, right.colour], ["left eye (holes black)", "right eye"]),
+            row([np.concatenate([left.mask[:, :160], right.mask[:, 160:]], 1), truth],
+                ["infill mask (left | right half)", "exact right view"])]
     teddy = DATA / "middlebury2003_teddy"
     if teddy.is_dir():
         im2 = cv2.imread(str(teddy / "im2.png"))[..., ::-1].copy()
@@ -51,10 +43,9 @@ def picture() -> None:
         ours = render_from_disparity(im2, d)
         size = (320, round(320 * d.shape[0] / d.shape[1]))
         pair = [cv2.resize(img, size, interpolation=cv2.INTER_AREA) for img in (ours.colour, im6)]
-        rows.append(np.concatenate([label(pair[0], "Teddy: ours, from left + GT"),
-                                    label(pair[1], "Teddy: real right")], 1))
+        rows.append(row(pair, ["Teddy: ours, from left + GT", "Teddy: real right"]))
     out = HERE / "images" / "step6_stereo.png"
-    collage = Image.fromarray(np.concatenate(rows, 0)).quantize(colors=256, dither=Image.Dither.NONE)
+    collage = Image.fromarray(column(rows)).quantize(colors=256, dither=Image.Dither.NONE)
     collage.save(out, optimize=True)  # a 256-colour palette keeps the PNG small
     print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
 

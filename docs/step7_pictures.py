@@ -16,6 +16,7 @@ from metricdepth.evaluate.infill_truth import write_stereo_inputs
 from metricdepth.io.video import VideoReader
 from metricdepth.synthetic import make_scene
 from metricdepth.synthetic.export import write_clip
+from picture_labels import column, row
 
 OUT = Path(__file__).resolve().parent / "images" / "step7_infill.png"
 WIDTH, HEIGHT, FRAME, ZOOM = 192, 144, 8, 2
@@ -41,13 +42,9 @@ def main() -> None:
     shown[holes] = (255, 0, 255)
     panels = [shown, telea, plain_frame, posed_frame, t.truth[:, WIDTH:]]
     labels = ["holes (magenta)", "Telea", "classical", "classical + poses", "exact"]
-    tiles = []
-    for image, label in zip(panels, labels):
-        big = cv2.resize(image, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST)
-        cv2.putText(big, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 2)
-        tiles.append(big)
-    grid = np.concatenate([np.concatenate(tiles[:3], 1),
-                           np.concatenate(tiles[3:] + [np.zeros_like(tiles[0])], 1)], 0)
+    tiles = [cv2.resize(image, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST)
+             for image in panels]
+    grid = column([row(tiles[:3], labels[:3]), row(tiles[3:], labels[3:])])
     OUT.parent.mkdir(exist_ok=True)
     cv2.imwrite(str(OUT), grid[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(OUT, OUT.stat().st_size // 1024, "KB")
