@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import file_digest
+
 from metricdepth.io.depth_video import DepthVideoReader, depth_step
 from metricdepth.io.mask_video import MaskVideoReader
 from metricdepth.io.sidecars import read_transformations, read_xfovs
 from metricdepth.io.video import VideoReader
-from metricdepth.synthetic import make_scene
+from metricdepth.synthetic import make_scene, plan_scene
 from metricdepth.synthetic.export import write_clip
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,3 +59,27 @@ def test_script_refuses_to_replace_and_rejects_bad_fov(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--xfov" in bad.stderr and "Traceback" not in bad.stderr
     assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before
+
+
+def test_planned_shot_streams_the_same_files(written, tmp_path):
+    """Rendering frame by frame while writing (constant memory) gives the same bytes."""
+    _, paths = written
+    streamed = write_clip(plan_scene(seed=3, width=96, height=64, frames=6), tmp_path / "scene.mkv")
+    assert {r: file_digest(p) for r, p in streamed.items()} == \
+        {r: file_digest(p) for r, p in paths.items()}
+
+
+def test_bad_flags_leave_no_folder_and_a_failed_write_leaves_no_file(tmp_path):
+    script = [sys.executable, str(REPO / "make_synthetic_scene.py"), "--frames", "2",
+              "--width", "16", "--height", "12", "-q"]
+    for bad in (["--width", "100000"], ["--frames", "0"], ["--xfov", "nan"], ["--seed", "-1"],
+                ["--name", "a/b.mkv"]):
+        result = subprocess.run(script + ["--out", str(tmp_path / "new")] + bad,
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "synthetic.mkv_mask.mkv").mkdir()  # the mask video cannot be written
+    result = subprocess.run(script + ["--out", str(tmp_path), "--overwrite"], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and "synthetic.mkv_mask.mkv: is a folder" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["synthetic.mkv_mask.mkv"]

@@ -35,6 +35,14 @@ def check_writable(final: str | Path, overwrite: bool) -> Path:
     return final
 
 
+def check_file_writable(final: str | Path, overwrite: bool) -> Path:
+    """`check_writable` for a file: also refuses a folder in the way."""
+    final = check_writable(final, overwrite)
+    if final.is_dir():
+        raise InputError(final, "is a folder; remove it or choose another name")
+    return final
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -76,7 +84,7 @@ class AtomicFile:
     """
 
     def __init__(self, final: str | Path, overwrite: bool = False):
-        self.final = check_writable(final, overwrite)
+        self.final = check_file_writable(final, overwrite)
         remove_dead_leftovers(self.final)
         self.tmp = self.final.with_name(
             f"{self.final.stem}{PARTIAL_TAG}-{os.getpid()}{self.final.suffix}")
@@ -135,6 +143,51 @@ class AtomicFolder:
     def abort(self) -> None:
         """Remove the temporary folder; the final name is left as it was."""
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class AtomicGroup:
+    """Files of one folder written as one: each is written under its own name inside a
+    staging folder beside them (`stage`) and `commit` moves them all into place only after
+    every one is complete, so a failure or a full disk leaves none of them. `abort` (or
+    leaving the ``with`` block by an exception) removes the staging folder.
+    """
+
+    def __init__(self, finals: list[str | Path], overwrite: bool = False):
+        self.finals = [check_file_writable(f, overwrite) for f in finals]
+        if len({f.parent for f in self.finals}) != 1 or \
+                len({f.name for f in self.finals}) != len(self.finals):
+            raise ValueError("a group's files must be in one folder, with distinct names")
+        first = self.finals[0]
+        remove_dead_leftovers(first)
+        self.staging = first.with_name(f"{first.name}{PARTIAL_TAG}-{os.getpid()}")
+        shutil.rmtree(self.staging, ignore_errors=True)  # left by a dead run with our pid
+        self.staging.mkdir()
+
+    def stage(self, final: Path) -> Path:
+        """Where to write `final` (one of the group's files) until the commit."""
+        return self.staging / Path(final).name
+
+    def commit(self) -> list[Path]:
+        """Move every file into place (in the order given), then drop the staging folder."""
+        missing = [f.name for f in self.finals if not self.stage(f).is_file()]
+        if missing:
+            raise RuntimeError(f"{self.staging}: {missing} were not written")
+        for final in self.finals:
+            os.replace(self.stage(final), final)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return self.finals
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __enter__(self) -> AtomicGroup:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
 
 
 class CommitOnExit:

@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from ..io import naming
-from ..io.atomic import check_writable
+from ..io.atomic import AtomicGroup, check_file_writable
 from ..io.depth_video import DepthVideoWriter
 from ..io.mask_video import MaskVideoWriter
 from ..io.sidecars import write_transformations, write_xfovs
 from ..io.video import VideoWriter
-from .scene import SyntheticClip
+from .scene import SyntheticShot
 
 TRUTH_STEREO = "_truth_stereo.mkv"
 
@@ -48,32 +48,37 @@ def check_outputs(colour_path: str | Path, overwrite: bool) -> dict[str, Path]:
     `overwrite`); return the paths by role."""
     paths = clip_paths(Path(colour_path))
     for path in paths.values():
-        check_writable(path, overwrite)
+        check_file_writable(path, overwrite)
     return paths
 
 
-def write_clip(clip: SyntheticClip, colour_path: str | Path, *, pupillary_distance_m: float = 0.063,
+def write_clip(clip: SyntheticShot, colour_path: str | Path, *, pupillary_distance_m: float = 0.063,
                overwrite: bool = False) -> dict[str, Path]:
     """Write `clip` and its ground truth; return the paths by role (see `clip_paths`).
 
-    Every file is checked for being writable before anything is written.
+    Frames are rendered (a `SyntheticShot`) or taken from a `SyntheticClip` one at a time
+    and streamed to every file, so memory does not grow with the clip. All files are
+    written into a staging folder and moved into place together, the colour video last:
+    a failure (a full disk) leaves none of them, never a colour video without its truth.
     """
     paths = check_outputs(colour_path, overwrite)
-    n, height, width = clip.depth.shape
-    common = dict(overwrite=overwrite, expected_frames=n)
-    with VideoWriter(paths["colour"], width, height, clip.fps, **common) as video:
-        video.write_frames(clip.colour)
-    with DepthVideoWriter(paths["depth"], width, height, clip.fps, **common) as depth:
-        for frame in clip.depth:
-            depth.write(frame, invalid=~np.isfinite(frame))
-    with MaskVideoWriter(paths["mask"], width, height, clip.fps, **common) as mask:
-        for frame in clip.moving_mask:
-            mask.write(frame)
-    write_transformations(paths["transformations"], clip.world_from_cam, overwrite)
-    write_xfovs(paths["xfovs"], np.full(n, clip.intrinsics.xfov), overwrite)
+    n, width, height = clip.frames, clip.intrinsics.width, clip.intrinsics.height
     half = pupillary_distance_m / 2
-    with VideoWriter(paths["truth_stereo"], 2 * width, height, clip.fps, **common) as stereo:
-        for i in range(n):
-            left, right = clip.second_eye(i, -half), clip.second_eye(i, half)
-            stereo.write(np.concatenate([left.colour, right.colour], axis=1))
+    roles = ("depth", "mask", "transformations", "xfovs", "truth_stereo", "colour")
+    with AtomicGroup([paths[role] for role in roles], overwrite) as group:
+        staged = {role: group.stage(paths[role]) for role in roles}
+        with VideoWriter(staged["colour"], width, height, clip.fps, expected_frames=n) as video, \
+                DepthVideoWriter(staged["depth"], width, height, clip.fps, expected_frames=n) as depth, \
+                MaskVideoWriter(staged["mask"], width, height, clip.fps, expected_frames=n) as mask, \
+                VideoWriter(staged["truth_stereo"], 2 * width, height, clip.fps,
+                            expected_frames=n) as stereo:
+            for i in range(n):
+                view = clip.view(i)
+                video.write(view.colour)
+                depth.write(view.depth, invalid=~np.isfinite(view.depth))
+                mask.write(view.moving_mask)
+                left, right = clip.second_eye(i, -half), clip.second_eye(i, half)
+                stereo.write(np.concatenate([left.colour, right.colour], axis=1))
+        write_transformations(staged["transformations"], clip.world_from_cam)
+        write_xfovs(staged["xfovs"], np.full(n, clip.intrinsics.xfov))
     return paths

@@ -1,5 +1,9 @@
 """Synthetic clips with exact ground truth: `make_scene(seed) -> SyntheticClip`.
 
+`plan_scene` (same arguments) gives the scene and the camera path without rendering any
+frame: a `SyntheticShot`, whose `view(i)` renders frame i on demand, for writing long or
+large clips in constant memory. `make_scene` is the shot with every frame rendered.
+
 A textured room (floor, ceiling, four walls) with static boxes and spheres and one moving
 object, seen by a smoothly moving pinhole camera. Depth is ray-cast analytically (exact to
 float64 before the float32 cast), poses are exact, and a surface point has the same
@@ -33,17 +37,14 @@ def clip_phase(frame: float, frames: int) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class SyntheticClip:
-    """A rendered clip of N = `frames` frames and the scene that made it.
+class SyntheticShot:
+    """A clip of N = `frames` frames as a scene and a camera path; frames are rendered
+    when asked for (`view`), so nothing grows with N but the (N, 4, 4) poses.
 
     scene: the geometry, to render any other view. intrinsics: the pinhole camera of every
     frame (pixels). fps: frames per second, an exact fraction.
-    colour: (N, H, W, 3) uint8 RGB.
-    depth: (N, H, W) float32, metres, z-depth (along the optical axis, not the ray).
     world_from_cam: (N, 4, 4) float64, camera-to-world, OpenCV axes (x right, y down,
         z forward), world = camera of frame 0, so world_from_cam[0] is the identity.
-    moving_mask: (N, H, W) bool, True where the moving object is seen.
-    surface_ids: (N, H, W) int16, index into `scene.surface_names` (never 0 inside the room).
     xfov: full horizontal field of view, degrees (as asked; `intrinsics` derives from it).
     Time: frame i is at clip phase s = i / (N - 1); the camera and the moving object run
     their whole paths over the clip whatever N is, so more frames mean smaller steps.
@@ -53,11 +54,7 @@ class SyntheticClip:
     intrinsics: Intrinsics
     fps: Fraction
     xfov: float
-    colour: np.ndarray
-    depth: np.ndarray
     world_from_cam: np.ndarray
-    moving_mask: np.ndarray
-    surface_ids: np.ndarray
 
     @property
     def frames(self) -> int:
@@ -69,6 +66,10 @@ class SyntheticClip:
         if not 0.0 <= frame <= self.frames - 1:
             raise ValueError(f"frame {frame} is outside the clip's frames 0..{self.frames - 1}")
         return clip_phase(frame, self.frames)
+
+    def view(self, frame: int) -> SyntheticView:
+        """The exact (H, W) view of frame `frame` (colour, depth, surface ids, moving mask)."""
+        return self.render(self.world_from_cam[frame], frame)
 
     def render(self, world_from_cam: np.ndarray, frame: float,
                intrinsics: Intrinsics | None = None) -> SyntheticView:
@@ -89,6 +90,28 @@ class SyntheticClip:
         """The exact view of a parallel eye `offset_m` metres along frame `frame`'s camera x
         axis (positive = right), at the same time: x_other = x - fx * offset_m / z."""
         return self.render(stereo_eye_pose(self.world_from_cam[frame], offset_m), frame)
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticClip(SyntheticShot):
+    """A `SyntheticShot` with every frame rendered (N, H, W arrays; see `plan_scene` for
+    clips too long to hold).
+
+    colour: (N, H, W, 3) uint8 RGB.
+    depth: (N, H, W) float32, metres, z-depth (along the optical axis, not the ray).
+    moving_mask: (N, H, W) bool, True where the moving object is seen.
+    surface_ids: (N, H, W) int16, index into `scene.surface_names` (never 0 inside the room).
+    """
+
+    colour: np.ndarray
+    depth: np.ndarray
+    moving_mask: np.ndarray
+    surface_ids: np.ndarray
+
+    def view(self, frame: int) -> SyntheticView:
+        """Frame `frame` as stored (the same as rendering it again)."""
+        return SyntheticView(self.colour[frame], self.depth[frame], self.surface_ids[frame],
+                             self.moving_mask[frame])
 
 
 def _check(seed: int, width: int, height: int, frames: int, moving: str | None,
@@ -115,12 +138,12 @@ def _check(seed: int, width: int, height: int, frames: int, moving: str | None,
         raise ValueError(f"fps must be > 0, got {fps}")
 
 
-def make_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int = 64,
+def plan_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int = 64,
                xfov: float = 60.0, *, fps: Fraction | int = Fraction(30),
                moving: Literal["sphere", "box"] | None = "sphere", static_objects: int = 5,
                camera_translation_m: float = 1.0, camera_rotation_deg: float = 10.0,
-               texture_scale: float = 1.0) -> SyntheticClip:
-    """Render a random synthetic clip, deterministic from `seed`.
+               texture_scale: float = 1.0) -> SyntheticShot:
+    """A random synthetic clip, deterministic from `seed`, with no frame rendered yet.
 
     width, height: image size, pixels. frames: clip length. xfov: full horizontal field of
     view, degrees (square pixels, centred principal point).
@@ -142,14 +165,26 @@ def make_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int =
     options = LayoutOptions(moving, static_objects, camera_translation_m, camera_rotation_deg,
                             texture_scale)
     scene, world_from_cam = build_scene(np.random.default_rng(seed), frames, options)
+    return SyntheticShot(scene, intr, fps, float(xfov), world_from_cam)
 
-    colour = np.empty((frames, height, width, 3), dtype=np.uint8)
-    depth = np.empty((frames, height, width), dtype=np.float32)
-    moving_mask = np.empty((frames, height, width), dtype=bool)
-    surface_ids = np.empty((frames, height, width), dtype=np.int16)
-    for i in range(frames):
-        view = scene.render(intr, world_from_cam[i], clip_phase(i, frames))
+
+def make_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int = 64,
+               xfov: float = 60.0, *, fps: Fraction | int = Fraction(30),
+               moving: Literal["sphere", "box"] | None = "sphere", static_objects: int = 5,
+               camera_translation_m: float = 1.0, camera_rotation_deg: float = 10.0,
+               texture_scale: float = 1.0) -> SyntheticClip:
+    """`plan_scene` (same arguments) with every frame rendered (see `SyntheticClip`)."""
+    shot = plan_scene(seed, width, height, frames, xfov, fps=fps, moving=moving,
+                      static_objects=static_objects, camera_translation_m=camera_translation_m,
+                      camera_rotation_deg=camera_rotation_deg, texture_scale=texture_scale)
+    n, intr = shot.frames, shot.intrinsics
+    colour = np.empty((n, intr.height, intr.width, 3), dtype=np.uint8)
+    depth = np.empty((n, intr.height, intr.width), dtype=np.float32)
+    moving_mask = np.empty((n, intr.height, intr.width), dtype=bool)
+    surface_ids = np.empty((n, intr.height, intr.width), dtype=np.int16)
+    for i in range(n):
+        view = shot.view(i)
         colour[i], depth[i] = view.colour, view.depth
         moving_mask[i], surface_ids[i] = view.moving_mask, view.surface_ids
-    return SyntheticClip(scene, intr, fps, float(xfov), colour, depth, world_from_cam,
-                         moving_mask, surface_ids)
+    return SyntheticClip(shot.scene, intr, shot.fps, shot.xfov, shot.world_from_cam,
+                         colour, depth, moving_mask, surface_ids)
