@@ -85,6 +85,9 @@ class PipelineConfig:
                               "the frames backend")
     rgbd_fps: int = option(DEFAULT_RGBD_FPS, "--rgbd: frame rate of the built video",
                                 ge=1, le=1000)
+    preview: int = option(0, "N > 1: a quick look first: every Nth frame through every step, "
+                          "as the clip VIDEO_previewN.mkv whose outputs are named after it (the "
+                          "full run's are never touched)", ge=0)
     overwrite: bool = option(False, "redo the steps that run, replacing their outputs "
                              "(default: complete steps are skipped, interrupted ones resumed)")
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's step sections

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..io.chunked import WORK_SUFFIX, is_committing, remove_leftovers
 from ..io.video import probe
-from . import scenes
+from . import preview, scenes
 from .config import STEP_NAMES, PipelineConfig
 from .rgbd import depth_frames_folder, import_rgbd
 from .steps import STEPS, ClipFiles, Step
@@ -34,6 +34,8 @@ COMPRESS = STEP_NAMES.index("compress")
 def run_pipeline(config: PipelineConfig) -> PipelineResult:
     """Run the steps `config` asks for; return what ran and where the outputs are."""
     config, video = _prepare_video(config)
+    if config.preview:
+        config, video = _preview(config, video)
     result = PipelineResult(video)
     first, last = STEP_NAMES.index(config.first_step), STEP_NAMES.index(config.last_step)
     if not config.split_scenes:
@@ -80,10 +82,22 @@ def _prepare_video(config: PipelineConfig) -> tuple[PipelineConfig, Path]:
     return config, video
 
 
+def _preview(config: PipelineConfig, video: Path) -> tuple[PipelineConfig, Path]:
+    """The preview clip of `video` and the config to run it with (`preview.py`)."""
+    clip = preview.make_preview(video, config.preview, config.overwrite)
+    if config.depth_backend == "frames" and config.depth_frames is not None:
+        frames = preview.preview_depth_frames(Path(config.depth_frames), video, clip, config.preview)
+        config = dataclasses.replace(config, depth_frames=str(frames))
+    log.info("%s: preview of every %d. frame in %s", video, config.preview, clip)
+    return config, clip
+
+
 def _check_options(config: PipelineConfig, files: ClipFiles) -> None:
     """Refuse settings that would fail halfway, before anything runs."""
     first, last = STEP_NAMES.index(config.first_step), STEP_NAMES.index(config.last_step)
     wanted = STEP_NAMES[first: last + 1]
+    if config.preview == 1:
+        raise InputError("--preview", "1 is every frame (the full run); give N >= 2, or 0 for none")
     for step in STEPS:  # every step's settings checked (config file included) before step 1
         step.settings(config, files)
     fov_given = config.xfov is not None or config.yfov is not None

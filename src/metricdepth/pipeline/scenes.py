@@ -104,18 +104,20 @@ def split_depth_frames(depth_frames: Path, video: Path, ranges: list[tuple[int, 
     if len(files) != ranges[-1][1]:
         raise InputError(depth_frames, f"holds {len(files)} depth images, but {video.name} has "
                          f"{ranges[-1][1]} frames")
-    folders = []
-    for index, (start, stop) in enumerate(ranges):
-        final = naming.output_path(scene_clip(video, index), SCENE_DEPTH_FRAMES)
-        folders.append(final)
-        if final.is_dir():
-            continue
-        target = AtomicFolder(final, overwrite=False, member_prefix="depth_")
-        target.tmp.mkdir()
-        for k, source in enumerate(files[start:stop]):
-            (target.tmp / f"depth_{k + 1:06d}{source.suffix.lower()}").symlink_to(source.resolve())
-        target.commit()
-    return folders
+    return [link_depth_frames(files[start:stop],
+                              naming.output_path(scene_clip(video, index), SCENE_DEPTH_FRAMES))
+            for index, (start, stop) in enumerate(ranges)]
+
+
+def link_depth_frames(files: list[Path], final: Path) -> Path:
+    """The folder `final` of links to `files`, numbered in order (kept when it exists)."""
+    if final.is_dir():
+        return final
+    target = AtomicFolder(final, overwrite=False, member_prefix="depth_")
+    target.tmp.mkdir()
+    for k, source in enumerate(files):
+        (target.tmp / f"depth_{k + 1:06d}{source.suffix.lower()}").symlink_to(source.resolve())
+    return target.commit()
 
 
 def join_videos(parts: Iterable[Path], out: Path, info: VideoInfo, overwrite: bool) -> Path:
