@@ -69,8 +69,6 @@ def test_keyframes_follow_start_duration_max_frames_and_preview(shared_data):
         assert [n for n, _ in selected_frames(reader, selection, start=2)] == [24, 36, 48, 60]
 
 
-@pytest.mark.xfail(reason="metricdepth.config.check_value compares none_value (-1) with the "
-                   "flag's text '-1' before converting it; fixed in the lead's config layer")
 def test_mdvt_command_line_parses_with_its_meaning(tmp_path):
     """The older toolbox's line: -1 means all frames / the source rate."""
     import video_metric_convert
