@@ -39,6 +39,7 @@ from metricdepth.synthetic.export import write_clip
 from metricdepth.viewer import ViewerConfig
 from metricdepth.viewer.render import RenderCamera, render_views
 from metricdepth.viewer.source import FrameSource
+from picture_labels import labelled, row
 
 DOCS = Path(__file__).resolve().parent
 IMAGES = DOCS / "images"
@@ -79,12 +80,6 @@ def tum_clip(folder: Path) -> tuple[Path, Path]:
     return colour, poses
 
 
-def _label(image: np.ndarray, text: str) -> np.ndarray:
-    strip = np.full((20, image.shape[1], 3), 255, np.uint8)
-    cv2.putText(strip, text, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([strip, image])
-
-
 def _render(**settings) -> np.ndarray:
     source = FrameSource(ViewerConfig(render_width=TILE_WIDTH, **settings))
     [(_, colour, _)] = list(render_views(source, RenderCamera(source)))
@@ -105,15 +100,15 @@ def tum_views(colour: Path, poses: Path, folder: Path) -> None:
     background = write_ply(folder / "frame0_grey.ply", grey)
     common = dict(color_video=colour, transformation_file=poses, draw_frame=8)
     tiles = [
-        _label(_render(**common), "frame 8 through the recorded camera"),
-        _label(_render(**common, x=0.6, y=-1.2, z=-1.0, look_at="0,0,1.2", render_xfov=70,
-                       show_camera=True, background_ply=background, point_size=1.5),
-               "from above: recorded camera, frame-0 cloud (grey)"),
-        _label(_render(**common, x=-1.0, y=-0.3, z=0.2, look_at="0,0,1.2", render_xfov=70,
-                       mesh=True, remove_edges=True),
-               "mesh with --remove_edges, from the side"),
+        _render(**common),
+        _render(**common, x=0.6, y=-1.2, z=-1.0, look_at="0,0,1.2", render_xfov=70,
+                show_camera=True, background_ply=[background], point_size=1.5),
+        _render(**common, x=-1.0, y=-0.3, z=0.2, look_at="0,0,1.2", render_xfov=70,
+                mesh=True, remove_edges=True),
     ]
-    _save(IMAGES / "viewer_tum_views.png", np.hstack(tiles))
+    _save(IMAGES / "viewer_tum_views.png", row(tiles, [
+        "frame 8 through the recorded camera", "from above: recorded camera, frame-0 cloud (grey)",
+        "mesh with --remove_edges, from the side"]))
 
 
 WINDOW_SCRIPT = """
@@ -145,7 +140,7 @@ def tum_window(colour: Path, poses: Path, folder: Path) -> None:
         image = cv2.cvtColor(cv2.imread(str(shot)), cv2.COLOR_BGR2RGB)
         small = cv2.resize(image, (TILE_WIDTH * 3 // 2, image.shape[0] * TILE_WIDTH * 3 // 2
                                    // image.shape[1]), interpolation=cv2.INTER_AREA)
-        _save(IMAGES / "viewer_tum_window.png", _label(small, "the window (Xvfb), frame 4"))
+        _save(IMAGES / "viewer_tum_window.png", labelled(small, "the window (Xvfb), frame 4"))
     finally:
         server.terminate()
         server.wait()
@@ -166,10 +161,10 @@ def synthetic_check(folder: Path) -> None:
     error = np.abs(rendered.astype(np.int16) - exact).max(axis=-1).astype(np.uint8)
     difference = np.where(covered[..., None], np.repeat(np.minimum(error * 4, 255)[..., None], 3, -1), 0)
     mse = np.mean((rendered.astype(float) - exact)[covered] ** 2)
-    tiles = [_label(rendered, "viewer, new viewpoint"),
-             _label(exact, "exact ray-cast view"),
-             _label(difference.astype(np.uint8), f"|diff| x4: {10 * np.log10(255**2 / mse):.1f} dB")]
-    _save(IMAGES / "viewer_synthetic_check.png", np.hstack(tiles))
+    _save(IMAGES / "viewer_synthetic_check.png", row(
+        [rendered, exact, difference.astype(np.uint8)],
+        ["viewer, new viewpoint", "exact ray-cast view",
+         f"|diff| x4: {10 * np.log10(255**2 / mse):.1f} dB"]))
 
 
 def main() -> None:
