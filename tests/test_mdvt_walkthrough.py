@@ -157,3 +157,11 @@ def test_the_walkthrough_geometry_matches_the_truth(walkthrough):
         valid = z_true < 0.99 * exact.max_depth
         relative = np.abs(z[valid] / z_true[valid] - 1)
         assert np.median(relative) < 0.01, (f, float(np.median(relative)))
+
+
+def test_the_walkthrough_page_shows_these_commands():
+    page = (ROOT / "docs" / "walkthrough.md").read_text()
+    for command in WALKTHROUGH:
+        script, *rest = command.split(" ", 1)
+        assert f"../.venv/bin/python ../{script} {rest[0]}" in page, command
+    assert FINAL.replace("-nostdin -loglevel error ", "") in page

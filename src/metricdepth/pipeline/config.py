@@ -90,6 +90,9 @@ class PipelineConfig:
                           "full run's are never touched)", ge=0)
     overwrite: bool = option(False, "redo the steps that run, replacing their outputs "
                              "(default: complete steps are skipped, interrupted ones resumed)")
+    print_commands: bool = option(False, "run no step: print each step's command line, "
+                                  "exactly as the pipeline would run it, to run by hand (with "
+                                  "--rgbd the video and its depth frames are built first)")
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's step sections
 
     @property

@@ -17,6 +17,7 @@ from ..errors import InputError
 from ..io.chunked import WORK_SUFFIX, is_committing, remove_leftovers
 from ..io.video import probe
 from . import preview, scenes
+from .commands import pipeline_commands
 from .config import STEP_NAMES, PipelineConfig
 from .rgbd import depth_frames_folder, import_rgbd
 from .steps import STEPS, ClipFiles, Step
@@ -33,7 +34,12 @@ COMPRESS = STEP_NAMES.index("compress")
 
 def run_pipeline(config: PipelineConfig) -> PipelineResult:
     """Run the steps `config` asks for; return what ran and where the outputs are."""
+    if config.print_commands and config.split_scenes:
+        raise InputError("--print_commands", "prints one clip's commands; it cannot be combined "
+                         "with --split_scenes (every scene is its own clip)")
     config, video = _prepare_video(config)
+    if config.print_commands:
+        return PipelineResult(video, commands=pipeline_commands(config, ClipFiles(video)))
     if config.preview:
         config, video = _preview(config, video)
     result = PipelineResult(video)
@@ -69,12 +75,18 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
     return result
 
 
+def with_rgbd_frames(config: PipelineConfig) -> PipelineConfig:
+    """With --rgbd, the depth frames folder the import fills (beside the video)."""
+    if config.rgbd is None or config.depth_frames is not None:
+        return config
+    return dataclasses.replace(config, depth_frames=str(depth_frames_folder(Path(config.video))))
+
+
 def _prepare_video(config: PipelineConfig) -> tuple[PipelineConfig, Path]:
     """The colour video (built from --rgbd frames when asked) and the config to run with;
     the options are checked first, so a refused run creates nothing."""
     video = Path(config.video)
-    if config.rgbd is not None and config.depth_frames is None:
-        config = dataclasses.replace(config, depth_frames=str(depth_frames_folder(video)))
+    config = with_rgbd_frames(config)
     _check_options(config, ClipFiles(video))
     if config.rgbd is not None:
         import_rgbd(config.rgbd, video, config.rgbd_fps, config.overwrite)

@@ -31,6 +31,7 @@ class PipelineResult:
     records: list[StepRecord] = field(default_factory=list)
     final: Path | None = None
     scenes: int = 1
+    commands: list[str] = field(default_factory=list)  # --print_commands: what would run
 
     @property
     def seconds(self) -> float:
@@ -38,7 +39,9 @@ class PipelineResult:
 
 
 def format_summary(result: PipelineResult) -> str:
-    """A table of the run, then where the outputs are."""
+    """A table of the run, then where the outputs are (--print_commands: the commands)."""
+    if result.commands:
+        return "\n".join(result.commands)
     lines = [f"pipeline summary for {result.video}"
              + (f" ({result.scenes} scenes)" if result.scenes > 1 else "")]
     show_clip = result.scenes > 1
