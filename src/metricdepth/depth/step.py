@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
-from ..io.chunked import ChunkedJob
+from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.sidecars import write_xfovs
 from ..io.text_list import read_lines
@@ -194,7 +193,7 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
                            depth_zip=config.save_depth_zip, ndjson=config.save_ndjson,
                            csv=config.save_csv_every > 0)
     check_exports(exports, config.overwrite)
-    check_writable(depth_path, config.overwrite)
+    check_outputs([depth_path], config.overwrite)
 
     backend = build_backend(config.backend, config.checkpoint, _options(config, info))
     xfov = _xfov_given(config, info)
@@ -226,13 +225,9 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     job = ChunkedJob(depth_path, selection.count, chunk, settings, overwrite=config.overwrite,
                      resume=config.resume)
     run = _Run(config, info, selection, backend, stabiliser, anchor, job)
-    try:
+    with job:  # a failure before the first chunk is done leaves nothing
         fovs = run.execute()
-    except InputError:
-        if job.frames_done == 0:  # bad input found before any chunk finished: leave nothing
-            shutil.rmtree(job.work, ignore_errors=True)
-        raise
-    final = job.finish()
+        final = job.finish()
     written = [final]
     if xfovs_path is not None:
         written.append(write_xfovs(xfovs_path, fovs, overwrite=config.overwrite))

@@ -84,8 +84,8 @@ class AtomicFile:
     """
 
     def __init__(self, final: str | Path, overwrite: bool = False):
+        remove_dead_leftovers(final)
         self.final = check_file_writable(final, overwrite)
-        remove_dead_leftovers(self.final)
         self.tmp = self.final.with_name(
             f"{self.final.stem}{PARTIAL_TAG}-{os.getpid()}{self.final.suffix}")
 
@@ -112,10 +112,10 @@ class AtomicFolder:
     """
 
     def __init__(self, final: str | Path, overwrite: bool, member_prefix: str):
+        remove_dead_leftovers(final)
         self.final = check_writable(final, overwrite)
         self._prefix = member_prefix
         self._check_replaceable()
-        remove_dead_leftovers(self.final)
         self.tmp = self.final.with_name(f"{self.final.name}{PARTIAL_TAG}-{os.getpid()}")
         shutil.rmtree(self.tmp, ignore_errors=True)  # left by a dead run with our pid
 
@@ -153,12 +153,12 @@ class AtomicGroup:
     """
 
     def __init__(self, finals: list[str | Path], overwrite: bool = False):
+        remove_dead_leftovers(finals[0])
         self.finals = [check_file_writable(f, overwrite) for f in finals]
         if len({f.parent for f in self.finals}) != 1 or \
                 len({f.name for f in self.finals}) != len(self.finals):
             raise ValueError("a group's files must be in one folder, with distinct names")
         first = self.finals[0]
-        remove_dead_leftovers(first)
         self.staging = first.with_name(f"{first.name}{PARTIAL_TAG}-{os.getpid()}")
         shutil.rmtree(self.staging, ignore_errors=True)  # left by a dead run with our pid
         self.staging.mkdir()

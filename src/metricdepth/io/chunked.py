@@ -75,7 +75,10 @@ def is_committing(final: str | Path) -> bool:
 
 def check_outputs(finals: Sequence[str | Path], overwrite: bool) -> list[Path]:
     """`check_writable` for the outputs of one job (first output first): also passes for
-    outputs in place when the job was stopped while committing (`is_committing`)."""
+    outputs in place when the job was stopped while committing (`is_committing`). What
+    dead processes left beside them goes first, even when an output is refused."""
+    for final in finals:
+        remove_leftovers(final)
     committing = is_committing(finals[0])
     return [check_writable(f, overwrite or committing) for f in finals]
 
@@ -134,8 +137,6 @@ class ChunkedJob:
                     "settings": _jsonable(settings)}
         if extra_outputs:
             manifest["outputs"] = [f.name for f in self.finals]
-        for path in self.finals:
-            remove_leftovers(path)
         if self.work.exists() and overwrite and not resume:
             shutil.rmtree(self.work)
         self.created = not self.work.exists()
