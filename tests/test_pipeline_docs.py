@@ -22,6 +22,15 @@ def test_steps_page_is_current():
         "docs/steps.md is stale: run .venv/bin/python docs/make_steps_page.py"
 
 
+def test_troubleshooting_page_lists_every_message_of_the_code():
+    page = _load(REPO / "docs" / "make_troubleshooting.py")
+    current = (REPO / "docs" / "troubleshooting.md").read_text()
+    assert current == page.render(current), \
+        "docs/troubleshooting.md is stale: run .venv/bin/python docs/make_troubleshooting.py"
+    assert "`{where}: {value} is out of range: must be {bounds.describe()}`" in current
+    assert "already exists; pass --overwrite to replace it" in current
+
+
 def test_every_picture_is_made_by_a_script_in_the_repository():
     scripts = "\n".join(p.read_text() for folder in ("docs", "benchmarks")
                         for p in (REPO / folder).glob("*.py"))
