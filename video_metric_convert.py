@@ -15,8 +15,9 @@ non-commercial, Depth Pro's research only):
 {models}
 
 Relative models (vda, da2_relative) get metres from a metric anchor model
-(--anchor_backend, run on a few frames) or from a reference depth video (--depth_video). Per-frame models get a
-temporal stabiliser (--no-stabilise turns it off). See docs/step1_depth.md.
+(--anchor_backend, run on a few frames) or from a reference depth video (--depth_video).
+Per-frame models get a temporal stabiliser (--no-stabilise turns it off; --smoothing
+sets its lag). See docs/step1_depth.md.
 
 Examples:
   video_metric_convert.py --color_video clip.mp4                       # vda_metric

@@ -122,7 +122,7 @@ def run_backend(name: str, clip: Path, folder: Path, args: argparse.Namespace) -
                 config.update(anchor_checkpoint=str(tiny_checkpoint("da2", folder / "anchor")))
     process = subprocess.run([sys.executable, "-c", RUN_ONE, json.dumps({"backend": name, "config": config})],
                              capture_output=True, text=True)
-    lines = [l for l in process.stdout.splitlines() if l.startswith("RESULT ")]
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
         tail = (process.stderr.strip().splitlines() or ["no output"])[-1]
         return {"backend": name, "skipped": f"crashed: {tail}"}
@@ -223,7 +223,8 @@ def contact_sheet(clip: Path, results: list[dict], out: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("video", type=Path, help="input video")
     parser.add_argument("--seconds", type=float, default=3.0, help="seconds of the input to use")
     parser.add_argument("--out", type=Path, default=None,

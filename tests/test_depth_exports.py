@@ -55,7 +55,8 @@ def test_every_export_is_written_by_its_flag(tum):
     assert {p.name for p in paths} == {"tum.mkv_depth.mkv", "tum.mkv_depth_frames.zip",
                                        "tum.mkv_depth.ndjson", "tum.mkv_depth.mkv_pointclouds_csv"}
     with zipfile.ZipFile(folder / "tum.mkv_depth_frames.zip") as archive:
-        assert sorted(archive.namelist()) == [f"depth_frame_{i:04d}.png" for i in range(1, 10)] + ["metadata.json"]
+        names = [f"depth_frame_{i:04d}.png" for i in range(1, 10)] + ["metadata.json"]
+        assert sorted(archive.namelist()) == names
     assert sorted(p.name for p in (folder / "tum.mkv_depth.mkv_pointclouds_csv").iterdir()) == \
         ["point_0000.csv", "point_0004.csv", "point_0008.csv"]
 
@@ -109,4 +110,5 @@ def test_point_csvs_hold_the_frames_points_and_colours(tum):
         assert np.array_equal(intensity, points[:, 2])
         assert np.array_equal(colours, rgb[frame][keep])
         sensor = truth[frame][keep] > 0
-        assert np.abs(points[sensor, 2] - truth[frame][keep][sensor]).max() <= depth_step(MAX_DEPTH) / 2 + 1e-5
+        error = np.abs(points[sensor, 2] - truth[frame][keep][sensor])
+        assert error.max() <= depth_step(MAX_DEPTH) / 2 + 1e-5

@@ -64,7 +64,8 @@ def test_published_table_names_each_size_with_its_licence():
     for backend in ("vda", "vda_metric", "da2", "da2_outdoor", "da2_relative"):
         assert tuple(PUBLISHED[backend]) == MODEL_SIZES
         assert [p.licence == APACHE for p in PUBLISHED[backend].values()] == [True, False, False]
-    assert list(PUBLISHED["depthpro"]) == ["vitl"] and PUBLISHED["depthpro"]["vitl"].repo == "apple/DepthPro-hf"
+    assert list(PUBLISHED["depthpro"]) == ["vitl"]
+    assert PUBLISHED["depthpro"]["vitl"].repo == "apple/DepthPro-hf"
     with pytest.raises(InputError, match="--model: vitb: backend depthpro is published as vitl only"):
         published_checkpoint("depthpro", "vitb")
 
