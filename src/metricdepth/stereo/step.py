@@ -27,6 +27,7 @@ from ..config import option
 from ..errors import InputError
 from ..fov import resolve_xfovs
 from ..io import naming
+from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
@@ -38,6 +39,7 @@ from ..progress import progress
 from .convergence import SubjectConvergence, convergence_shift_px, effective_baseline, parse_convergence
 from .layouts import LAYOUT_HELP, LAYOUTS, compose, equirect_maps, frame_size, vr180_size
 from .render import DEFAULT_CUT_PX, MAX_CUT_PX, render_eyes, stereo_eyes
+from .touchly import TOUCHLY1, write_touchly1
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,13 @@ class StereoConfig:
     remove_edges: bool = option(False, "the older toolbox's switch to cut the surface at depth "
                                 "steps", inert="depth steps always become holes (see "
                                 "--cut_threshold)")
+    touchly1: bool = option(False, "write D_Touchly1.mkv for the Touchly player instead: the "
+                            "colour frame above its depth as 8-bit grey (near = white), no "
+                            "stereo rendering")
+    touchly_min_depth: float = option(0.0, "--touchly1: depth drawn white, metres", ge=0,
+                                      le=1e6)
+    touchly_max_depth: float = option(5.0, "--touchly1: depth drawn black (and beyond), metres",
+                                      gt=0, le=1e6)
     max_frames: int = option(-1, "render only the first N frames (-1: all)", ge=-1)
     device: str = option("cpu", "cpu, or a torch device such as cuda (plain eyes; "
                          "stabilised rendering runs on the CPU)")
@@ -168,7 +177,10 @@ def _check_device(device: str) -> None:
 
 
 def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
-    """Run step 6; returns {"stereo": path, "infill_mask": path}."""
+    """Run step 6; returns {"stereo": path, "infill_mask": path} (with --touchly1
+    {"touchly1": path})."""
+    if config.touchly1:
+        return {"touchly1": _touchly1(config)}
     inputs = _check(config)
     settings = {k: v for k, v in dataclasses.asdict(config).items()
                 if k not in ("overwrite", "resume")}
@@ -179,6 +191,22 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
         _render(config, inputs, job)
         job.finish()
     return {"stereo": inputs.stereo, "infill_mask": inputs.infill_mask}
+
+
+def _touchly1(config: StereoConfig) -> Path:
+    """D_Touchly1.mkv (see touchly.py), after the same input checks as the stereo video."""
+    if config.touchly_max_depth <= config.touchly_min_depth:
+        raise InputError("--touchly_max_depth", f"{config.touchly_max_depth} m must be beyond "
+                         f"--touchly_min_depth {config.touchly_min_depth} m")
+    colour = probe(config.color_video)
+    depth = DepthVideoReader(config.depth_video, config.max_depth)
+    check_matching(colour, depth.info, "depth video")
+    next(depth.frames(0, 1))
+    out = check_writable(naming.output_path(depth.path, TOUCHLY1), config.overwrite)
+    frames = colour.frame_count if config.max_frames < 0 else min(config.max_frames,
+                                                                  colour.frame_count)
+    return write_touchly1(Path(config.color_video), depth, out, frames,
+                          config.touchly_min_depth, config.touchly_max_depth, config.overwrite)
 
 
 def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
