@@ -70,6 +70,13 @@ def is_depth_packing(bgr0: np.ndarray) -> bool:
     return np.array_equal(bgr0[..., 1], bgr0[..., 2])
 
 
+def looks_grey(bgr0: np.ndarray) -> bool:
+    """True for a grey frame (blue = green = red everywhere, more than one value): a grey
+    depth picture, whose low byte would otherwise be read as the packing's blue."""
+    return bool(np.array_equal(bgr0[..., 0], bgr0[..., 2])
+                and bgr0[..., 2].min() != bgr0[..., 2].max())
+
+
 class DepthVideoWriter(VideoWriter):
     """Writes (H, W) float32 depth frames (metres) as a depth video, atomically.
 
@@ -118,6 +125,11 @@ class DepthVideoReader(VideoReader):
         if not is_depth_packing(bgr0):
             raise InputError(self.path, f"frame {index} is not a depth video frame "
                              "(red and green differ; expected the 16-bit depth packing)")
+        if looks_grey(bgr0):
+            raise InputError(self.path, f"frame {index} is plain grey, not the 16-bit depth "
+                             "packing: it looks like MDVT's grey export (convert_metric_depth_"
+                             "video_to_other_format.py --bit8/--bit16, D_grey_depth.mkv) or "
+                             "another tool's 8-bit depth; give the X_depth.mkv it was made from")
         return decode_depth(bgr0, self.max_depth)
 
     # decoded values, not pixels: no pixel_format to choose
