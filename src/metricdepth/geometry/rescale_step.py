@@ -94,7 +94,7 @@ class RescaleConfig:
         False, "the older toolbox's switch to fit the depth to the triangulated points",
         inert="the fit always uses the triangulated points")
     show_scene_point_clouds: bool = option(False, "open a window with the triangulated points "
-                                           "and the depth of the first frame (needs a display)")
+                                           "in their colours (needs a display)")
     show_both_point_clouds: bool = option(False, "open a window with both point clouds: "
                                           "triangulated (as recorded) and averaged depth "
                                           "(blue) (needs a display)")
