@@ -66,9 +66,11 @@ def test_preview_then_full_run(tmp_path):
     assert [r.status for r in again.records] == [SKIPPED] * 8
 
 
-def test_preview_of_one_is_refused_before_anything_is_written(tmp_path):
+def test_preview_of_one_or_of_one_frame_is_refused_before_anything_is_written(tmp_path):
     write_inputs(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
-    with pytest.raises(InputError, match="--preview"):
+    with pytest.raises(InputError, match="--preview: 1 is every frame"):
         run_pipeline(build_config({**flags(tmp_path), "preview": 1}))
+    with pytest.raises(InputError, match="--preview: one frame in 32 .* leaves 1"):
+        run_pipeline(build_config({**flags(tmp_path), "preview": 32}))
     assert sorted(p.name for p in tmp_path.iterdir()) == before
