@@ -74,3 +74,14 @@ def test_preview_of_one_or_of_one_frame_is_refused_before_anything_is_written(tm
     with pytest.raises(InputError, match="--preview: one frame in 32 .* leaves 1"):
         run_pipeline(build_config({**flags(tmp_path), "preview": 32}))
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_preview_of_the_tum_rgbd_import(tmp_path, shared_data):
+    video = tmp_path / "tum.mkv"
+    result = run_pipeline(build_config({"video": str(video), "xfov": 63.48, "preview": 2,
+                                        "rgbd": str(shared_data / "rgbd" / "tum_fr1_desk_9frames")}))
+    assert result.video.name == "tum.mkv_preview2.mkv"
+    assert [r.status for r in result.records] == [RAN] * 8
+    with VideoReader(result.final) as final:
+        assert final.frame_count == 5  # frames 0, 2, 4, 6 and 8 of 9
+    assert not ClipFiles(video).depth.exists()  # the full run's outputs are not made
