@@ -84,7 +84,10 @@ def _exact_fps(stream: av.video.stream.VideoStream, tags: Mapping[str, str]) -> 
         tagged = Fraction(tags[TAG_FPS]) if TAG_FPS in tags else None
     except (ValueError, ZeroDivisionError):
         tagged = None
-    if tagged is not None and tagged > 0 and (not rate or _same_rate(tagged, rate, TAG_RATE_TOLERANCE)):
+    # Only a measured average rate can show a tag stale: one or two frames joined by a
+    # packet copy have no average, and their guessed rate (the time base) means nothing.
+    if tagged is not None and tagged > 0 and (not average
+                                              or _same_rate(tagged, average, TAG_RATE_TOLERANCE)):
         return tagged
     if nominal and average and _same_rate(nominal, average):
         return Fraction(nominal)  # e.g. 30000/1001 rather than 8991000/300007
@@ -250,7 +253,7 @@ class VideoReader:
             if filled == size:
                 yield first, chunk
                 first, filled, chunk = first + size, 0, None
-        if filled:
+        if filled and chunk is not None:
             yield first, chunk[:filled]
 
     def read(self, index: int, pixel_format: str = "rgb24") -> np.ndarray:
@@ -260,7 +263,7 @@ class VideoReader:
             raise IndexError(f"frame {index} outside [0, {self.frame_count})")
         if self._container is None:
             self._container = _open(self.path)
-        if index != self._next_index:
+        if index != self._next_index or self._decoded is None:
             self._decoded = self._decode_from(self._container, index)
         for found, frame in self._decoded:
             if found == index:
@@ -304,6 +307,8 @@ class EncodedVideo(CommitOnExit):
         self.path = self._target.final
 
     def _encode(self, frame: av.VideoFrame) -> None:
+        if self._container is None:
+            raise ValueError(f"{self.path}: writing to a closed video")
         frame.pts = self.frames_written
         frame.time_base = 1 / self.fps
         for packet in self._stream.encode(frame):
