@@ -47,3 +47,28 @@ def test_touchly1_video_holds_the_colour_above_its_depth(tmp_path):
                                       str(depth_path), "--xfov", "60", "--touchly1",
                                       "--touchly_min_depth", "4", "--touchly_max_depth", "4",
                                       "--overwrite"]) == 2
+
+
+def test_sbs_depth_video_holds_each_eyes_depth_with_the_masks_holes(tmp_path):
+    """A wall 2 m away seen by parallel eyes: every covered pixel of both eyes is at 2 m;
+    the uncovered border strips are holes (max_depth), exactly where the infill mask says."""
+    frames, width, height = 3, 64, 40
+    video = write_video(tmp_path / "wall.mkv", pattern_frames(frames, width, height))
+    depth_path = tmp_path / "wall.mkv_depth.mkv"
+    with DepthVideoWriter(depth_path, width, height, 30) as writer:
+        for _ in range(frames):
+            writer.write(np.full((height, width), 2.0, np.float32))
+    code = run(stereo_rerender.main, ["--color_video", str(video), "--depth_video",
+                                      str(depth_path), "--xfov", "60",
+                                      "--create_sbs_depth_video", "-q"])
+    assert code == 0
+    stereo = tmp_path / "wall.mkv_depth.mkv_stereo.mkv"
+    sbs_depth = DepthVideoReader(tmp_path / "wall.mkv_depth.mkv_stereo.mkv_depth.mkv")
+    assert (sbs_depth.info.width, sbs_depth.info.height, sbs_depth.info.frame_count) == \
+        (2 * width, height, frames)
+    with VideoReader(str(stereo) + "_infillmask.mkv") as masks:
+        for z, mask in zip(sbs_depth.frames(), masks.frames()):
+            holes = mask.any(axis=-1)
+            assert 0 < holes.mean() < 0.1
+            np.testing.assert_allclose(z[~holes], 2.0, atol=0.002)
+            np.testing.assert_allclose(z[holes], sbs_depth.max_depth, rtol=1e-6)

@@ -12,6 +12,7 @@ outputs, so a chunk counts as done only when both of its files are, a re-run wit
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -30,7 +31,7 @@ from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob, check_outputs
-from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
@@ -38,7 +39,7 @@ from ..io.video import VideoReader, VideoWriter, probe
 from ..progress import progress
 from .convergence import SubjectConvergence, convergence_shift_px, effective_baseline, parse_convergence
 from .layouts import LAYOUT_HELP, LAYOUTS, compose, equirect_maps, frame_size, vr180_size
-from .render import DEFAULT_CUT_PX, MAX_CUT_PX, render_eyes, stereo_eyes
+from .render import DEFAULT_CUT_PX, MAX_CUT_PX, EyeView, render_eyes, stereo_eyes
 from .touchly import TOUCHLY1, write_touchly1
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ class StereoConfig:
     remove_edges: bool = option(False, "the older toolbox's switch to cut the surface at depth "
                                 "steps", inert="depth steps always become holes (see "
                                 "--cut_threshold)")
+    create_sbs_depth_video: bool = option(False, "also write D_stereo.mkv_depth.mkv: each "
+                                          "eye's rendered depth side by side, packed like "
+                                          "a depth video (holes at max_depth); full_sbs only")
     touchly1: bool = option(False, "write D_Touchly1.mkv for the Touchly player instead: the "
                             "colour frame above its depth as 8-bit grey (near = white), no "
                             "stereo rendering")
@@ -122,6 +126,8 @@ class _Inputs:
     poses: np.ndarray | None  # (N, 4, 4) world_from_cam
     stereo: Path
     infill_mask: Path
+    sbs_depth: Path | None  # --create_sbs_depth_video
+    max_depth: float        # the depth video's, for the SBS depth video
 
 
 def _check(config: StereoConfig) -> _Inputs:
@@ -158,9 +164,12 @@ def _check(config: StereoConfig) -> _Inputs:
              if config.transformation_file else None)
     stereo = naming.output_path(depth.path, naming.STEREO)
     infill_mask = naming.output_path(stereo, naming.INFILL_MASK)
-    check_outputs([stereo, infill_mask], config.overwrite)
+    sbs_depth = naming.output_path(stereo, naming.DEPTH) if config.create_sbs_depth_video else None
+    if sbs_depth is not None and config.layout != "full_sbs":
+        raise InputError("--create_sbs_depth_video", f"needs --layout full_sbs, not {config.layout}")
+    check_outputs([p for p in (stereo, infill_mask, sbs_depth) if p is not None], config.overwrite)
     return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, convergence,
-                   poses, stereo, infill_mask)
+                   poses, stereo, infill_mask, sbs_depth, depth.max_depth)
 
 
 def _check_device(device: str) -> None:
@@ -186,7 +195,7 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
                 if k not in ("overwrite", "resume")}
     job = ChunkedJob(inputs.stereo, inputs.frames, config.chunk_frames, settings,
                      overwrite=config.overwrite, resume=config.resume,
-                     extra_outputs=[inputs.infill_mask])
+                     extra_outputs=[p for p in (inputs.infill_mask, inputs.sbs_depth) if p])
     with job:
         _render(config, inputs, job)
         job.finish()
@@ -225,8 +234,14 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
         bar.update(job.frames_done)
         for chunk in job.pending():
             writers = [VideoWriter(path, out_w, out_h, inputs.fps, overwrite=True,
-                                   expected_frames=chunk.length, tags=tags) for path in chunk.paths]
-            with writers[0] as stereo_out, writers[1] as mask_out:
+                                   expected_frames=chunk.length, tags=tags)
+                       for path in chunk.paths[:2]]
+            if inputs.sbs_depth is not None:
+                writers.append(DepthVideoWriter(chunk.paths[2], out_w, out_h, inputs.fps,
+                                                max_depth=inputs.max_depth, overwrite=True,
+                                                expected_frames=chunk.length, tags=tags))
+            with contextlib.ExitStack() as stack:
+                stereo_out, mask_out, *depth_out = [stack.enter_context(w) for w in writers]
                 for index, colour, depth, mask in _frames(config, chunk.start, chunk.stop):
                     if subject is not None:
                         convergence = subject.update(depth, mask)
@@ -234,9 +249,12 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
                         convergence = float(inputs.convergence[index])
                     else:
                         convergence = 0.0
-                    stereo_frame, mask_frame = renderer.render(index, colour, depth, convergence)
+                    stereo_frame, mask_frame, eye_depth = renderer.render(index, colour, depth,
+                                                                          convergence)
                     stereo_out.write(stereo_frame)
                     mask_out.write(mask_frame)
+                    if depth_out:
+                        depth_out[0].write(*eye_depth)
                     bar.update(1)
             job.complete(chunk, subject.state() if subject is not None else {})
 
@@ -268,9 +286,10 @@ class _FrameRenderer:
             self._intrinsics[xfov] = Intrinsics.from_fov(w, h, xfov=xfov)
         return self._intrinsics[xfov]
 
-    def render(self, index: int, colour: np.ndarray, depth: np.ndarray,
-               convergence_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Frame `index` -> (stereo frame, infill mask frame), (h, w, 3) uint8 each."""
+    def render(self, index: int, colour: np.ndarray, depth: np.ndarray, convergence_m: float
+               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Frame `index` -> (stereo frame, infill mask frame: (h, w, 3) uint8 each; with
+        --create_sbs_depth_video the eyes' depth, see `_side_by_side_depth`)."""
         config, intr = self.config, self.intrinsics(index)
         baseline = effective_baseline(config.pupillary_distance / 1000.0, intr.xfov,
                                       config.master_xfov)
@@ -287,4 +306,13 @@ class _FrameRenderer:
                 self._maps[intr.fx] = equirect_maps(intr, self.eye_side)
             maps = self._maps[intr.fx]
         return (compose(config.layout, left.colour, right.colour, False, maps),
-                compose(config.layout, left.mask, right.mask, True, maps))
+                compose(config.layout, left.mask, right.mask, True, maps),
+                _side_by_side_depth(left, right) if self.inputs.sbs_depth else None)
+
+
+def _side_by_side_depth(left: EyeView, right: EyeView) -> tuple[np.ndarray, np.ndarray]:
+    """Both eyes' rendered z-depth side by side: (H, 2W) float32 metres, and (H, 2W) bool
+    holes (no surface: written as max_depth)."""
+    inverse = np.concatenate([left.inverse_depth, right.inverse_depth], axis=1)
+    holes = inverse == 0
+    return np.float32(1.0) / np.where(holes, np.float32(1.0), inverse), holes
