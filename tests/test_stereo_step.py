@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -106,6 +107,27 @@ def test_subject_convergence_and_stabilised_rendering_run(files):
                                     transformation_file=str(files["transformations"]),
                                     master_xfov=90.0))
     assert probe(paths["stereo"]).frame_count == N
+
+
+def test_subject_convergence_is_written_and_renders_the_same_when_given_back(files, tmp_path):
+    """D_convergence_depths.json holds the distances the subject convergence used: given
+    back as --convergence (no mask), it renders the same frames, pixel for pixel."""
+    first = stereo_rerender(_config(files, mask_video=str(files["mask"])))
+    values = json.loads(first["convergence"].read_text())
+    assert first["convergence"].name.endswith("_depth.mkv_convergence_depths.json")
+    assert len(values) == N and all(v > 0 for v in values[1:])
+    again = tmp_path / "again"
+    again.mkdir()
+    colour = again / files["colour"].name
+    depth = again / files["depth"].name
+    colour.symlink_to(files["colour"])
+    depth.symlink_to(files["depth"])
+    second = stereo_rerender(dataclasses.replace(
+        _config(files), color_video=str(colour), depth_video=str(depth),
+        xfov_file=str(files["xfovs"]), convergence=str(first["convergence"])))
+    with VideoReader(first["stereo"]) as a, VideoReader(second["stereo"]) as b:
+        for left, right in zip(a.frames(), b.frames(), strict=True):
+            np.testing.assert_array_equal(left, right)
 
 
 def _no_outputs(files):

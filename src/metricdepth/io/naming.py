@@ -26,6 +26,7 @@ RESCALED = "_rescaled.mkv"
 TRIANGULATED_PLY = "_triangulated.ply"
 AVGMONODEPTH_PLY = "_avgmonodepth.ply"
 STEREO = "_stereo.mkv"
+CONVERGENCE = "_convergence_depths.json"  # step 6's subject convergence, beside the depth video
 INFILL_MASK = "_infillmask.mkv"
 INFILLED = "_infilled.mkv"
 

@@ -186,9 +186,14 @@ def _is_identity(item: Any) -> bool:
 
 # --- fields of view --------------------------------------------------------------
 
+def write_frame_values(path: str | Path, values: np.ndarray, overwrite: bool = False) -> Path:
+    """Write (N,) per-frame numbers as a JSON list (FOVs, convergence distances)."""
+    return _write_json(path, [float(v) for v in np.asarray(values).ravel()], overwrite)
+
+
 def write_xfovs(path: str | Path, xfovs: np.ndarray, overwrite: bool = False) -> Path:
     """Write (N,) per-frame full horizontal FOVs in degrees."""
-    return _write_json(path, [float(v) for v in np.asarray(xfovs).ravel()], overwrite)
+    return write_frame_values(path, xfovs, overwrite)
 
 
 def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:

@@ -33,7 +33,7 @@ from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
-from ..io.sidecars import read_transformations
+from ..io.sidecars import read_transformations, write_frame_values
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.video import VideoReader, VideoWriter, probe
 from ..progress import progress
@@ -127,6 +127,7 @@ class _Inputs:
     stereo: Path
     infill_mask: Path
     sbs_depth: Path | None  # --create_sbs_depth_video
+    subject_file: Path | None  # with --mask_video: the convergence it gave, per frame
     max_depth: float        # the depth video's, for the SBS depth video
 
 
@@ -167,9 +168,12 @@ def _check(config: StereoConfig) -> _Inputs:
     sbs_depth = naming.output_path(stereo, naming.DEPTH) if config.create_sbs_depth_video else None
     if sbs_depth is not None and config.layout != "full_sbs":
         raise InputError("--create_sbs_depth_video", f"needs --layout full_sbs, not {config.layout}")
-    check_outputs([p for p in (stereo, infill_mask, sbs_depth) if p is not None], config.overwrite)
+    subject_file = (naming.output_path(depth.path, naming.CONVERGENCE) if config.mask_video
+                    else None)
+    check_outputs([p for p in (stereo, infill_mask, sbs_depth, subject_file) if p is not None],
+                  config.overwrite)
     return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, convergence,
-                   poses, stereo, infill_mask, sbs_depth, depth.max_depth)
+                   poses, stereo, infill_mask, sbs_depth, subject_file, depth.max_depth)
 
 
 def _check_device(device: str) -> None:
@@ -199,7 +203,23 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
     with job:
         _render(config, inputs, job)
         job.finish()
-    return {"stereo": inputs.stereo, "infill_mask": inputs.infill_mask}
+    written = {"stereo": inputs.stereo, "infill_mask": inputs.infill_mask}
+    if inputs.sbs_depth is not None:
+        written["sbs_depth"] = inputs.sbs_depth
+    if inputs.subject_file is not None:
+        written["convergence"] = _write_convergence(config, inputs, inputs.subject_file)
+    return written
+
+
+def _write_convergence(config: StereoConfig, inputs: _Inputs, path: Path) -> Path:
+    """D_convergence_depths.json: the subject convergence the frames were rendered with,
+    metres per frame (0 = no shift, before the subject first appears). Given back as
+    --convergence it renders the same frames; MDVT reads it as its convergence file."""
+    subject = SubjectConvergence(inputs.fps)
+    depths = DepthVideoReader(config.depth_video, config.max_depth).frames(0, inputs.frames)
+    masks = MaskVideoReader(config.mask_video).frames(0, inputs.frames)
+    values = [subject.update(depth, mask) for depth, mask in zip(depths, masks)]
+    return write_frame_values(path, np.array(values), overwrite=config.overwrite)
 
 
 def _touchly1(config: StereoConfig) -> Path:
