@@ -14,7 +14,8 @@ one frame, audio tracks) before it gets its final name.
 
 Examples:
   compress_video.py --sbs_color_video clip.mp4_depth.mkv_stereo.mkv_infilled.mkv --color_video clip.mp4
-  compress_video.py --sbs_color_video S.mkv --color_video clip.mp4 --layout half_sbs --encoder libx264 --height 1080
+  compress_video.py --sbs_color_video S.mkv --color_video clip.mp4 --layout half_sbs \
+      --encoder libx264 --height 1080
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def make_stereo(path: Path, layout: str, tagged: bool = True) -> Path:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("matrix")
-    colour = {name: make_colour(folder / f"colour_{name}.mkv", codec) for name, (codec, _, _) in AUDIO.items()}
+    colour = {name: make_colour(folder / f"colour_{name}.mkv", codec)
+              for name, (codec, _, _) in AUDIO.items()}
     stereo = {layout: make_stereo(folder / f"{layout}.mkv", layout) for layout in LAYOUTS}
     return {"colour": colour, "stereo": stereo, "folder": folder}
 

@@ -35,7 +35,8 @@ def test_auto_takes_nvenc_when_it_opens_else_x265():
 
 
 def test_encoder_options():
-    assert ENCODERS["hevc_nvenc"].options(20, "slow", "p7") == {"rc": "vbr", "cq": "20", "preset": "p7", "b": "0"}
+    assert ENCODERS["hevc_nvenc"].options(20, "slow", "p7") == {"rc": "vbr", "cq": "20", "preset": "p7",
+                                                                 "b": "0"}
     assert ENCODERS["libsvtav1"].options(30, "veryslow", "p5") == {"crf": "30", "preset": "2"}
     assert ENCODERS["libx264"].options(18, "fast", "p5") == {"crf": "18", "preset": "fast"}
 

@@ -24,7 +24,8 @@ FILLED_RULE = ("pixels without depth (0 in the imported frames) filled from the 
                "depth along their row and column, the farthest of the nearest hits")
 
 
-def _nearest_valid(valid: np.ndarray, depth: np.ndarray, axis: int, forward: bool) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_valid(valid: np.ndarray, depth: np.ndarray, axis: int,
+                   forward: bool) -> tuple[np.ndarray, np.ndarray]:
     """(depth, distance in pixels) of the nearest valid pixel along `axis` (towards higher
     indices when `forward`, including the pixel itself); distance inf where none."""
     n = valid.shape[axis]

@@ -167,26 +167,31 @@ class _Plan:
     colour: VideoInfo | None
     source: Layout
     target: Layout
-    encoder: Encoder | None  # None: MV-HEVC (x265's command line)
+    encoder: Encoder
     options: dict[str, str]
     pix_fmt: str
     size: tuple[int, int]  # (width, height) of the encoded frames, pixels
 
 
-def plan(config: CompressConfig) -> _Plan:
-    """Check the inputs and flags (InputError, nothing written) and settle the encode."""
+def _inputs(config: CompressConfig) -> tuple[VideoInfo, VideoInfo | None, Layout, Layout]:
+    """(stereo video, colour video with audio or None, input layout, output layout)."""
     stereo = probe(config.sbs_color_video)
     source, target = resolve_layouts(config, stereo)
     _check_packing(stereo, source)
-    colour = _colour(config, stereo)
-    if config.mvhevc:
-        check_mvhevc_layouts(source, target)
-        return _Plan(stereo, colour, source, target, None, {}, "yuv420p", (stereo.width, stereo.height))
+    return stereo, _colour(config, stereo), source, target
+
+
+def plan(config: CompressConfig) -> _Plan:
+    """Check the inputs and flags (InputError, nothing written) and settle the encode."""
+    stereo, colour, source, target = _inputs(config)
     encoder = select_encoder(config.encoder)
     quality, preset, nv_preset = _quality(config, encoder)
-    if config.ten_bit and encoder.ten_bit_format is None:
-        raise InputError("--ten_bit", f"{encoder.name} has no 10-bit mode here; use libx265, "
-                         "hevc_nvenc or libsvtav1")
+    pix_fmt = "yuv420p"
+    if config.ten_bit:
+        if encoder.ten_bit_format is None:
+            raise InputError("--ten_bit", f"{encoder.name} has no 10-bit mode here; use libx265, "
+                             "hevc_nvenc or libsvtav1")
+        pix_fmt = encoder.ten_bit_format
     arranged = np.zeros((stereo.height, stereo.width, 3), np.uint8)
     height, width = _arrange(arranged, source, target).shape[:2]
     size = output_size(width, height, config.sbs_w, config.sbs_h, config.height)
@@ -194,7 +199,7 @@ def plan(config: CompressConfig) -> _Plan:
         log.warning("MKV gets no VR180 projection metadata (FFmpeg cannot write it there); "
                     "the name says _180. Use --container mp4 for players that need it")
     return _Plan(stereo, colour, source, target, encoder, encoder.options(quality, preset, nv_preset),
-                 encoder.ten_bit_format if config.ten_bit else "yuv420p", size)
+                 pix_fmt, size)
 
 
 def _arrange(frame: np.ndarray, source: Layout, target: Layout) -> np.ndarray:
@@ -277,30 +282,40 @@ def _audio_tracks(colour: VideoInfo | None) -> int:
         return len(container.streams.audio)
 
 
+def _add_stereo_boxes(path: Path, final: Path, layout: Layout) -> None:
+    """The MP4 boxes of `layout` added to the encoded `path` (InputError naming `final`)."""
+    boxes = stereo_boxes(layout)
+    if not boxes:
+        return
+    try:
+        add_video_boxes(path, boxes)
+    except Mp4Error as exc:
+        raise InputError(final, f"encoded, but its stereo metadata could not be added ({exc}); "
+                         "--container mkv avoids this") from None
+
+
 def compress(config: CompressConfig) -> list[Path]:
     """Encode the stereo video of `config`; return [the file written]."""
     if config.mvhevc:
         refuse_mvhevc_flags(config)
-    p = plan(config)
-    final = Path(config.output) if config.output else default_output(config, p.target)
+        stereo, colour, source, layout = _inputs(config)
+        check_mvhevc_layouts(source, layout)
+    else:
+        p = plan(config)
+        stereo, colour, layout = p.stereo, p.colour, p.target
+    final = Path(config.output) if config.output else default_output(config, layout)
     target = AtomicFile(final, config.overwrite)
     try:
         if config.mvhevc:
-            compress_mvhevc(config, p.stereo, p.source, p.colour, target)
-            check_result(target.tmp, p.stereo, _audio_tracks(p.colour))
-            log.info("%s: MV-HEVC, %d frames", final, p.stereo.frame_count)
+            compress_mvhevc(config, stereo, layout, colour, target)
+            description = "MV-HEVC"
         else:
             audio = _encode(config, p, target.tmp)
-            boxes = stereo_boxes(p.target)
-            if config.container == "mp4" and boxes:
-                try:
-                    add_video_boxes(target.tmp, boxes)
-                except Mp4Error as exc:
-                    raise InputError(final, f"encoded, but its stereo metadata could not be "
-                                     f"added ({exc}); --container mkv avoids this") from None
-            check_result(target.tmp, p.stereo, _audio_tracks(p.colour))
-            log.info("%s: %s, %s, %dx%d, audio %s, %d frames", final, p.encoder.name,
-                     p.target.name, *p.size, audio, p.stereo.frame_count)
+            if config.container == "mp4":
+                _add_stereo_boxes(target.tmp, final, layout)
+            description = f"{p.encoder.name}, {layout.name}, {p.size[0]}x{p.size[1]}, audio {audio}"
+        check_result(target.tmp, stereo, _audio_tracks(colour))
+        log.info("%s: %s, %d frames", final, description, stereo.frame_count)
     except BaseException:
         target.abort()
         raise

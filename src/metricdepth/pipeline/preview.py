@@ -40,7 +40,8 @@ def make_preview(video: Path, every: int, overwrite: bool) -> Path:
         raise InputError("--preview", f"one frame in {every} of {video.name}'s {info.frame_count} "
                          f"frames leaves {count}; the camera step needs {MIN_FRAMES}: give a smaller N")
     with VideoWriter(clip, info.width, info.height, info.fps / every, overwrite=overwrite,
-                     expected_frames=count, tags={"source": video.name, "preview_every": str(every)}) as writer:
+                     expected_frames=count,
+                     tags={"source": video.name, "preview_every": str(every)}) as writer:
         for index, frame in enumerate(progress(VideoReader(video, info), total=info.frame_count,
                                                desc=f"preview 1/{every}")):
             if index % every == 0:
