@@ -155,3 +155,10 @@ def test_poses_far_beyond_any_scene_are_refused(tmp_path):
     path.write_text(json.dumps(poses.tolist()))
     with pytest.raises(InputError, match="pose 1: translation .* is beyond 1e\\+06 m"):
         read_transformations(path, 2)
+
+
+def test_integer_pixels_write_mdvts_whole_pixel_tracks(tmp_path):
+    frames = [FrameTracks(np.array([3, 5]), np.array([[10.4, 20.6], [0.5, 7.49]]))]
+    path = write_tracking(tmp_path / "t.json", frames, integer_pixels=True)
+    assert json.loads(path.read_text()) == [[[3, 10, 21], [5, 0, 7]]]
+    assert all(isinstance(v, int) for point in json.loads(path.read_text())[0] for v in point)

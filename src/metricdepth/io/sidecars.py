@@ -82,10 +82,14 @@ class FrameTracks:
         return len(self.ids)
 
 
-def write_tracking(path: str | Path, frames: list[FrameTracks], overwrite: bool = False) -> Path:
-    """Write one FrameTracks per video frame."""
-    payload = [[[int(i), round(float(x), TRACK_DECIMALS), round(float(y), TRACK_DECIMALS)]
-                for i, (x, y) in zip(f.ids, f.xy)] for f in frames]
+def write_tracking(path: str | Path, frames: list[FrameTracks], overwrite: bool = False,
+                   integer_pixels: bool = False) -> Path:
+    """Write one FrameTracks per video frame; `integer_pixels` rounds x, y to whole pixels
+    (the older toolbox's readers index images with them as they are)."""
+    def pixel(value: float) -> float | int:
+        return int(round(value)) if integer_pixels else round(value, TRACK_DECIMALS)
+    payload = [[[int(i), pixel(float(x)), pixel(float(y))] for i, (x, y) in zip(f.ids, f.xy)]
+               for f in frames]
     return _write_json(path, payload, overwrite)
 
 

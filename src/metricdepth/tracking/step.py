@@ -57,6 +57,8 @@ class TrackConfig:
     save_visualization_video: bool = option(False, "also write the video with the tracks "
                                             "drawn, as X_tracking.json_visualization.mkv",
                                             aliases=("--save_visulization_video",))
+    integer_pixels: bool = option(False, "write whole-pixel positions, as the older toolbox "
+                                  "(MDVT) writes and its readers need (default: 1/1000 px)")
     overwrite: bool = option(False, "replace existing outputs")
     device: str = option("cpu", "torch device for cotracker (cpu, cuda, cuda:1)")
     checkpoint: str | None = option(None, "cotracker weights (.pth); default: the package's "
@@ -160,11 +162,11 @@ def track_points(config: TrackConfig) -> list[Path]:
     stream = _tracker(config, backend)
     frames = VideoReader(info.path, info).frames(0, count)
     tracks: list[FrameTracks] = []
-    writer = painter = None
+    writer = None
+    painter = TrackPainter()
     if config.save_visualization_video:
         writer = VideoWriter(vis_path, info.width, info.height, info.fps,
                              overwrite=config.overwrite, expected_frames=count)
-        painter = TrackPainter()
     try:
         shown = _FrameTee(frames, writer is not None)
         for frame_tracks in progress(stream(shown.frames(), masks, depths), total=count,
@@ -176,7 +178,8 @@ def track_points(config: TrackConfig) -> list[Path]:
         if writer is not None:
             writer.abort()
         raise
-    written = [write_tracking(out, tracks, overwrite=config.overwrite)]
+    written = [write_tracking(out, tracks, overwrite=config.overwrite,
+                              integer_pixels=config.integer_pixels)]
     if writer is not None:
         written.append(writer.close())
     ids = set().union(*(f.ids.tolist() for f in tracks)) if tracks else set()
