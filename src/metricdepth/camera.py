@@ -59,7 +59,7 @@ class Intrinsics:
             raise ValueError("give exactly one of xfov or yfov")
         if xfov is not None:
             f = focal_from_fov(width, check_fov(xfov, "--xfov"))
-        else:
+        elif yfov is not None:
             f = focal_from_fov(height, check_fov(yfov, "--yfov"))
         return cls(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0)
 

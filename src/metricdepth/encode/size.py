@@ -37,6 +37,7 @@ def output_size(width: int, height: int, sbs_w: int | None, sbs_h: int | None,
     if sbs_w is None and sbs_h is None:
         return _even(width), _even(height)
     if sbs_h is None:
+        assert sbs_w is not None
         return sbs_w, _nearest_even(sbs_w * height / width)
     if sbs_w is None:
         return _nearest_even(sbs_h * width / height), sbs_h

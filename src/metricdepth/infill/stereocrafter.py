@@ -245,7 +245,7 @@ class StereoCrafterBackend:
         if mirror:
             small, small_holes = small[:, :, ::-1], small_holes[:, :, ::-1]
         k = 0 if tail is None else len(tail[0])
-        if k:
+        if tail is not None and k:
             small = np.concatenate([tail[0], small])
             small_holes = np.concatenate([tail[1], small_holes])
         generated = self._generate(np.ascontiguousarray(small), np.ascontiguousarray(small_holes),

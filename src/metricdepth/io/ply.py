@@ -225,23 +225,29 @@ def _read_records(file: BinaryIO, path: Path, header: _Header) -> np.ndarray:
 
 
 def _parse_ascii(file: BinaryIO, path: Path, dtype: np.dtype, count: int) -> np.ndarray:
+    names = _field_names(dtype)
     tokens = file.read().split()
-    needed = count * len(dtype.names)
+    needed = count * len(names)
     if len(tokens) < needed:
-        raise InputError(path, f"PLY file is truncated: {len(tokens) // len(dtype.names)} "
+        raise InputError(path, f"PLY file is truncated: {len(tokens) // len(names)} "
                                f"of {count} vertices present")
     try:
-        values = np.array(tokens[:needed], dtype=np.float64).reshape(count, len(dtype.names))
+        values = np.array(tokens[:needed], dtype=np.float64).reshape(count, len(names))
     except ValueError:
         raise InputError(path, "PLY vertex data holds something that is not a number") from None
     records = np.empty(count, dtype)
-    for i, name in enumerate(dtype.names):
+    for i, name in enumerate(names):
         records[name] = values[:, i]
     return records
 
 
+def _field_names(dtype: np.dtype) -> tuple[str, ...]:
+    """The field names of a structured (record) dtype."""
+    return dtype.names or ()
+
+
 def _colors(records: np.ndarray, path: Path) -> np.ndarray | None:
-    names = records.dtype.names
+    names = _field_names(records.dtype)
     if not all(channel in names for channel in _COLOUR):
         return None
     channels = np.stack([records[channel] for channel in _COLOUR], axis=1)
@@ -253,7 +259,7 @@ def _colors(records: np.ndarray, path: Path) -> np.ndarray | None:
 
 
 def _ids(records: np.ndarray, path: Path) -> np.ndarray | None:
-    if _IDS not in records.dtype.names:
+    if _IDS not in _field_names(records.dtype):
         return None
     try:
         return _as_int32_ids(records[_IDS], len(records))

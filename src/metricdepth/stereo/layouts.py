@@ -145,6 +145,8 @@ def compose(layout: str, left: np.ndarray, right: np.ndarray, is_mask: bool,
             return np.where(left.any(axis=-1, keepdims=True), left, right)
         return np.concatenate([left[..., :1], right[..., 1:]], axis=-1)
     if layout == "vr180":
+        if maps is None:
+            raise ValueError("vr180 needs the maps of equirect_maps")
         interpolation = cv2.INTER_NEAREST if is_mask else cv2.INTER_LINEAR
         eyes = [cv2.remap(eye, maps[0], maps[1], interpolation, borderMode=cv2.BORDER_CONSTANT,
                           borderValue=0) for eye in (left, right)]

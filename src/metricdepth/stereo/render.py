@@ -140,15 +140,15 @@ def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: S
     fill = not black_holes
     params = [_scanline_params(eye, intr) for eye in eyes]
     views: list[EyeView | None] = [None] * len(eyes)
-    fast = [i for i, p in enumerate(params) if p is not None]
+    fast = [(i, p) for i, p in enumerate(params) if p is not None]
     if fast:
-        gains = np.array([params[i][0] for i in fast], np.float64)
-        shifts = np.array([params[i][1] for i in fast], np.float64)
+        gains = np.array([gain for _, (gain, _) in fast], np.float64)
+        shifts = np.array([shift for _, (_, shift) in fast], np.float64)
         cuts = row_cuts(inv_depth, gains, cut_px)
         outline = outline_positions(inv_depth, cuts.any(axis=0))
         args = (colour, inv_depth, cuts, outline, gains, shifts, green_and_black, fill)
         rendered = _rows_cpu(*args) if device == "cpu" else _rows_torch(*args, device)
-        for i, view in zip(fast, rendered):
+        for (i, _), view in zip(fast, rendered):
             views[i] = view
     src = np.array([intr.fx, intr.fy, intr.cx, intr.cy])
     for i, eye in enumerate(eyes):
@@ -163,7 +163,7 @@ def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: S
                     np.ascontiguousarray(T[:3, 3]), np.array([e.fx, e.fy, e.cx, e.cy]),
                     cut_px, green_and_black, fill, out_colour, out_mask, out_iz)
         views[i] = EyeView(out_colour, out_mask, out_iz)
-    return views
+    return [view for view in views if view is not None]  # every eye is rendered by now
 
 
 def _rows_cpu(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray, outline: np.ndarray,

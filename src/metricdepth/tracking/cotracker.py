@@ -203,7 +203,7 @@ class WindowedTracker:
         if not len(ids):
             empty = FrameTracks(np.zeros(0, np.int64), np.zeros((0, 2)))
             return [empty] * n, carried
-        if tracks is None:
+        if tracks is None or visible is None:
             tracks, visible = self._predict(video, queries, sx, sy, n, w, h, buffer)
         results = [FrameTracks(ids[visible[t]], tracks[t][visible[t]].astype(np.float64))
                    for t in range(n)]

@@ -97,6 +97,7 @@ def frame_mesh(colour: np.ndarray, depth: np.ndarray, valid: np.ndarray, intr: I
         z = depth[valid][triangles]
         step = (z.max(axis=1) - z.min(axis=1)) / z.min(axis=1)
         triangles = triangles[step <= steep_edge_limit(intr, edge_angle_deg)]
+    assert cloud.colors is not None  # frame_points colours every point
     return FrameMesh(cloud.points, cloud.colors, triangles.astype(np.int32))
 
 

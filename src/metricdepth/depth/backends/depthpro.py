@@ -76,7 +76,9 @@ class DepthProBackend(DepthBackend):
         results = []
         for inverse, estimate in zip(canonical, fovs):
             xfov = None if estimate is None else self._fov(float(estimate))
-            focal = focal_from_fov(width, self.options.xfov if self.options.xfov is not None else xfov)
+            fov = self.options.xfov if self.options.xfov is not None else xfov
+            assert fov is not None  # without a FOV head, --xfov was required (see build)
+            focal = focal_from_fov(width, fov)
             inverse = np.clip(inverse * (width / focal), *CANONICAL_INVERSE_RANGE)
             results.append(DepthFrame((1.0 / inverse).astype(np.float32), xfov=xfov))
         return results
