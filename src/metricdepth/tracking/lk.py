@@ -140,6 +140,48 @@ def texture_map(grey: np.ndarray) -> np.ndarray:
     return cv2.cornerMinEigenVal(grey, EIGEN_BLOCK_PX)
 
 
+@dataclass
+class _Points:
+    """The live points of a tracker, one row each (N points, the same order in every
+    array); `select` and `concat` keep the arrays together."""
+
+    ids: np.ndarray           # (N,) int64
+    xy: np.ndarray            # (N, 2) float32 pixels (x, y), current frame
+    warp: np.ndarray          # (N, 2, 2) float32, anchor patch -> current frame
+    velocity: np.ndarray      # (N, 2) float32, last frame-to-frame motion, pixels
+    anchor_frame: np.ndarray  # (N,) int64, the frame the anchor patch was taken in
+    partial: np.ndarray       # (N,) bool, kept on the seen part of its window last frame
+    whole: np.ndarray         # (N,) int64, frames tracked with the whole window matching
+    inv_depth: np.ndarray     # (N,) float32, inverse depth at the point (NaN: unknown)
+    templates: Templates      # the anchor patches
+
+    @classmethod
+    def new(cls, ids: np.ndarray, xy: np.ndarray, frame: int, templates: Templates) -> _Points:
+        """Points just seeded in `frame` at `xy` with their anchor `templates`."""
+        n = len(ids)
+        return cls(ids.astype(np.int64), xy.astype(np.float32),
+                   np.tile(np.eye(2, dtype=np.float32), (n, 1, 1)), np.zeros((n, 2), np.float32),
+                   np.full(n, frame, np.int64), np.zeros(n, bool), np.zeros(n, np.int64),
+                   np.full(n, np.nan, np.float32), templates)
+
+    def select(self, keep: np.ndarray) -> _Points:
+        """The points `keep` ((N,) bool or indices) selects."""
+        return _Points(self.ids[keep], self.xy[keep], self.warp[keep], self.velocity[keep],
+                       self.anchor_frame[keep], self.partial[keep], self.whole[keep],
+                       self.inv_depth[keep], self.templates.select(keep))
+
+    def concat(self, other: _Points) -> _Points:
+        """These points followed by `other`."""
+        def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.concatenate([a, b])
+        return _Points(cat(self.ids, other.ids), cat(self.xy, other.xy),
+                       cat(self.warp, other.warp), cat(self.velocity, other.velocity),
+                       cat(self.anchor_frame, other.anchor_frame),
+                       cat(self.partial, other.partial), cat(self.whole, other.whole),
+                       cat(self.inv_depth, other.inv_depth),
+                       Templates.concat(self.templates, other.templates))
+
+
 class LKTracker:
     """Tracks points through a stream of frames; call `update` once per frame, in order.
 
@@ -159,16 +201,9 @@ class LKTracker:
         self._aligner = AffineAligner(s.window // 2, s.warp_damping)
         self._frame = -1
         self._grey: np.ndarray | None = None
-        self.ids = np.zeros(0, np.int64)
-        self.xy = np.zeros((0, 2), np.float32)
-        self._warp = np.zeros((0, 2, 2), np.float32)  # anchor patch -> current frame
-        self._velocity = np.zeros((0, 2), np.float32)  # last frame-to-frame motion, pixels
-        self._anchor_frame = np.zeros(0, np.int64)
-        self._partial = np.zeros(0, bool)  # kept on the seen part of its window last frame
-        self._whole = np.zeros(0, np.int64)  # frames tracked with the whole window matching
-        self._inv_depth = np.zeros(0, np.float32)  # inverse depth at the point (NaN: unknown)
+        self._points = _Points.new(np.zeros(0, np.int64), np.zeros((0, 2)), 0,
+                                   self._aligner.empty())
         self._centre = np.hypot(self._aligner.ox, self._aligner.oy) <= CENTRE_RADIUS_PX
-        self._templates = self._aligner.empty()
         self._next_id = 0
 
     def update(self, frame: np.ndarray, exclude: np.ndarray | None = None,
@@ -187,11 +222,11 @@ class LKTracker:
         grey = to_grey(frame)
         self._frame += 1
         inverse = None if depth is None else _inverse_depth(depth)
-        if self._grey is not None and len(self.ids):
+        if self._grey is not None and len(self._points.ids):
             self._select(self._advance(self._grey, grey))
-        if exclude is not None and len(self.ids):
-            self._select(~_inside(exclude, self.xy))
-        if inverse is not None and len(self.ids):
+        if exclude is not None and len(self._points.ids):
+            self._select(~_inside(exclude, self._points.xy))
+        if inverse is not None and len(self._points.ids):
             self._select(self._depth_steady(inverse))
         self._grey = grey
         self._reanchor(grey)
@@ -202,15 +237,15 @@ class LKTracker:
                 no_seed = edges if exclude is None else edges | exclude
             self._seed(grey, no_seed)
         if inverse is not None:
-            self._inv_depth = _bilinear(inverse, self.xy)
-        return FrameTracks(self.ids.copy(), self.xy.astype(np.float64))
+            self._points.inv_depth = _bilinear(inverse, self._points.xy)
+        return FrameTracks(self._points.ids.copy(), self._points.xy.astype(np.float64))
 
     def _depth_steady(self, inverse: np.ndarray) -> np.ndarray:
         """(N,) bool: points whose inverse depth in (H, W) float32 `inverse` changed by at
         most DEPTH_JUMP since the last frame, relative to the median change (scale drift).
         Points without a previous value (no depth given before) are kept."""
-        now = _bilinear(inverse, self.xy)
-        before = self._inv_depth
+        now = _bilinear(inverse, self._points.xy)
+        before = self._points.inv_depth
         known = np.isfinite(before) & (before > 0) & (now > 0)
         ratio = np.where(known, now / np.where(known, before, 1), 1)
         scale = float(np.median(ratio[known])) if known.any() else 1.0
@@ -220,31 +255,31 @@ class LKTracker:
     def _advance(self, prev_grey: np.ndarray, grey: np.ndarray) -> np.ndarray:
         """Move the points from (H, W) uint8 `prev_grey` into `grey`; return (N,) bool:
         which points stay valid."""
-        s = self.settings
-        guess, keep = self._flow(prev_grey, grey, self.xy, self.xy + self._velocity, self._lk_near)
+        s, p = self.settings, self._points
+        guess, keep = self._flow(prev_grey, grey, p.xy, p.xy + p.velocity, self._lk_near)
         # Points without a usable prediction (new, or whose motion changed) are tracked
         # again through the whole pyramid, from no motion.
         retry = np.flatnonzero(~keep)
         if len(retry):
-            guess[retry], keep[retry] = self._flow(prev_grey, grey, self.xy[retry],
-                                                   self.xy[retry], self._lk)
-        xy, warp, ncc = self._aligner.align(self._templates, grey, guess, self._warp,
+            guess[retry], keep[retry] = self._flow(prev_grey, grey, p.xy[retry],
+                                                   p.xy[retry], self._lk)
+        xy, warp, ncc = self._aligner.align(p.templates, grey, guess, p.warp,
                                             s.align_iterations)
         shift = np.linalg.norm(xy - guess, axis=1)
         keep &= np.isfinite(xy).all(1) & (shift < s.anchor_max_shift) & (ncc >= s.min_ncc)
         # Only points with a known motion (tracked whole for TRUSTED_FRAMES) get a second
         # chance on the seen part of their window.
-        partial = self._partly_seen(grey, np.flatnonzero(~keep & self._templates.ok
-                                                         & (self._whole >= TRUSTED_FRAMES)))
-        xy[partial.index], warp[partial.index] = partial.xy, self._warp[partial.index]
+        partial = self._partly_seen(grey, np.flatnonzero(~keep & p.templates.ok
+                                                         & (p.whole >= TRUSTED_FRAMES)))
+        xy[partial.index], warp[partial.index] = partial.xy, p.warp[partial.index]
         keep[partial.index] = partial.keep
-        self._partial[:] = False
-        self._partial[partial.index] = partial.keep
-        self._whole = np.where(keep & ~self._partial, self._whole + 1, self._whole)
-        self._velocity = np.where(keep[:, None], xy - self.xy, 0).astype(np.float32)
-        self.xy = np.where(keep[:, None], xy, self.xy).astype(np.float32)
-        self._warp = np.where(keep[:, None, None], warp, self._warp).astype(np.float32)
-        return keep & _in_image(self.xy, grey.shape, s.border)
+        p.partial[:] = False
+        p.partial[partial.index] = partial.keep
+        p.whole = np.where(keep & ~p.partial, p.whole + 1, p.whole)
+        p.velocity = np.where(keep[:, None], xy - p.xy, 0).astype(np.float32)
+        p.xy = np.where(keep[:, None], xy, p.xy).astype(np.float32)
+        p.warp = np.where(keep[:, None, None], warp, p.warp).astype(np.float32)
+        return keep & _in_image(p.xy, grey.shape, s.border)
 
     def _partly_seen(self, grey: np.ndarray, index: np.ndarray) -> _Partial:
         """Points `index` (M,) whose whole window no longer matches their anchor: aligned
@@ -259,9 +294,9 @@ class LKTracker:
         matrix is kept, and it is not re-anchored while partly hidden (the anchor would
         take in the occluder)."""
         s = self.settings
-        predicted = self.xy[index] + self._velocity[index]
-        xy, ncc, seen, texture = self._aligner.align_seen(self._templates.select(index), grey,
-                                                          predicted, self._warp[index],
+        predicted = self._points.xy[index] + self._points.velocity[index]
+        xy, ncc, seen, texture = self._aligner.align_seen(self._points.templates.select(index), grey,
+                                                          predicted, self._points.warp[index],
                                                           s.align_iterations)
         side = s.window
         hidden = ~seen.reshape(-1, side, side)
@@ -291,20 +326,16 @@ class LKTracker:
         return fwd.reshape(-1, 2), ok
 
     def _select(self, keep: np.ndarray) -> None:
-        self.ids, self.xy, self._warp = self.ids[keep], self.xy[keep], self._warp[keep]
-        self._partial, self._whole = self._partial[keep], self._whole[keep]
-        self._velocity, self._inv_depth = self._velocity[keep], self._inv_depth[keep]
-        self._anchor_frame = self._anchor_frame[keep]
-        self._templates = self._templates.select(keep)
+        self._points = self._points.select(keep)
 
     def _reanchor(self, grey: np.ndarray) -> None:
         """Points anchored `anchor_frames` ago get the current frame as their new anchor."""
-        old = np.flatnonzero((self._frame - self._anchor_frame >= self.settings.anchor_frames)
-                             & ~self._partial)
+        old = np.flatnonzero((self._frame - self._points.anchor_frame >= self.settings.anchor_frames)
+                             & ~self._points.partial)
         if len(old):
-            self._templates.assign(old, self._aligner.templates(grey, self.xy[old]))
-            self._anchor_frame[old] = self._frame
-            self._warp[old] = np.eye(2, dtype=np.float32)
+            self._points.templates.assign(old, self._aligner.templates(grey, self._points.xy[old]))
+            self._points.anchor_frame[old] = self._frame
+            self._points.warp[old] = np.eye(2, dtype=np.float32)
 
     # -- seeding ---------------------------------------------------------------------
     def _seed(self, grey: np.ndarray, exclude: np.ndarray | None) -> None:
@@ -319,8 +350,8 @@ class LKTracker:
         if rows == 0 or cols == 0:
             return
         occupied = np.zeros((rows, cols), bool)
-        cx = (self.xy[:, 0] // s.cell).astype(np.int64)
-        cy = (self.xy[:, 1] // s.cell).astype(np.int64)
+        cx = (self._points.xy[:, 0] // s.cell).astype(np.int64)
+        cy = (self._points.xy[:, 1] // s.cell).astype(np.int64)
         ok = (cx >= 0) & (cx < cols) & (cy >= 0) & (cy < rows)
         occupied[cy[ok], cx[ok]] = True
         strength[:b], strength[h - b:], strength[:, :b], strength[:, w - b:] = 0, 0, 0, 0
@@ -347,22 +378,16 @@ class LKTracker:
         corners = corners[_in_image(corners, grey.shape, b)]
         if exclude is not None:
             corners = corners[~_inside(exclude, corners)]
-        if len(self.xy) and len(corners):
-            distance, _ = cKDTree(self.xy).query(corners)
+        if len(self._points.xy) and len(corners):
+            distance, _ = cKDTree(self._points.xy).query(corners)
             corners = corners[distance >= s.min_distance]
         templates = self._aligner.templates(grey, corners)
         corners = corners[templates.ok]
         n = len(corners)
-        self.ids = np.concatenate([self.ids, np.arange(self._next_id, self._next_id + n)])
+        new = _Points.new(np.arange(self._next_id, self._next_id + n), corners, self._frame,
+                          templates.select(templates.ok))
         self._next_id += n
-        self.xy = np.concatenate([self.xy, corners]).astype(np.float32)
-        self._warp = np.concatenate([self._warp, np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))])
-        self._anchor_frame = np.concatenate([self._anchor_frame, np.full(n, self._frame)])
-        self._velocity = np.concatenate([self._velocity, np.zeros((n, 2), np.float32)])
-        self._partial = np.concatenate([self._partial, np.zeros(n, bool)])
-        self._whole = np.concatenate([self._whole, np.zeros(n, np.int64)])
-        self._inv_depth = np.concatenate([self._inv_depth, np.full(n, np.nan, np.float32)])
-        self._templates = Templates.concat(self._templates, templates.select(templates.ok))
+        self._points = self._points.concat(new)
 
 
 @dataclass(frozen=True)
