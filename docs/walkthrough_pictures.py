@@ -34,6 +34,7 @@ from metricdepth.io.video import VideoReader, VideoWriter
 from metricdepth.masks.draw import overlay_mask
 from metricdepth.pipeline.steps import ClipFiles
 from metricdepth.tracking.draw import TrackPainter
+from picture_labels import labelled, row
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
@@ -56,16 +57,18 @@ def run(*args: str) -> None:
     subprocess.run(command, check=True, cwd=REPO)
 
 
-def label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    for colour, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-        cv2.putText(out, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, width, cv2.LINE_AA)
-    return out
-
-
-def tile(image: np.ndarray, text: str, width: int = TILE_WIDTH) -> np.ndarray:
+def tile(image: np.ndarray, width: int = TILE_WIDTH) -> np.ndarray:
     height = round(image.shape[0] * width / image.shape[1])
-    return label(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), text)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def depth_tile(reader: DepthVideoReader, index: int) -> np.ndarray:
+    """Frame `index` of a depth video in the turbo map of DEPTH_RANGE_M, pixels without
+    depth (stored as the video's max_depth) black."""
+    depth = reader.read(index)
+    coloured = colorize_depth(depth, *DEPTH_RANGE_M)
+    coloured[depth >= reader.max_depth] = 0
+    return tile(coloured)
 
 
 def save(name: str, picture: np.ndarray) -> None:
@@ -82,16 +85,15 @@ def tum_pictures(work: Path) -> None:
     run("run_pipeline.py", str(video), "--rgbd", str(TUM), "--xfov", TUM_XFOV)
     files = ClipFiles(video)
     colour = VideoReader(video).read(TUM_FRAME)
-    depth = DepthVideoReader(files.depth).read(TUM_FRAME)
-    rescaled = DepthVideoReader(files.rescaled).read(TUM_FRAME)
-    save("walkthrough_depth.png", np.hstack([
-        tile(colour, "colour (TUM fr1/desk)"),
-        tile(colorize_depth(depth, *DEPTH_RANGE_M), "step 1: Kinect depth, imported"),
-        tile(colorize_depth(rescaled, *DEPTH_RANGE_M), "step 5: rescaled depth")]))
+    save("walkthrough_depth.png", row(
+        [tile(colour), depth_tile(DepthVideoReader(files.depth), TUM_FRAME),
+         depth_tile(DepthVideoReader(files.rescaled), TUM_FRAME)],
+        ["colour (TUM fr1/desk)", "step 1: Kinect depth, imported (black: no depth)",
+         "step 5: rescaled depth"]))
 
     stereo = VideoReader(files.infilled).read(TUM_FRAME)
-    save("walkthrough_stereo.png", tile(stereo, "step 7: side by side, left eye left",
-                                        2 * TILE_WIDTH))
+    save("walkthrough_stereo.png", labelled(tile(stereo, 2 * TILE_WIDTH),
+                                            "step 7: side by side, left eye left"))
 
     width = colour.shape[1]
     before = VideoReader(files.stereo).read(TUM_FRAME)[:, width:]
@@ -100,11 +102,11 @@ def tum_pictures(work: Path) -> None:
     marked = before.copy()
     marked[holes.any(axis=2)] = HOLE_COLOUR
     crop = INFILL_CROP
-    save("walkthrough_infill.png", np.hstack([
-        tile(marked[crop], "step 6: holes (magenta)", 300),
-        tile(holes[crop], "step 6: infill mask", 300),
-        tile(before[crop], "step 6: background stretched", 300),
-        tile(after[crop], "step 7: classical infill", 300)]))
+    save("walkthrough_infill.png", row(
+        [tile(marked[crop], 300), tile(holes[crop], 300), tile(before[crop], 300),
+         tile(after[crop], 300)],
+        ["step 6: holes (magenta)", "step 6: infill mask", "step 6: background stretched",
+         "step 7: classical infill"]))
 
     views = []
     for frame in (0, 8):
@@ -114,9 +116,9 @@ def tum_pictures(work: Path) -> None:
             "--background_ply", str(files.triangulated), "--draw_frame", str(frame),
             "--render", str(out), "--x", "0.8", "--y", "-0.6", "--z", "-0.9",
             "--look_at", "0,0,1.2", "--render_width", str(TILE_WIDTH), "--overwrite")
-        views.append(tile(cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB),
-                          f"view_3d: frame {frame}, camera in orange"))
-    save("walkthrough_cloud.png", np.hstack(views))
+        views.append(tile(cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)))
+    save("walkthrough_cloud.png", row(views, [f"view_3d: frame {frame}, camera in orange"
+                                              for frame in (0, 8)]))
 
 
 def bedroom_picture(work: Path) -> None:
@@ -137,9 +139,9 @@ def bedroom_picture(work: Path) -> None:
         drawn = painter.draw(frame, tracks[index])
     mask = list(MaskVideoReader(files.mask).frames(last, last + 1))[0]
     frame = VideoReader(clip).read(last)
-    save("walkthrough_mask_tracks.png", np.hstack([
-        tile(overlay_mask(frame, mask), "step 2: motion mask"),
-        tile(drawn, "step 3: lk tracks (10-frame tails)")]))
+    save("walkthrough_mask_tracks.png", row(
+        [tile(overlay_mask(frame, mask)), tile(drawn)],
+        ["step 2: motion mask", "step 3: lk tracks (10-frame tails)"]))
 
 
 def main() -> int:
