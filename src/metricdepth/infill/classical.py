@@ -21,7 +21,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..camera import stereo_eye_pose
 from ..fov import frame_intrinsics, resolve_xfovs
 from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
@@ -31,8 +30,8 @@ from ..io.video import VideoReader, VideoInfo
 from ..errors import InputError
 from .backend import ChunkInput, State
 from .blend import soften_fill
-from .holes import EYES, Eye, decode_infill_mask, march_to_background, split_eyes
-from .warp import SourceFrame, eye_depth, fill_from_neighbours
+from .holes import EYES, decode_infill_mask, march_to_background, split_eyes
+from .warp import SourceFrame, eye_depths, fill_from_neighbours
 
 LEFTOVER_RADIUS_PX = 3  # cv2.inpaint radius for the rare holes with no background on their line
 
@@ -136,9 +135,11 @@ class SceneFrames:
         for key in [k for k in self._cache if k < index]:
             del self._cache[key]
 
-    def eye_pose(self, index: int, eye: Eye) -> np.ndarray:
+    def eye_offsets_m(self) -> np.ndarray:
+        """(2,) float64: the left and right eyes' positions along the source camera's x
+        axis, metres (the stereo video's parallel eyes)."""
         half = 0.5 * self.inputs.pupillary_distance_m
-        return stereo_eye_pose(self.poses[index], -half if eye == "left" else half)
+        return np.array([-half, half])
 
     def close(self) -> None:
         for reader in (self.colour, self.depth, self.mask):
@@ -169,29 +170,39 @@ class ClassicalBackend:
                 raise ValueError("the stereo video's info is needed with scene inputs")
             self.scene = SceneFrames(scene, (stereo.width // 2, stereo.height), stereo.frame_count)
 
-    def fill_eye(self, image: np.ndarray, mask: np.ndarray, eye: Eye, index: int) -> np.ndarray:
-        """One eye of frame `index`: image (H, W, 3) uint8 RGB, mask (H, W, 3) uint8.
-        Returns the filled eye, (H, W, 3) uint8 RGB; pixels outside holes and their
-        background-side band are unchanged."""
-        holes, direction = decode_infill_mask(mask, eye)
-        if not holes.any():
-            return image
-        work = image.astype(np.float32)
-        todo = holes.copy()
-        if self.scene is not None:
+    def fill_frame(self, eyes: tuple[np.ndarray, ...], masks: tuple[np.ndarray, ...],
+                   index: int) -> list[np.ndarray]:
+        """Both eyes of frame `index`: eyes and masks (H, W, 3) uint8 RGB, left then right.
+        Returns the filled eyes, (H, W, 3) uint8 RGB; pixels outside holes and their
+        background-side band are unchanged. With a scene, the neighbours' points are
+        warped once for both eyes (`warp.fill_from_neighbours`)."""
+        decoded = [decode_infill_mask(mask, eye) for eye, mask in zip(EYES, masks)]
+        work = [image.astype(np.float32) for image in eyes]
+        todo = [holes.copy() for holes, _ in decoded]
+        if self.scene is not None and any(t.any() for t in todo):
             source = self.scene.frame(index)
-            pose = self.scene.eye_pose(index, eye)
             neighbours = [self.scene.frame(index + k)
                           for k in neighbour_offsets(self.scene.inputs.neighbour_frames)
                           if 0 <= index + k < self.scene.frame_count]
-            seen = eye_depth(source, pose, source.intrinsics)
-            ys, xs = march_to_background(holes, direction, max_steps=max(holes.shape))
-            background = np.where(ys >= 0, seen[ys, xs], np.inf).astype(np.float32)
-            todo &= ~fill_from_neighbours(work, holes, background, pose, source.intrinsics,
+            offsets = self.scene.eye_offsets_m()
+            seen = eye_depths(source, offsets)
+            backgrounds = []
+            for (holes, direction), depth in zip(decoded, seen):
+                ys, xs = march_to_background(holes, direction, max_steps=max(holes.shape))
+                backgrounds.append(np.where(ys >= 0, depth[ys, xs], np.inf).astype(np.float32))
+            filled = fill_from_neighbours(work, [h for h, _ in decoded], backgrounds, offsets,
                                           source, neighbours)
-        work = directional_fill(work, todo, direction)
-        work = soften_fill(work, todo, direction, max_steps=max(holes.shape))
-        return np.clip(np.rint(work), 0, 255).astype(np.uint8)
+            for t, f in zip(todo, filled):
+                t &= ~f
+        out = []
+        for image, fill, t, (holes, direction) in zip(eyes, work, todo, decoded):
+            if not holes.any():
+                out.append(image)
+                continue
+            fill = directional_fill(fill, t, direction)
+            fill = soften_fill(fill, t, direction, max_steps=max(holes.shape))
+            out.append(np.clip(np.rint(fill), 0, 255).astype(np.uint8))
+        return out
 
     def infill_chunk(self, chunk: ChunkInput, state: State | None) -> tuple[np.ndarray, dict]:
         out = chunk.stereo.copy()
@@ -199,8 +210,7 @@ class ClassicalBackend:
             index = chunk.start + k
             if self.scene is not None:
                 self.scene.forget_before(index - self.scene.inputs.neighbour_frames)
-            left, right = split_eyes(out[k])
-            mask_left, mask_right = split_eyes(chunk.mask[k])
-            for eye, image, mask in zip(EYES, (left, right), (mask_left, mask_right)):
-                image[...] = self.fill_eye(image, mask, eye, index)
+            eyes = split_eyes(out[k])
+            for image, filled in zip(eyes, self.fill_frame(eyes, split_eyes(chunk.mask[k]), index)):
+                image[...] = filled
         return out, {}

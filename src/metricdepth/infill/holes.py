@@ -16,6 +16,8 @@ from typing import Literal
 
 import numpy as np
 
+from .._numba import numba
+
 Eye = Literal["left", "right"]
 EYES: tuple[Eye, Eye] = ("left", "right")
 
@@ -41,15 +43,16 @@ def decode_infill_mask(mask_rgb: np.ndarray, eye: Eye) -> tuple[np.ndarray, np.n
     (x right, y down) towards the background side, `default_direction(eye)` where the
     mask gives none, zeros outside holes.
     """
-    holes = (mask_rgb > HOLE_LEVEL).any(axis=-1)
-    n = mask_rgb.astype(np.float32) / 127.5 - 1.0
+    holes = np.maximum(np.maximum(mask_rgb[..., 0], mask_rgb[..., 1]), mask_rgb[..., 2]) > HOLE_LEVEL
+    hy, hx = np.nonzero(holes)
+    n = mask_rgb[hy, hx].astype(np.float32) / 127.5 - 1.0
     norm3 = np.linalg.norm(n, axis=-1)
-    planar = n[..., :2]
+    planar = n[:, :2]
     norm2 = np.linalg.norm(planar, axis=-1)
-    known = holes & (np.abs(norm3 - 1.0) < UNIT_TOLERANCE) & (norm2 > MIN_IMAGE_PLANE)
+    known = (np.abs(norm3 - 1.0) < UNIT_TOLERANCE) & (norm2 > MIN_IMAGE_PLANE)
     direction = np.zeros((*holes.shape, 2), np.float32)
-    direction[holes] = default_direction(eye)
-    direction[known] = planar[known] / norm2[known][:, None]
+    direction[hy, hx] = default_direction(eye)
+    direction[hy[known], hx[known]] = planar[known] / norm2[known][:, None]
     return holes, direction
 
 
@@ -79,32 +82,36 @@ def march_to_background(holes: np.ndarray, direction: np.ndarray,
     Returns ys, xs (H, W) int32 of the first non-hole pixel reached (-1 where the walk left
     the image or took more than `max_steps` pixels). A walk that leaves the image first is
     retried in the opposite direction (holes at the image border have background only on
-    the inner side).
+    the inner side). Step k lands on the pixel nearest to (x, y) + k * direction (the
+    offset rounded to float32, as the fill has always computed it).
     """
-    height, width = holes.shape
-    hy, hx = np.nonzero(holes)
     found_y = np.full(holes.shape, -1, np.int32)
     found_x = np.full(holes.shape, -1, np.int32)
-    for sign in (1.0, -1.0):
-        todo = found_y[hy, hx] < 0
-        py, px = hy[todo], hx[todo]
-        d = direction[py, px] * sign
-        alive = np.ones(len(py), bool)
-        for step in range(1, max_steps + 1):
-            idx = np.flatnonzero(alive)
-            if not len(idx):
-                break
-            x = np.rint(px[idx] + d[idx, 0] * step).astype(np.int32)
-            y = np.rint(py[idx] + d[idx, 1] * step).astype(np.int32)
-            inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-            alive[idx[~inside]] = False
-            idx, x, y = idx[inside], x[inside], y[inside]
-            out = ~holes[y, x]
-            hit = idx[out]
-            found_y[py[hit], px[hit]] = y[out]
-            found_x[py[hit], px[hit]] = x[out]
-            alive[hit] = False
+    _march(holes, np.asarray(direction, np.float32), int(max_steps), found_y, found_x)
     return found_y, found_x
+
+
+@numba.njit(cache=True, nogil=True)
+def _march(holes: np.ndarray, direction: np.ndarray, max_steps: int, found_y: np.ndarray,
+           found_x: np.ndarray) -> None:
+    """`march_to_background`'s walks, one hole pixel at a time; fills found_y, found_x."""
+    height, width = holes.shape
+    for py in range(height):
+        for px in range(width):
+            if not holes[py, px]:
+                continue
+            for sign in (np.float32(1), np.float32(-1)):
+                dx, dy = direction[py, px, 0] * sign, direction[py, px, 1] * sign
+                for step in range(1, max_steps + 1):
+                    x = int(np.rint(px + np.float64(dx * np.float32(step))))
+                    y = int(np.rint(py + np.float64(dy * np.float32(step))))
+                    if not (0 <= x < width and 0 <= y < height):
+                        break
+                    if not holes[y, x]:
+                        found_y[py, px], found_x[py, px] = y, x
+                        break
+                if found_y[py, px] >= 0:
+                    break
 
 
 def background_band(holes: np.ndarray, direction: np.ndarray, width_px: int,

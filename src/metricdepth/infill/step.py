@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -79,7 +80,8 @@ class InfillConfig:
                                "stereocrafter always uses frames_chunk - overlap")
     device: str = option("cpu", "torch device for stereocrafter: cpu, cuda, cuda:1")
     devices: str = option("", "comma-separated devices to spread chunks over, e.g. "
-                          "cuda:0,cuda:1 (default: --device)")
+                          "cuda:0,cuda:1 (default: --device; classical on the CPU: one "
+                          "worker per core)")
     ray_address: str | None = option(None, "run chunks on Ray: 'local' starts Ray here, else "
                                      "the cluster address (inputs and outputs must be in a "
                                      "folder every machine sees)")
@@ -88,7 +90,14 @@ class InfillConfig:
 
     @property
     def device_list(self) -> list[str]:
-        return [d.strip() for d in self.devices.split(",") if d.strip()] or [self.device]
+        """The workers: --devices; else --device, except that classical on the CPU gets
+        one worker per core (its chunks are independent and its kernels release the GIL)."""
+        given = [d.strip() for d in self.devices.split(",") if d.strip()]
+        if given:
+            return given
+        if self.backend == "classical" and self.device == "cpu":
+            return ["cpu"] * len(os.sched_getaffinity(0))
+        return [self.device]
 
 
 def _backend_options(config: InfillConfig) -> dict:

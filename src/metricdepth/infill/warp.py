@@ -1,4 +1,4 @@
-"""Background seen in other frames, warped into an eye with depth and camera poses.
+"""Background seen in other frames, warped into the eyes with depth and camera poses.
 
 A hole of an eye at frame i is a surface the source camera of frame i does not see. A
 neighbouring frame j often sees it (the camera moved, or the foreground did). Points of
@@ -8,16 +8,24 @@ and coloured there (bilinear), if frame j does see that point. This recovers tru
 instead of inventing it. A moving object seen in frame j lies elsewhere at frame i; where
 it lies in front of what frame i sees, the same test drops it, and a subject mask
 (step 2's mask video) drops it everywhere.
+
+The eyes are the source camera of frame i moved sideways (`offsets_m`, parallel eyes with
+the source's intrinsics), so one pass over frame j's pixels, compiled (numba), serves both
+eyes: each point is moved into frame i's camera once, tested against what frame i sees
+once, and only the hidden ones (a few per cent) are splatted into each eye's z-buffer.
+The trace back runs over hole pixels only. The kernels release the GIL, so chunks of a
+video run in parallel threads (`scheduler`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from ..camera import Intrinsics, invert_pose, pixel_grid, project, transform_points, unproject
+from .._numba import numba
+from ..camera import Intrinsics, invert_pose
 
 HIDDEN_TOLERANCE = 0.02  # relative: a point is hidden in a frame when it is this much behind
 SAME_POINT_TOLERANCE = 0.02  # relative depth difference still counted as the same point
@@ -58,112 +66,182 @@ class SourceFrame:
         return self.has_depth if self.subject is None else self.has_depth & ~self.subject
 
 
-def _nearest_depth(frame: SourceFrame, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Depth of `frame` at the pixels nearest to xy (K, 2); and whether xy is inside."""
-    h, w = frame.depth.shape
-    xi, yi = np.rint(xy[:, 0]), np.rint(xy[:, 1])
-    inside = np.isfinite(xi) & (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    d = np.full(len(xy), np.inf, np.float32)
-    d[inside] = frame.depth[yi[inside].astype(int), xi[inside].astype(int)]
-    return d, inside
+def _camera(intr: Intrinsics) -> np.ndarray:
+    """(4,) float64 fx, fy, cx, cy: an `Intrinsics` in the form the kernels take."""
+    return np.array([intr.fx, intr.fy, intr.cx, intr.cy], np.float64)
 
 
-def hidden_in(frame: SourceFrame, points_world: np.ndarray) -> np.ndarray:
-    """(K,) bool: points (K, 3) metres, world frame, that `frame` does not see (outside its
-    image, behind the camera, or behind the surface it sees there)."""
-    xy, z = project(transform_points(invert_pose(frame.world_from_cam), points_world), frame.intrinsics)
-    seen_depth, inside = _nearest_depth(frame, xy)
-    return ~inside | (z <= 0) | (z > seen_depth * (1 + HIDDEN_TOLERANCE))
+@numba.njit(cache=True, nogil=True, inline="always")
+def _nearest_depth(depth: np.ndarray, cam: np.ndarray, x: float, y: float, z: float) -> float:
+    """Depth (metres) of the pixel nearest to where camera point (x, y, z) projects;
+    +inf when it projects outside the image or lies behind the camera."""
+    if not z > 0:
+        return np.inf
+    u = np.rint(x / z * cam[0] + cam[2])
+    v = np.rint(y / z * cam[1] + cam[3])
+    height, width = depth.shape
+    if not (0 <= u < width and 0 <= v < height):
+        return np.inf
+    return depth[int(v), int(u)]
 
 
-def _splat_depth(xy: np.ndarray, z: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Z-buffer of points at sub-pixel positions xy (K, 2), depth z (K,) metres: each point
-    covers the 2 x 2 pixels around it (no cracks when a surface is magnified up to 2x).
-    Returns (H, W) float32 with +inf where no point landed."""
-    zbuf = np.full(height * width, np.inf, np.float32)
-    x0, y0 = np.floor(xy[:, 0]).astype(np.int64), np.floor(xy[:, 1]).astype(np.int64)
-    for dx in (0, 1):
-        for dy in (0, 1):
-            x, y = x0 + dx, y0 + dy
-            ok = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-            np.minimum.at(zbuf, y[ok] * width + x[ok], z[ok].astype(np.float32))
-    return zbuf.reshape(height, width)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hidden(depth: np.ndarray, cam: np.ndarray, x: float, y: float, z: float) -> bool:
+    """Whether the camera with `depth` (H, W) and `cam` does not see camera point
+    (x, y, z) metres: outside its image, behind it, or behind the surface it sees there."""
+    if not z > 0:
+        return True
+    seen = _nearest_depth(depth, cam, x, y, z)
+    return not seen < np.inf or z > seen * (1 + HIDDEN_TOLERANCE)
 
 
-def neighbour_candidates(todo: np.ndarray, world_from_eye: np.ndarray, eye_intrinsics: Intrinsics,
-                        source: SourceFrame, neighbour: SourceFrame) -> tuple[np.ndarray, np.ndarray]:
-    """What `neighbour` offers for the eye's pixels marked `todo`.
-
-    todo: (H, W) bool, holes of the eye. world_from_eye: (4, 4) float64 pose of the eye.
-    source: the frame the eye was rendered from (its view defines what is hidden).
-    Returns depth (H, W) float32, metres in the eye (+inf where nothing is offered), and
-    colour (H, W, 3) float32 RGB.
-    """
-    height, width = todo.shape
-    depth = np.full(todo.shape, np.inf, np.float32)
-    colour = np.zeros((height, width, 3), np.float32)
-    valid = neighbour.static
-    x, y = pixel_grid(neighbour.intrinsics.width, neighbour.intrinsics.height)
-    pts_cam = unproject(np.stack([x[valid], y[valid]], -1), neighbour.depth[valid], neighbour.intrinsics)
-    pts_world = transform_points(neighbour.world_from_cam, pts_cam)
-    pts_world = pts_world[hidden_in(source, pts_world)]
-    if not len(pts_world):
-        return depth, colour
-    eye_xy, eye_z = project(transform_points(invert_pose(world_from_eye), pts_world), eye_intrinsics)
-    front = eye_z > 0
-    zbuf = _splat_depth(eye_xy[front], eye_z[front], height, width)
-
-    ty, tx = np.nonzero(todo & np.isfinite(zbuf))
-    if not len(ty):
-        return depth, colour
-    hole_world = transform_points(world_from_eye, unproject(
-        np.stack([tx, ty], -1).astype(np.float64), zbuf[ty, tx].astype(np.float64), eye_intrinsics))
-    n_xy, n_z = project(transform_points(invert_pose(neighbour.world_from_cam), hole_world),
-                        neighbour.intrinsics)
-    seen_depth, inside = _nearest_depth(neighbour, n_xy)
-    ok = inside & (np.abs(seen_depth - n_z) <= SAME_POINT_TOLERANCE * n_z) & hidden_in(source, hole_world)
-    if ok.any():
-        map_xy = n_xy[ok].astype(np.float32).reshape(-1, 1, 2)
-        colour[ty[ok], tx[ok]] = cv2.remap(neighbour.colour, map_xy, None, cv2.INTER_LINEAR,
-                                           borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)
-        depth[ty[ok], tx[ok]] = zbuf[ty[ok], tx[ok]]
-    return depth, colour
+@numba.njit(cache=True, nogil=True, inline="always")
+def _splat(zbuf: np.ndarray, cam: np.ndarray, x: float, y: float, z: float) -> None:
+    """Z-buffer camera point (x, y, z), z > 0: it covers the 2 x 2 pixels around where it
+    projects (no cracks when a surface is magnified up to 2x)."""
+    height, width = zbuf.shape
+    px = x / z * cam[0] + cam[2]
+    py = y / z * cam[1] + cam[3]
+    if not (-1 < px < width and -1 < py < height):
+        return
+    x0, y0 = int(math.floor(px)), int(math.floor(py))
+    zf = np.float32(z)
+    for v in range(max(y0, 0), min(y0 + 2, height)):
+        for u in range(max(x0, 0), min(x0 + 2, width)):
+            if zf < zbuf[v, u]:
+                zbuf[v, u] = zf
 
 
-def eye_depth(source: SourceFrame, world_from_eye: np.ndarray, eye_intrinsics: Intrinsics) -> np.ndarray:
-    """(H, W) float32 z-depth, metres, of the eye's view of the source frame's points
-    (+inf where none lands: the holes)."""
-    x, y = pixel_grid(source.intrinsics.width, source.intrinsics.height)
-    valid = source.has_depth
-    pts = transform_points(source.world_from_cam, unproject(
-        np.stack([x[valid], y[valid]], -1), source.depth[valid], source.intrinsics))
-    xy, z = project(transform_points(invert_pose(world_from_eye), pts), eye_intrinsics)
-    front = z > 0
-    return _splat_depth(xy[front], z[front], eye_intrinsics.height, eye_intrinsics.width)
+@numba.njit(cache=True, nogil=True)
+def _eye_depths(depth: np.ndarray, valid: np.ndarray, cam: np.ndarray,
+                offsets: np.ndarray) -> np.ndarray:
+    """(E, H, W) float32 z-buffers of the source's points seen from each eye (+inf where
+    none lands). depth: (H, W) float32 metres; valid: (H, W) bool; offsets: (E,) metres."""
+    height, width = depth.shape
+    zbufs = np.full((len(offsets), height, width), np.inf, np.float32)
+    for v in range(height):
+        for u in range(width):
+            if not valid[v, u]:
+                continue
+            z = np.float64(depth[v, u])
+            x = (u - cam[2]) / cam[0] * z
+            y = (v - cam[3]) / cam[1] * z
+            for e in range(len(offsets)):
+                _splat(zbufs[e], cam, x - offsets[e], y, z)
+    return zbufs
 
 
-def fill_from_neighbours(image: np.ndarray, holes: np.ndarray, background_depth: np.ndarray,
-                         world_from_eye: np.ndarray, eye_intrinsics: Intrinsics,
-                         source: SourceFrame, neighbours: list[SourceFrame]) -> np.ndarray:
-    """Fill the `holes` of `image` with the nearest surface any of `neighbours` offers.
+@numba.njit(cache=True, nogil=True)
+def _splat_hidden(n_depth: np.ndarray, n_static: np.ndarray, n_cam: np.ndarray,
+                  src_from_n: np.ndarray, s_depth: np.ndarray, s_cam: np.ndarray,
+                  offsets: np.ndarray) -> np.ndarray:
+    """(E, H, W) float32 z-buffers, in each eye, of the neighbour's static points that
+    the source frame does not see. src_from_n: (4, 4) source camera from neighbour camera."""
+    height, width = s_depth.shape
+    zbufs = np.full((len(offsets), height, width), np.inf, np.float32)
+    r = src_from_n
+    for v in range(n_depth.shape[0]):
+        for u in range(n_depth.shape[1]):
+            if not n_static[v, u]:
+                continue
+            z = np.float64(n_depth[v, u])
+            x = (u - n_cam[2]) / n_cam[0] * z
+            y = (v - n_cam[3]) / n_cam[1] * z
+            sx = r[0, 0] * x + r[0, 1] * y + r[0, 2] * z + r[0, 3]
+            sy = r[1, 0] * x + r[1, 1] * y + r[1, 2] * z + r[1, 3]
+            sz = r[2, 0] * x + r[2, 1] * y + r[2, 2] * z + r[2, 3]
+            if sz > 0 and _hidden(s_depth, s_cam, sx, sy, sz):  # behind the eyes: not drawn
+                for e in range(len(offsets)):
+                    _splat(zbufs[e], s_cam, sx - offsets[e], sy, sz)
+    return zbufs
 
-    image: (H, W, 3) float32 RGB of the eye, changed in place. holes: (H, W) bool.
-    background_depth: (H, W) float32 metres, the depth on each hole pixel's background
-    side (+inf: unknown, no check); candidates off by more than BACKGROUND_DEPTH_RATIO
-    are refused.
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bilinear(image: np.ndarray, x: float, y: float, out: np.ndarray) -> None:
+    """Colour (3,) of `image` (H, W, 3) uint8 at (x, y), edge pixels repeated beyond it."""
+    height, width = image.shape[:2]
+    x0, y0 = int(math.floor(x)), int(math.floor(y))
+    tx, ty = x - x0, y - y0
+    xa, xb = min(max(x0, 0), width - 1), min(max(x0 + 1, 0), width - 1)
+    ya, yb = min(max(y0, 0), height - 1), min(max(y0 + 1, 0), height - 1)
+    for c in range(3):
+        top = image[ya, xa, c] * (1 - tx) + image[ya, xb, c] * tx
+        bottom = image[yb, xa, c] * (1 - tx) + image[yb, xb, c] * tx
+        out[c] = np.float32(top * (1 - ty) + bottom * ty)
+
+
+@numba.njit(cache=True, nogil=True)
+def _take_candidates(image: np.ndarray, best: np.ndarray, hy: np.ndarray, hx: np.ndarray,
+                     zbuf: np.ndarray, background: np.ndarray, offset: float,
+                     s_depth: np.ndarray, s_cam: np.ndarray, n_from_src: np.ndarray,
+                     n_depth: np.ndarray, n_cam: np.ndarray, n_colour: np.ndarray) -> None:
+    """Trace the eye's hole pixels (hy, hx) that received a point (`zbuf`) back into the
+    neighbour and take its colour where it is the same point, hidden from the source,
+    plausible against `background` and nearer than `best` (see `fill_from_neighbours`).
+    image (H, W, 3) float32 and best (H, W) float32 metres are updated in place."""
+    r = n_from_src
+    colour = np.empty(3, np.float32)
+    for k in range(len(hy)):
+        y, x = hy[k], hx[k]
+        zf = zbuf[y, x]
+        if not zf < np.inf:
+            continue
+        bg = background[y, x]
+        if bg < np.inf and not (zf < bg * BACKGROUND_DEPTH_RATIO and zf * BACKGROUND_DEPTH_RATIO > bg):
+            continue
+        if not zf < best[y, x] * (1 - SAME_POINT_TOLERANCE):
+            continue
+        z = np.float64(zf)
+        sx = (x - s_cam[2]) / s_cam[0] * z + offset  # the eye's point in the source camera
+        sy = (y - s_cam[3]) / s_cam[1] * z
+        if not _hidden(s_depth, s_cam, sx, sy, z):
+            continue
+        nx = r[0, 0] * sx + r[0, 1] * sy + r[0, 2] * z + r[0, 3]
+        ny = r[1, 0] * sx + r[1, 1] * sy + r[1, 2] * z + r[1, 3]
+        nz = r[2, 0] * sx + r[2, 1] * sy + r[2, 2] * z + r[2, 3]
+        seen = _nearest_depth(n_depth, n_cam, nx, ny, nz)
+        if not abs(seen - nz) <= SAME_POINT_TOLERANCE * nz:
+            continue
+        _bilinear(n_colour, nx / nz * n_cam[0] + n_cam[2], ny / nz * n_cam[1] + n_cam[3], colour)
+        best[y, x] = zf
+        image[y, x] = colour
+
+
+def eye_depths(source: SourceFrame, offsets_m: np.ndarray) -> np.ndarray:
+    """(E, H, W) float32 z-depth, metres, of each eye's view of the source frame's points
+    (+inf where none lands: the holes). offsets_m: (E,) eye positions along the source
+    camera's x axis (metres, right positive); eyes have the source's intrinsics."""
+    return _eye_depths(source.depth, source.has_depth, _camera(source.intrinsics),
+                       np.asarray(offsets_m, np.float64))
+
+
+def fill_from_neighbours(images: list[np.ndarray], holes: list[np.ndarray],
+                         background_depths: list[np.ndarray], offsets_m: np.ndarray,
+                         source: SourceFrame, neighbours: list[SourceFrame]) -> list[np.ndarray]:
+    """Fill the holes of each eye with the nearest surface any of `neighbours` offers.
+
+    images: per eye (H, W, 3) float32 RGB, changed in place. holes: per eye (H, W) bool.
+    background_depths: per eye (H, W) float32 metres, the depth on each hole pixel's
+    background side (+inf: unknown, no check); candidates off by more than
+    BACKGROUND_DEPTH_RATIO are refused. offsets_m: (E,) as in `eye_depths`.
     neighbours: in order of preference (nearest in time first); a later one wins a pixel
     only with a surface nearer by more than SAME_POINT_TOLERANCE (the true surface at a
     disocclusion is the nearest one hidden from the source frame).
-    Returns (H, W) bool: the pixels filled.
+    Returns per eye (H, W) bool: the pixels filled.
     """
-    best = np.full(holes.shape, np.inf, np.float32)
+    offsets = np.asarray(offsets_m, np.float64)
+    s_cam = _camera(source.intrinsics)
+    cam_from_world = invert_pose(source.world_from_cam)
+    holes_at = [np.nonzero(h) for h in holes]
+    best = [np.full(h.shape, np.inf, np.float32) for h in holes]
     for neighbour in neighbours:
-        depth, colour = neighbour_candidates(holes, world_from_eye, eye_intrinsics, source, neighbour)
-        with np.errstate(invalid="ignore"):
-            plausible = ~np.isfinite(background_depth) | (
-                (depth < background_depth * BACKGROUND_DEPTH_RATIO)
-                & (depth * BACKGROUND_DEPTH_RATIO > background_depth))
-        better = plausible & (depth < best * (1 - SAME_POINT_TOLERANCE))
-        best[better] = depth[better]
-        image[better] = colour[better]
-    return np.isfinite(best)
+        src_from_n = cam_from_world @ neighbour.world_from_cam
+        n_cam = _camera(neighbour.intrinsics)
+        zbufs = _splat_hidden(neighbour.depth, neighbour.static, n_cam, src_from_n,
+                              source.depth, s_cam, offsets)
+        n_from_src = invert_pose(src_from_n)
+        for e, (hy, hx) in enumerate(holes_at):
+            _take_candidates(images[e], best[e], hy, hx, zbufs[e], background_depths[e],
+                             offsets[e], source.depth, s_cam, n_from_src, neighbour.depth,
+                             n_cam, neighbour.colour)
+    return [np.isfinite(b) for b in best]
