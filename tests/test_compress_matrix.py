@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from metricdepth.encode import CompressConfig, compress
+from metricdepth.encode.mp4boxes import top_level_boxes
 from metricdepth.io.stereo_tags import TAG_LAYOUT
 from metricdepth.io.video import VideoReader, VideoWriter
 from metricdepth.stereo.layouts import LAYOUTS, REGISTRY, compose
@@ -201,3 +202,6 @@ def test_hevc_and_av1_encoders(clips, tmp_path, encoder, ten_bit, codec, pix_fmt
     assert int(video["nb_read_packets"]) == FRAMES
     assert side_data(video)["Stereo 3D"]["type"] == "side by side"
     assert [t["codec_name"] for t in streams(info, "audio")] == ["aac"]
+    with open(out, "rb") as file:  # +faststart: the index before the media data
+        kinds = [box.kind for box in top_level_boxes(file, out.stat().st_size)]
+    assert kinds.index(b"moov") < kinds.index(b"mdat")

@@ -213,7 +213,9 @@ def _arrange(frame: np.ndarray, source: Layout, target: Layout) -> np.ndarray:
 def _encode(config: CompressConfig, p: _Plan, tmp: Path) -> str:
     """Encode into `tmp`; return a description of the audio written."""
     width, height = p.size
-    out = av.open(str(tmp), "w", format=CONTAINERS[config.container])
+    # MP4: 'moov' first (+faststart), so players start before the whole file has arrived
+    options = {"movflags": "+faststart"} if config.container == "mp4" else {}
+    out = av.open(str(tmp), "w", format=CONTAINERS[config.container], options=options)
     audio = None
     try:
         video = out.add_stream(p.encoder.name, rate=p.stereo.fps)
