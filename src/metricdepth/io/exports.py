@@ -166,6 +166,12 @@ class DepthFramesWriter(CommitOnExit):
         self._open = True
         self._sanitised = 0
 
+    def _frame_size(self) -> tuple[int, int]:
+        """(H, W) of the frames written (known once one is)."""
+        if self.shape is None:
+            raise ValueError(f"{self.path}: no frame written yet")
+        return self.shape
+
     def write(self, depth: np.ndarray) -> None:
         """Write the next frame. depth: (H, W) float32 (float64 is converted), metres,
         z-depth; every frame the same size."""
@@ -358,7 +364,7 @@ class DepthPng16ZipWriter(_ZipDepthWriter):
         self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
 
     def _metadata(self) -> dict[str, str | bytes]:
-        height, width = self.shape
+        height, width = self._frame_size()
         metadata = {
             "tool": TOOL_NAME, "depth": "z-depth", "metres_per_unit": 1.0 / self.units_per_metre,
             "max_depth_m": PNG_MAX_CODE / self.units_per_metre, "fps": str(self.fps),
@@ -453,6 +459,7 @@ class DepthPreviewWriter(DepthFramesWriter):
         encode(self._container, self._stream, bt709_frame(colours, self.frames_written, self.fps))
 
     def _finish(self) -> None:
+        assert self._container is not None  # opened with the first frame
         encode(self._container, self._stream, None)
         self._container.close()
         self._container = None
@@ -503,7 +510,7 @@ class DepthFrames8ZipWriter(_ZipDepthWriter):
         self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
 
     def _metadata(self) -> dict[str, str | bytes]:
-        height, width = self.shape
+        height, width = self._frame_size()
         metadata = {
             "tool": TOOL_NAME, "depth": "z-depth", "near_m": self.near, "far_m": self.far,
             "mapping": "code = round(255 * (1/d - 1/far_m) / (1/near_m - 1/far_m)); "

@@ -186,7 +186,7 @@ def create_mask(config: MaskConfig) -> list[Path]:
             writers[0].write(merged)
             for writer, mask in zip(writers[1:], masks):
                 writer.write(finish_mask(mask, config.dilate, config.invert))
-            if preview is not None:
+            if preview is not None and frames is not None:
                 preview.write(overlay_mask(next(frames), merged))
     except BaseException:
         for output in [*writers, *([preview] if preview else [])]:

@@ -26,6 +26,7 @@ def ply_name(index: int) -> str:
 def export_ply(source: FrameSource) -> list[Path]:
     """Write every shown frame's points into config.export_ply; return the final paths."""
     config = source.config
+    assert config.export_ply is not None  # view_3d calls this only with --export_ply
     folder = AtomicFolder(config.export_ply, config.overwrite, member_prefix=PLY_STEM)
     style = source.style(mesh=False)
     names = []

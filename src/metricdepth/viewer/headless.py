@@ -86,8 +86,9 @@ class HeadlessRenderer:
         o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
         self.width, self.height = int(width), int(height)
         self._far_clip = FAR_CLIP_FACTOR * far_m
-        self._renderer = rendering.OffscreenRenderer(self.width, self.height)
-        scene = self._renderer.scene
+        renderer = rendering.OffscreenRenderer(self.width, self.height)
+        self._renderer: rendering.OffscreenRenderer | None = renderer
+        scene = renderer.scene
         scene.set_background(list(BACKGROUND_RGBA))
         scene.view.set_post_processing(False)
         self._surface_material = _material("defaultUnlit", point_size)
@@ -97,7 +98,7 @@ class HeadlessRenderer:
     def _add(self, name: str, geometry: o3d.t.geometry.Geometry) -> None:
         material = self._line_material if isinstance(geometry, o3d.t.geometry.LineSet) \
             else self._surface_material
-        self._renderer.scene.add_geometry(name, geometry, material)
+        self._open().scene.add_geometry(name, geometry, material)
 
     def set_static(self, geometries: dict[str, o3d.t.geometry.Geometry]) -> None:
         """Add geometry drawn in every frame (e.g. a background cloud), by name."""
@@ -106,7 +107,7 @@ class HeadlessRenderer:
 
     def set_frame(self, geometries: dict[str, o3d.t.geometry.Geometry]) -> None:
         """Replace the previous frame's geometry with `geometries`, by name."""
-        scene = self._renderer.scene
+        scene = self._open().scene
         for name in self._frame_names:
             scene.remove_geometry(name)
         self._frame_names = [f"frame/{name}" for name in geometries]
@@ -125,18 +126,23 @@ class HeadlessRenderer:
         if (intr.width, intr.height) != (self.width, self.height):
             raise ValueError(f"intrinsics are {intr.width}x{intr.height}, the renderer "
                              f"{self.width}x{self.height}")
-        camera = self._renderer.scene.camera
+        camera = self._open().scene.camera
         camera.set_projection(open3d_intrinsic_matrix(intr), NEAR_CLIP_M, self._far_clip,
                               self.width, self.height)
         pose = np.asarray(world_from_cam, dtype=np.float64)
         eye, forward, down = pose[:3, 3], pose[:3, 2], pose[:3, 1]
         camera.look_at(eye + forward, eye, -down)
-        colour = np.asarray(self._renderer.render_to_image())[..., :3].copy()
+        colour = np.asarray(self._open().render_to_image())[..., :3].copy()
         if not with_depth:
             return colour, None
-        depth = np.asarray(self._renderer.render_to_depth_image(z_in_view_space=True),
+        depth = np.asarray(self._open().render_to_depth_image(z_in_view_space=True),
                            dtype=np.float32).copy()
         return colour, depth
+
+    def _open(self) -> rendering.OffscreenRenderer:
+        if self._renderer is None:
+            raise ValueError("the renderer is closed")
+        return self._renderer
 
     def close(self) -> None:
         """Free the renderer (its geometry first: Filament refuses to free in-use materials)."""

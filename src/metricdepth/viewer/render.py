@@ -109,6 +109,7 @@ def render_views(source: FrameSource, camera: RenderCamera, with_depth: bool = T
 def render_to_file(source: FrameSource) -> Path:
     """Render every shown frame into config.render (.mp4, .mkv or .png); return its path."""
     config = source.config
+    assert config.render is not None  # view_3d calls this only with --render
     out = check_render_output(Path(config.render), len(source.frame_indices), config.overwrite)
     camera = RenderCamera(source)
     log.info("rendering %d frames at %dx%d, camera %s", len(source.frame_indices), camera.width,

@@ -29,11 +29,11 @@ def has_display() -> bool:
 def merge_clouds(clouds: Sequence[PointCloud]) -> PointCloud:
     """One point cloud holding all of `clouds` (colours and ids kept only where every
     cloud has them)."""
-    colors = ([c.colors for c in clouds] if all(c.colors is not None for c in clouds) else None)
-    ids = [c.ids for c in clouds] if all(c.ids is not None for c in clouds) else None
+    colors = [c.colors for c in clouds if c.colors is not None]
+    ids = [c.ids for c in clouds if c.ids is not None]
     return PointCloud(np.concatenate([c.points for c in clouds]) if clouds else np.zeros((0, 3)),
-                      np.concatenate(colors) if colors else None,
-                      np.concatenate(ids) if ids else None)
+                      np.concatenate(colors) if clouds and len(colors) == len(clouds) else None,
+                      np.concatenate(ids) if clouds and len(ids) == len(clouds) else None)
 
 
 def show_point_clouds(clouds: Sequence[PointCloud], title: str) -> bool:
