@@ -40,7 +40,7 @@ def files(tmp_path_factory):
 CASES = [
     (["--color_video", "{d}/missing.mp4"], "missing.mp4: file not found"),
     (["--color_video", "{d}/notes.mp4"], "notes.mp4: not a readable video"),
-    (["--color_video", "{d}/clip.mkv", "--xfov", "200"], r"--xfov: field of view 200"),
+    (["--color_video", "{d}/clip.mkv", "--xfov", "200"], r"--xfov: 200 is out of range: must be in \(1, 179\)"),
     (["--color_video", "{d}/done.mkv", "--backend", "frames", "--depth_frames", "{d}"],
      "done.mkv_depth.mkv: already exists; pass --overwrite"),
     (["--color_video", "{d}/clip.mkv", "--backend", "da2", "--checkpoint", "{d}/depthpro_ckpt"],

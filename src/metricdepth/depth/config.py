@@ -37,7 +37,7 @@ class DepthConfig:
                                  "the network's patch size (14 Depth Anything, 16 Depth Pro)",
                                  ge=1)
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres: the depth video's range; farther "
-                              "depth (and sky) is written as max_depth")
+                              "depth (and sky) is written as max_depth", gt=0, le=1e6)
     max_frames: int | None = option(None, "stop after this many output frames (-1: all)",
                                     ge=1, none_value=-1)
     target_fps: float | None = option(None, "frames per second to keep (every round(fps / "
@@ -47,20 +47,22 @@ class DepthConfig:
                          "or keyframes (only the frames the container marks as key frames, "
                          "found without decoding the others; output fps = their mean rate)",
                          choices=SAMPLE_MODES)
-    start: float = option(0.0, "seconds into the video to start at")
+    start: float = option(0.0, "seconds into the video to start at", ge=0)
     duration: float | None = option(None, "seconds of video to convert from --start; default: "
-                                    "to the end")
-    preview: int = option(0, "N > 0: only every Nth frame, for checking settings quickly")
-    batch: int = option(4, "frames per forward pass of per-frame models")
+                                    "to the end", gt=0)
+    preview: int = option(0, "N > 0: only every Nth frame, for checking settings quickly",
+                          ge=0, le=100_000)
+    batch: int = option(4, "frames per forward pass of per-frame models", ge=1, le=4096)
     chunk_frames: int = option(32, "frames per resumable chunk (rounded up to a multiple of "
-                               "--batch); a crash loses at most one chunk")
+                               "--batch); a crash loses at most one chunk", ge=1, le=100_000)
     fp32: bool = option(False, "full precision on a GPU (default: half precision on GPUs, "
                         "full precision on the CPU)")
     device: str = option("auto", "where models run; auto = cuda, else mps, else cpu",
                          choices=DEVICES)
-    xfov: float | None = option(None, "full horizontal field of view, degrees, in (1, 179): "
-                                "Depth Pro uses it as the focal length; point clouds need a FOV")
-    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)")
+    xfov: float | None = option(None, "full horizontal field of view, degrees: Depth Pro uses "
+                                "it as the focal length; point clouds need a FOV", gt=1, lt=179)
+    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)",
+                                gt=1, lt=179)
     overwrite: bool = option(False, "replace existing outputs (and start over an interrupted run)")
     resume: bool = option(False, "continue an interrupted run after its last finished chunk "
                           "(same settings required); the result is byte-identical")
@@ -82,7 +84,8 @@ class DepthConfig:
                                  "blue; Annolid's layout, metres) of every Nth frame into "
                                  "X_depth.mkv_pointclouds_csv/", ge=0)
     save_ply_every: int = option(0, "N > 0: write a coloured point cloud (PLY, metres, that "
-                                 "frame's camera) of every Nth frame into X_depth.mkv_pointclouds/")
+                                 "frame's camera) of every Nth frame into X_depth.mkv_pointclouds/",
+                                 ge=0, le=100_000)
     depth_video: str | None = option(None, "metric reference depth video (same size, fps and "
                                      "frame count) that relative models are scaled to, instead "
                                      "of an anchor model")
@@ -90,11 +93,12 @@ class DepthConfig:
                                  "(run on every --anchor_every-th frame of the first chunk)",
                                  choices=backend_names())
     anchor_checkpoint: str | None = option(None, "weights of the anchor model (default: its own)")
-    anchor_every: int = option(4, "frames between anchor frames in the first chunk")
+    anchor_every: int = option(4, "frames between anchor frames in the first chunk", ge=1,
+                               le=100_000)
     depth_frames: str | None = option(None, "frames backend: folder of 16-bit PNG or EXR depth "
                                       "images, one per colour frame")
     depth_scale: float | None = option(None, "frames backend: metres per stored unit (default "
-                                       "0.001 for PNG, 1 for EXR; TUM RGB-D: 0.0002)")
+                                       "0.001 for PNG, 1 for EXR; TUM RGB-D: 0.0002)", gt=0)
     stabilise: bool = option(True, "temporal stabiliser after per-frame models "
                              "(--no-stabilise turns it off)")
     smoothing: float = option(DEFAULT_SMOOTHING_LAG, "stabiliser's smoothing of static pixels, "

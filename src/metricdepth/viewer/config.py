@@ -22,7 +22,7 @@ class ViewerConfig:
     max_depth: float = option(
         DEFAULT_MAX_DEPTH, "metres: depth at or beyond it is not shown (our depth videos store "
         "'no depth' as their max_depth); also the depth scale of a depth video without a "
-        "max_depth tag")
+        "max_depth tag", gt=0, le=1e6)
     xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
     yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
     xfov_file: Path | None = option(
@@ -52,7 +52,7 @@ class ViewerConfig:
                                     "-1 also means all)", ge=1, none_value=-1)
     draw_frame: int | None = option(
         None, "one frame only (0-based): the window opens paused on it; --render draws just "
-        "it (as an image when OUT ends in .png); --export_ply writes just it")
+        "it (as an image when OUT ends in .png); --export_ply writes just it", ge=0)
     render: Path | None = option(
         None, "render headless into OUT instead of opening a window: .mp4 (H.264), .mkv "
         "(lossless FFV1) or .png (one frame)")
