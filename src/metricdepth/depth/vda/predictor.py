@@ -56,6 +56,13 @@ class _Offline:
     ready: deque = field(default_factory=deque)     # final (H, W) maps not yet yielded
     pending: np.ndarray | None = None       # (8, H, W) float32, to be cross-faded
 
+    def carried(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """first_frame, key_frame, reference and pending: set once a window has run."""
+        if (self.first_frame is None or self.key_frame is None or self.reference is None
+                or self.pending is None):
+            raise ValueError("no window has run yet")
+        return self.first_frame, self.key_frame, self.reference, self.pending
+
 
 @dataclass
 class _Stream:
@@ -228,12 +235,15 @@ class VDAPredictor:
         needs (frames from 22 w + 2 on; the others are already stitched)."""
         o = self._offline
         keep_from = STEP * o.windows + len(KEYFRAME_SLOTS) if o.windows else 0
+        source = self._source
+        if source is None:
+            raise ValueError("infer_video has not been given frames")
         while self._next_pull <= index and not self._exhausted:
             if 0 <= o.total <= self._next_pull:
                 self._exhausted = True
                 break
             try:
-                frame = next(self._source)
+                frame = next(source)
             except StopIteration:
                 self._exhausted = True
                 if o.total < 0:
@@ -261,7 +271,8 @@ class VDAPredictor:
             inputs = [self._frame(i) for i in range(WINDOW)]
             o.first_frame = inputs[0]
         else:
-            inputs = [o.first_frame, o.key_frame] + [
+            first_frame, key_frame, reference, pending = o.carried()
+            inputs = [first_frame, key_frame] + [
                 self._frame(i) for i in range(start + len(KEYFRAME_SLOTS), start + WINDOW)]
         maps = self._network(inputs)
         if o.windows == 0:
@@ -272,12 +283,12 @@ class VDAPredictor:
             if self.metric:
                 scale, shift = np.float32(1.0), np.float32(0.0)
             else:
-                scale, shift = fit_scale_shift(maps[:len(KEYFRAME_SLOTS)], o.reference)
+                scale, shift = fit_scale_shift(maps[:len(KEYFRAME_SLOTS)], reference)
             aligned = apply_scale_shift(maps, scale, shift)
             overlap = slice(len(KEYFRAME_SLOTS), len(KEYFRAME_SLOTS) + CROSSFADE)
-            o.ready.extend(crossfade(o.pending, aligned[overlap]))
+            o.ready.extend(crossfade(pending, aligned[overlap]))
             o.ready.extend(aligned[overlap.stop:FINAL_UNTIL])
-            o.reference = np.stack([o.reference[0], aligned[REFERENCE_SLOT]])
+            o.reference = np.stack([reference[0], aligned[REFERENCE_SLOT]])
         o.pending = aligned[FINAL_UNTIL:].copy()
         o.key_frame = inputs[REFERENCE_SLOT]
         o.windows += 1
