@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InputError
@@ -54,7 +55,7 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
     ranges = scenes.scene_ranges(video, config.scene_threshold, config.min_scene_frames)
     clips = scenes.cut_scenes(video, ranges, overwrite=False)
     result.scenes = len(clips)
-    depth_frames = [None] * len(clips)
+    depth_frames: Sequence[Path | None] = [None] * len(clips)
     if config.depth_backend == "frames" and config.depth_frames is not None:
         depth_frames = scenes.split_depth_frames(Path(config.depth_frames), video, ranges)
     for index, clip in enumerate(clips):
@@ -148,9 +149,9 @@ def _run_steps(config: PipelineConfig, files: ClipFiles, result: PipelineResult,
             result.records.append(StepRecord(clip, step.name, step.title, SKIPPED, 0.0, outputs))
             continue
         if any(present) and not config.overwrite:
-            missing = [str(p) for p, here in zip(outputs, present) if not here]
+            absent = [str(p) for p, here in zip(outputs, present) if not here]
             log.warning("%s: step %s stopped between its outputs (%s missing); running it again",
-                        clip, step.name, ", ".join(missing))
+                        clip, step.name, ", ".join(absent))
             settings = dataclasses.replace(settings, overwrite=True)
         resumed = any(p.with_name(p.name + WORK_SUFFIX).is_dir() for p in outputs)
         log.info("%s: step %d/%d %s (%s)%s", clip, step.number, len(STEPS), step.name, step.title,
