@@ -156,7 +156,7 @@ def test_untagged_video_needs_layout_and_logs_the_assumption(clips, tmp_path, ca
     [out] = compress(CompressConfig(sbs_color_video=plain, layout="top_bottom", encoder="libx264",
                                     preset="ultrafast"))
     assert out.name == "plain.mkv_TB_Full_OU.mp4"
-    assert "no layout tag: taking it as top_bottom" in caplog.text
+    assert "no stereo layout tag: taking it as top_bottom" in caplog.text
     assert side_data(streams(ffprobe(out), "video")[0])["Stereo 3D"]["type"] == "top and bottom"
 
 

@@ -91,19 +91,17 @@ def default_output(config: CompressConfig, layout: Layout) -> Path:
 
 
 def resolve_layouts(config: CompressConfig, stereo: VideoInfo) -> tuple[Layout, Layout]:
-    """(the input's layout, the output's): the input's tag, or --layout for an untagged
-    input (logged); InputError for an untagged input without --layout, an unknown tag or
+    """(the input's layout, the output's): the input's tag, or --layout for an input
+    without a known tag (logged); InputError for such an input without --layout, or for
     a conversion that cannot be made."""
     tag = stereo.tags.get(TAG_LAYOUT)
-    if tag is None:
-        if config.layout is None:
-            raise InputError(stereo.path, "has no stereo layout tag (not written by step 6, or a "
-                             "mono video): give --layout to say how its eyes are packed")
-        log.info("%s has no layout tag: taking it as %s, as --layout says", stereo.path, config.layout)
-        return REGISTRY[config.layout], REGISTRY[config.layout]
     if tag not in REGISTRY:
-        raise InputError(stereo.path, f"has an unknown layout tag {tag!r}; give --layout? it "
-                         f"is one of {', '.join(LAYOUTS)}")
+        what = "no stereo layout tag" if tag is None else f"an unknown layout tag {tag!r}"
+        if config.layout is None:
+            raise InputError(stereo.path, f"has {what} (not written by step 6, or a mono video): "
+                             "give --layout to say how its eyes are packed")
+        log.info("%s has %s: taking it as %s, as --layout says", stereo.path, what, config.layout)
+        return REGISTRY[config.layout], REGISTRY[config.layout]
     source = REGISTRY[tag]
     target = REGISTRY[config.layout or tag]
     if target != source and (not source.full_eyes or source.vr180 or target.vr180):
