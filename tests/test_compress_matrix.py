@@ -15,8 +15,9 @@ import pytest
 
 from metricdepth.encode import CompressConfig, compress
 from metricdepth.encode.mp4boxes import top_level_boxes
+from metricdepth.encode.mvhevc import write_audio_mp4
 from metricdepth.io.stereo_tags import TAG_LAYOUT
-from metricdepth.io.video import VideoReader, VideoWriter
+from metricdepth.io.video import VideoReader, VideoWriter, probe
 from metricdepth.stereo.layouts import LAYOUTS, REGISTRY, compose
 
 FRAMES, FPS, EYE = 6, 25, 32
@@ -205,3 +206,12 @@ def test_hevc_and_av1_encoders(clips, tmp_path, encoder, ten_bit, codec, pix_fmt
     with open(out, "rb") as file:  # +faststart: the index before the media data
         kinds = [box.kind for box in top_level_boxes(file, out.stat().st_size)]
     assert kinds.index(b"moov") < kinds.index(b"mdat")
+
+
+def test_mvhevc_audio_for_mp4box_is_every_track_in_mp4(clips, tmp_path):
+    """The MV-HEVC path hands MP4Box the audio as an audio-only MP4 (PCM -> AAC)."""
+    out = tmp_path / "audio.mp4"
+    write_audio_mp4(probe(clips["colour"]["pcm"]), SECONDS, out)
+    info = ffprobe(out)
+    [track] = info["streams"]
+    assert track["codec_name"] == "aac" and abs(stream_seconds(track) - SECONDS) <= 1 / FPS

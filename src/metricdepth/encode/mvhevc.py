@@ -100,7 +100,7 @@ def _write_views(stereo: VideoInfo, layout: Layout, views: list[Path]) -> None:
             out.close()
 
 
-def _write_audio(colour: VideoInfo, seconds: float, path: Path) -> None:
+def write_audio_mp4(colour: VideoInfo, seconds: float, path: Path) -> None:
     """The colour video's audio tracks alone in an MP4 (copied or AAC), for MP4Box."""
     with av.open(str(path), "w", format="mp4") as out:
         audio = AudioSource(colour.path, out, "mp4", seconds)
@@ -127,6 +127,6 @@ def compress_mvhevc(config: Any, stereo: VideoInfo, layout: Layout, colour: Vide
                         "--fps", str(Fraction(stereo.fps)), "--output", str(stream)], check=True)
         command = [mp4box, "-add", f"{stream}:fps={float(stereo.fps)}"]
         if colour is not None:
-            _write_audio(colour, stereo.duration, work / "audio.mp4")
+            write_audio_mp4(colour, stereo.duration, work / "audio.mp4")
             command += ["-add", f"{work / 'audio.mp4'}#audio"]
         subprocess.run(command + ["-new", str(target.tmp)], check=True)
