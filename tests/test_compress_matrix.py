@@ -15,7 +15,7 @@ import pytest
 
 from metricdepth.encode import CompressConfig, compress
 from metricdepth.encode.mp4boxes import top_level_boxes
-from metricdepth.encode.mvhevc import write_audio_mp4
+from metricdepth.encode.mvhevc import write_audio_mp4, write_views
 from metricdepth.io.stereo_tags import TAG_LAYOUT
 from metricdepth.io.video import VideoReader, VideoWriter, probe
 from metricdepth.stereo.layouts import LAYOUTS, REGISTRY, compose
@@ -215,3 +215,24 @@ def test_mvhevc_audio_for_mp4box_is_every_track_in_mp4(clips, tmp_path):
     info = ffprobe(out)
     [track] = info["streams"]
     assert track["codec_name"] == "aac" and abs(stream_seconds(track) - SECONDS) <= 1 / FPS
+
+
+def test_mvhevc_views_are_the_two_eyes(clips, tmp_path):
+    """The MV-HEVC path's Y4M views of a top-bottom input: left and right eye, 4:2:0."""
+    views = [tmp_path / "left.y4m", tmp_path / "right.y4m"]
+    write_views(probe(clips["stereo"]["top_bottom"]), REGISTRY["top_bottom"], views)
+    for view, eye in zip(views, (0, 1)):
+        frames = _decoded(view)
+        assert len(frames) == FRAMES
+        for index, frame in enumerate(frames):
+            np.testing.assert_array_equal(frame, yuv420_round_trip_plain(eyes(index)[eye]))
+
+
+def _decoded(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def yuv420_round_trip_plain(rgb: np.ndarray) -> np.ndarray:
+    """As the Y4M views store it: FFmpeg's default RGB -> YUV 4:2:0 and back."""
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray(format="rgb24")

@@ -74,7 +74,7 @@ def require_multiview_tools() -> tuple[str, str]:
     return tools
 
 
-def _write_views(stereo: VideoInfo, layout: Layout, views: list[Path]) -> None:
+def write_views(stereo: VideoInfo, layout: Layout, views: list[Path]) -> None:
     """Both eyes of every frame as two 8-bit 4:2:0 Y4M files."""
     outputs = [av.open(str(v), "w", format="yuv4mpegpipe") for v in views]
     try:
@@ -118,7 +118,7 @@ def compress_mvhevc(config: Any, stereo: VideoInfo, layout: Layout, colour: Vide
     with tempfile.TemporaryDirectory(dir=target.final.parent) as folder:
         work = Path(folder)
         views = [work / "left.y4m", work / "right.y4m"]
-        _write_views(stereo, layout, views)
+        write_views(stereo, layout, views)
         stream = work / "views.hevc"
         (work / "multiview.cfg").write_text(f"--num-views 2\n--format 0\n--input {views[0]}\n"
                                             f"--input {views[1]}\n")
