@@ -235,4 +235,5 @@ def _decoded(path: Path) -> list[np.ndarray]:
 
 def yuv420_round_trip_plain(rgb: np.ndarray) -> np.ndarray:
     """As the Y4M views store it: FFmpeg's default RGB -> YUV 4:2:0 and back."""
-    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray(format="rgb24")
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    return frame.to_ndarray(format="rgb24")
