@@ -96,29 +96,32 @@ def compare_tracks(clip: SyntheticClip, tracks: list[FrameTracks], horizon: int 
     """
     if len(tracks) != clip.frames:
         raise ValueError(f"{len(tracks)} frames of tracks for a clip of {clip.frames}")
-    seeds: dict[int, tuple[int, np.ndarray]] = {}  # id -> (frame, world point) of static points
+    seed_frame: dict[int, int] = {}  # id -> the frame its track starts in
+    world_point: dict[int, np.ndarray] = {}  # id -> (3,) world point, static points only
     errors, hidden, strays, observations = [], 0, 0, 0
     was_hidden: set[int] = set()  # ids whose point was hidden in the previous frame
     seen_at: dict[int, set[int]] = {}
     surface_seeds: set[int] = set()
     for frame, ft in enumerate(tracks):
-        new = np.array([i not in seeds for i in ft.ids.tolist()], bool)
+        new = np.array([i not in seed_frame for i in ft.ids.tolist()], bool)
         if new.any():
             sample = clip.sample(clip.world_from_cam[frame], ft.xy[new], frame)
             cam = unproject(ft.xy[new], sample.depth.astype(np.float64), clip.intrinsics)
             world = transform_points(clip.world_from_cam[frame], cam)
             for i, point, moving, xy in zip(ft.ids[new], world, sample.moving_mask, ft.xy[new]):
-                seeds[int(i)] = (frame, None if moving else point)
+                seed_frame[int(i)] = frame
+                if not moving:
+                    world_point[int(i)] = point
                 if not moving and _on_one_surface(clip, frame, xy, window_radius):
                     surface_seeds.add(int(i))
         old = np.flatnonzero(~new)
-        static = [k for k in old if seeds[int(ft.ids[k])][1] is not None]
+        static = [k for k in old if int(ft.ids[k]) in world_point]
         for k in static:
             seen_at.setdefault(int(ft.ids[k]), set()).add(frame)
         if not static:
             was_hidden = set()
             continue
-        world = np.stack([seeds[int(ft.ids[k])][1] for k in static])
+        world = np.stack([world_point[int(ft.ids[k])] for k in static])
         true_xy, visible = _true_pixels(clip, world, frame)
         err = np.linalg.norm(ft.xy[static] - true_xy, axis=1)
         ids = ft.ids[static].tolist()
@@ -129,8 +132,8 @@ def compare_tracks(clip: SyntheticClip, tracks: list[FrameTracks], horizon: int 
         errors.append(err[visible])
 
     judged = survived = 0
-    static_seeds = [(i, f, w) for i, (f, w) in seeds.items()
-                    if i in surface_seeds and f + horizon < clip.frames]
+    static_seeds = [(i, seed_frame[i], w) for i, w in world_point.items()
+                    if i in surface_seeds and seed_frame[i] + horizon < clip.frames]
     out_of_sight: set[int] = set()  # seeds whose point is hidden at some frame of the horizon
     for frame in range(clip.frames):
         batch = [(i, w) for i, f, w in static_seeds if f < frame <= f + horizon]
