@@ -13,7 +13,8 @@ from conftest import file_digest
 from metricdepth.errors import InputError
 from metricdepth.evaluate.stereo_scores import psnr
 from metricdepth.io.depth_video import DepthVideoReader
-from metricdepth.io.video import VideoReader
+from metricdepth.io.stereo_tags import TAG_LAYOUT
+from metricdepth.io.video import VideoReader, probe
 from metricdepth.pipeline import build_config, run_pipeline
 from metricdepth.pipeline.steps import ClipFiles
 from metricdepth.pipeline.summary import RAN, SKIPPED
@@ -57,6 +58,7 @@ def test_preview_then_full_run(tmp_path):
     np.testing.assert_array_equal(np.stack(_frames(preview.video)), np.stack(_frames(whole.colour))[::EVERY])
     np.testing.assert_array_equal(np.stack(list(DepthVideoReader(sampled.depth))),
                                   np.stack(list(DepthVideoReader(whole.depth)))[::EVERY])
+    assert probe(sampled.infilled).tags[TAG_LAYOUT] == "full_sbs"  # step 7 keeps step 6's tags
     ours, theirs = _frames(sampled.infilled), _frames(whole.infilled)[::EVERY]
     assert len(ours) == len(theirs) == 4
     scores = [psnr(a, b, np.ones(a.shape[:2], bool)) for a, b in zip(ours, theirs)]
