@@ -151,8 +151,8 @@ def test_convergence_file_of_the_wrong_length(files, tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     ({"convergence": "-1"}, "--convergence: -1 is not a distance"),
-    ({"xfov": 200.0}, "--xfov: field of view 200.0 degrees is outside"),
-    ({"master_xfov": 0.5}, "--master_xfov: field of view"),
+    ({"xfov": 200.0}, r"--xfov: 200.0 is out of range: must be in \(1, 179\)"),
+    ({"master_xfov": 0.5}, r"--master_xfov: 0.5 is out of range: must be in \(1, 179\)"),
     ({"pupillary_distance": 0.0}, "--pupillary_distance"),
     ({"cut_threshold": 9.0}, "--cut_threshold"),
     ({"mask_video": "MASK", "convergence": "2"}, "give --convergence or --mask_video"),

@@ -11,6 +11,7 @@ import numpy as np
 
 from .camera import check_fov
 from .config import option
+from .options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from .errors import InputError
 from .io.checks import check_matching
 from .io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
@@ -25,15 +26,14 @@ class InputSet:
 
     color_video: Path = option(None, "the colour video (any format FFmpeg reads)", required=True)
     depth_video: Path | None = option(None, "depth video (FFV1 Matroska, 16-bit packing)")
-    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video has "
-                              "no max_depth tag", gt=0, le=1e6)
+    max_depth: float = max_depth_option()
     mask_video: Path | None = option(None, "mask video (grey, 255 = subject)")
     track_file: Path | None = option(None, "tracking JSON: per frame a list of [id, x, y]")
     transformation_file: Path | None = option(None, "poses JSON: per frame a 4x4 "
                                               "camera-to-world matrix")
-    xfov_file: Path | None = option(None, "per-frame horizontal FOV JSON (degrees)")
-    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
-    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
+    xfov_file: Path | None = xfov_file_option()
+    xfov: float | None = xfov_option()
+    yfov: float | None = yfov_option()
 
 
 def _describe(info: VideoInfo) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..camera import Intrinsics, unproject
 from ..config import option
+from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
@@ -62,13 +63,10 @@ class RescaleConfig:
     mask_video: Path | None = option(None, "mask video of moving objects (255 = moving); their "
                                      "tracks are not triangulated (default: X_mask.mkv beside "
                                      "the colour video, if it exists)")
-    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
-    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
-    xfov_file: Path | None = option(None, "per-frame horizontal FOV JSON, degrees; without "
-                                    "any FOV flag, D_xfovs.json beside the depth video (or "
-                                    "the video it was rescaled from) is read")
-    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video has "
-                              "no max_depth tag (the output keeps the input's)", gt=0, le=1e6)
+    xfov: float | None = xfov_option()
+    yfov: float | None = yfov_option()
+    xfov_file: Path | None = xfov_file_option()
+    max_depth: float = max_depth_option()
     max_frames: int | None = option(None, "process only the first N frames (the poses file "
                                     "must then have N entries; -1: all)", ge=2, none_value=-1)
     strict_mask: bool = option(False, "leave out every track that is on the mask in any "

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import Intrinsics, check_fov
-from ..config import option
+from ..config import option, validate_config
+from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..errors import InputError
 from ..fov import resolve_xfovs
 from ..io import naming
@@ -49,17 +50,13 @@ log = logging.getLogger(__name__)
 class StereoConfig:
     """Settings of step 6 (each field is a flag of stereo_rerender.py)."""
 
-    depth_video: str = option(None, "depth video (metres, our 16-bit packing); the outputs "
+    depth_video: Path = option(None, "depth video (metres, our 16-bit packing); the outputs "
                               "are written beside it", required=True)
-    color_video: str = option(None, "the colour video the depth belongs to", required=True)
-    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; used only when the depth video "
-                              "has no max_depth tag", gt=0, le=1e6)
-    xfov: float | None = option(None, "full horizontal field of view of the source, degrees",
-                                gt=1, lt=179)
-    yfov: float | None = option(None, "full vertical field of view of the source, degrees",
-                                gt=1, lt=179)
-    xfov_file: str = option("", "per-frame horizontal FOVs (JSON list, degrees); default: "
-                            "DEPTH_VIDEO_xfovs.json when it exists and no --xfov/--yfov is given")
+    color_video: Path = option(None, "the colour video the depth belongs to", required=True)
+    max_depth: float = max_depth_option()
+    xfov: float | None = xfov_option()
+    yfov: float | None = yfov_option()
+    xfov_file: Path | None = xfov_file_option()
     pupillary_distance: float = option(63.0, "distance between the eyes, millimetres",
                                        gt=0, le=1000)
     convergence: str = option("", "depth at the screen plane: metres (0 = no shift: parallel "
@@ -67,8 +64,9 @@ class StereoConfig:
                               "file with metres per frame (NaN or null = no subject: the last "
                               "value holds); not given: the --mask_video subject's smoothed "
                               "depth, else no shift", aliases=("--convergence_file",))
-    mask_video: str = option("", "subject mask video (255 = subject): converge on the subject")
-    transformation_file: str = option("", "camera poses (JSON, camera-to-world per frame): "
+    mask_video: Path | None = option(None, "subject mask video (255 = subject): converge on "
+                                     "the subject")
+    transformation_file: Path | None = option(None, "camera poses (JSON, camera-to-world per frame): "
                                       "render every frame from frame 0's camera (stabilised)")
     master_xfov: float | None = option(None, "horizontal FOV the viewer's screen covers, "
                                        "degrees: disparities scale by tan(master_xfov/2) / "
@@ -133,6 +131,7 @@ class _Inputs:
 
 def _check(config: StereoConfig) -> _Inputs:
     """Validate every input and flag before anything is written."""
+    validate_config(config)
     if not (math.isfinite(config.pupillary_distance) and config.pupillary_distance > 0):
         raise InputError("--pupillary_distance", f"{config.pupillary_distance} mm must be positive")
     if not 0 < config.cut_threshold <= MAX_CUT_PX:

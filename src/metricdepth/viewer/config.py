@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import option
+from ..options import xfov_file_option, xfov_option, yfov_option
 from ..io.depth_video import DEFAULT_MAX_DEPTH
 from .geometry import DEFAULT_EDGE_ANGLE_DEG
 
@@ -23,11 +24,9 @@ class ViewerConfig:
         DEFAULT_MAX_DEPTH, "metres: depth at or beyond it is not shown (our depth videos store "
         "'no depth' as their max_depth); also the depth scale of a depth video without a "
         "max_depth tag", gt=0, le=1e6)
-    xfov: float | None = option(None, "full horizontal field of view, degrees", gt=1, lt=179)
-    yfov: float | None = option(None, "full vertical field of view, degrees", gt=1, lt=179)
-    xfov_file: Path | None = option(
-        None, "per-frame horizontal FOV JSON (degrees); default: DEPTH_VIDEO_xfovs.json when "
-        "it exists and neither --xfov nor --yfov is given")
+    xfov: float | None = xfov_option()
+    yfov: float | None = yfov_option()
+    xfov_file: Path | None = xfov_file_option()
     transformation_file: Path | None = option(
         None, "camera-to-world poses JSON, one 4x4 per frame: places every frame in the world "
         "(camera of frame 0), so a static room stays still while the camera moves; without "
