@@ -38,7 +38,7 @@ def test_file_sections_reach_the_steps_and_flags_win(tmp_path, video):
     assert config.xfov == 70.0 and config.mask_backend == "auto"
     stereo = step_named("stereo").settings(config, ClipFiles(video))
     assert stereo.pupillary_distance == 65 and stereo.xfov == 70.0 and stereo.resume
-    assert stereo.depth_video == str(ClipFiles(video).rescaled)
+    assert stereo.depth_video == ClipFiles(video).rescaled
 
 
 @pytest.mark.parametrize("text, words", [

@@ -135,10 +135,7 @@ def _rescale(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
 
 
 def _stereo(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    fov = _fov(config, files)
-    if "xfov_file" in fov:
-        fov["xfov_file"] = str(fov["xfov_file"])
-    return {"depth_video": str(files.rescaled), "color_video": str(files.colour), **fov,
+    return {"depth_video": files.rescaled, "color_video": files.colour, **_fov(config, files),
             **_device(config)}
 
 
