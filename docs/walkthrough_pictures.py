@@ -88,7 +88,7 @@ def tum_pictures(work: Path) -> None:
     save("walkthrough_depth.png", row(
         [tile(colour), depth_tile(DepthVideoReader(files.depth), TUM_FRAME),
          depth_tile(DepthVideoReader(files.rescaled), TUM_FRAME)],
-        ["colour (TUM fr1/desk)", "step 1: Kinect depth, imported (black: no depth)",
+        ["colour (TUM fr1/desk)", "step 1: Kinect depth, imported (sensor holes filled)",
          "step 5: rescaled depth"]))
 
     stereo = VideoReader(files.infilled).read(TUM_FRAME)
