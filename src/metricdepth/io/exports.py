@@ -303,6 +303,13 @@ class _ZipDepthWriter(DepthFramesWriter):
         super().__init__(target, fps, expected_frames)
         self._zip = zipfile.ZipFile(target.tmp, "w", zipfile.ZIP_STORED, allowZip64=True)
 
+    def _add_png(self, codes: np.ndarray) -> None:
+        """The current frame as `frame_NNNN.png` (codes: (H, W) uint8 or uint16)."""
+        ok, png = cv2.imencode(".png", codes)
+        if not ok:
+            raise RuntimeError(f"{self.path}: PNG encoding failed for frame {self.frames_written}")
+        self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
+
     def _metadata(self) -> dict[str, str | bytes]:
         """Member name -> content of the members written after the frames."""
         raise NotImplementedError
@@ -357,11 +364,7 @@ class DepthPng16ZipWriter(_ZipDepthWriter):
 
     def _write_frame(self, depth: np.ndarray) -> None:
         scaled = np.multiply(depth, self.units_per_metre, dtype=np.float64)
-        codes = np.round(np.clip(scaled, 0, PNG_MAX_CODE)).astype(np.uint16)
-        ok, png = cv2.imencode(".png", codes)
-        if not ok:
-            raise RuntimeError(f"{self.path}: PNG encoding failed for frame {self.frames_written}")
-        self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
+        self._add_png(np.round(np.clip(scaled, 0, PNG_MAX_CODE)).astype(np.uint16))
 
     def _metadata(self) -> dict[str, str | bytes]:
         height, width = self._frame_size()
@@ -504,10 +507,7 @@ class DepthFrames8ZipWriter(_ZipDepthWriter):
     def _write_frame(self, depth: np.ndarray) -> None:
         codes = inverse_depth_levels(depth, self.near, self.far)
         codes[(depth <= 0) | (depth >= self.no_depth)] = 0
-        ok, png = cv2.imencode(".png", codes)
-        if not ok:
-            raise RuntimeError(f"{self.path}: PNG encoding failed for frame {self.frames_written}")
-        self._zip.writestr(frame_file_name(self.frames_written, "png"), png.tobytes())
+        self._add_png(codes)
 
     def _metadata(self) -> dict[str, str | bytes]:
         height, width = self._frame_size()
