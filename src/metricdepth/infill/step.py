@@ -56,13 +56,14 @@ class InfillConfig:
     yfov: float | None = option(None, "full vertical field of view, degrees")
     xfov_file: Path | None = option(None, "per-frame horizontal FOVs JSON, degrees")
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for depth videos without a "
-                              "max_depth tag")
+                              "max_depth tag", gt=0)
     pupillary_distance: float | None = option(None, "millimetres between the eyes the stereo "
                                               "video was rendered with; default: its "
                                               "PUPILLARY_DISTANCE_MM tag (step 6 writes it), "
-                                              "else 63")
+                                              "else 63", gt=0, le=1000)
     neighbour_frames: int = option(8, "classical with poses: look this many frames back and "
-                                   "ahead (+-1, 2, 4, 8, ...) for hidden background")
+                                   "ahead (+-1, 2, 4, 8, ...) for hidden background",
+                                   ge=0, le=100_000)
     checkpoint: Path | None = option(None, "stereocrafter: folder of the StereoCrafter UNet "
                                      "(holding unet_diffusers/ or config.json); default: the "
                                      "Hugging Face cache (TencentARC/StereoCrafter)")
@@ -70,14 +71,16 @@ class InfillConfig:
                                          "img2vid-xt-1-1 (vae/, image_encoder/, scheduler/); "
                                          "default: the Hugging Face cache")
     infill_width: int = option(1024, "stereocrafter: width each eye is processed at, pixels "
-                               "(height follows the aspect ratio, both multiples of 64)")
-    frames_chunk: int = option(23, "stereocrafter: frames the model sees at once")
+                               "(height follows the aspect ratio, both multiples of 64)",
+                               ge=64, le=8192)
+    frames_chunk: int = option(23, "stereocrafter: frames the model sees at once", ge=2, le=1000)
     overlap: int = option(3, "stereocrafter: frames of the previous chunk that condition the "
-                          "next (each chunk adds frames_chunk - overlap new frames)")
-    num_inference_steps: int = option(8, "stereocrafter: diffusion steps per chunk")
-    seed: int = option(0, "stereocrafter: random seed of the diffusion noise")
+                          "next (each chunk adds frames_chunk - overlap new frames)", ge=0)
+    num_inference_steps: int = option(8, "stereocrafter: diffusion steps per chunk", ge=1,
+                                      le=1000)
+    seed: int = option(0, "stereocrafter: random seed of the diffusion noise", ge=0)
     chunk_frames: int = option(0, "frames per resumable chunk; 0: 16 for classical; "
-                               "stereocrafter always uses frames_chunk - overlap")
+                               "stereocrafter always uses frames_chunk - overlap", ge=0)
     device: str = option("cpu", "torch device for stereocrafter: cpu, cuda, cuda:1")
     devices: str = option("", "comma-separated devices to spread chunks over, e.g. "
                           "cuda:0,cuda:1 (default: --device; classical on the CPU: one "

@@ -38,6 +38,8 @@ VISUALIZATION = "_visualization.mkv"  # appended to the mask file's name
 AUTO_FRAMES = 30  # --auto looks for moving content in the first this many frames
 AUTO_MIN_AREA = 0.002  # ... in connected parts covering at least this fraction of the frame
 CENTRE_BOX = 0.5  # no motion found: a centred box this fraction of the frame's size
+MAX_SMOOTH = 31  # frames; longer averages smear a moving subject
+MAX_DILATE_PX = 1000  # the disc's kernel is (2 n + 1)^2 bytes and its cost per pixel grows with it
 
 
 @dataclass
@@ -45,9 +47,12 @@ class MaskConfig:
     """Settings of step 2 (flags of create_video_mask.py)."""
 
     color_video: str = option(None, "the colour video (any format FFmpeg reads)", required=True)
-    backend: str = option(AUTO, "sam2 (SAM 2.1, needs weights), sam (SAM 1, needs "
-                          "segment-anything and torchvision), motion (no weights: what moves "
-                          "independently of the camera), auto (sam2 if weights, else motion)",
+    backend: str = option(AUTO, "rembg (learned salient-object matte, MDVT's default; needs "
+                          "its ONNX file), motion (no weights: what moves independently of the "
+                          "camera), motion+rembg (the learned subject where it moves), sam2 "
+                          "(SAM 2.1, needs weights and prompts), sam (SAM 1, needs "
+                          "segment-anything and torchvision), auto (sam2 when prompted and its "
+                          "weights are here, else rembg if its model file is here, else motion)",
                           choices=(AUTO,) + BACKENDS)
     points: str | None = option(None, "sam/sam2: positive points 'x,y[,frame] ...' (pixels; "
                                 "frame defaults to 0); together one object unless --separate")
@@ -57,12 +62,21 @@ class MaskConfig:
     auto: bool = option(False, "sam/sam2: prompt with boxes around what moves in the first "
                         f"{AUTO_FRAMES} frames (motion backend), else a centred box")
     separate: bool = option(False, "also write each object's mask as X_mask_<n>.mkv")
-    depth_video: str | None = option(None, "motion: depth video whose edges guide the mask")
-    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for a depth video without a max_depth tag")
-    motion_model: str = option("auto", "motion: camera-motion model", choices=MODELS)
-    motion_threshold: float = option(0.5, "motion: pixels a point must disagree with the "
-                                     "camera's motion by to count as moving")
-    dilate: int = option(0, "grow the mask by this many pixels")
+    depth_video: str | None = option(None, "motion: step 1's depth video (default: "
+                                     "X_depth.mkv beside the colour video, if there); with it, "
+                                     "motion is judged against the camera's motion through "
+                                     "that depth")
+    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for a depth video without a max_depth tag",
+                              gt=0)
+    motion_model: str = option("auto", "motion without depth: camera-motion model", choices=MODELS)
+    motion_threshold: float = option(0.5, "motion without depth: pixels a point must disagree "
+                                     "with the camera's motion by to count as moving", gt=0)
+    rembg_model: str = option(DEFAULT_MODEL, "rembg: model, as rembg names it (file "
+                              "<model>.onnx in --checkpoint, $U2NET_HOME or ~/.u2net)",
+                              choices=tuple(REMBG_MODELS))
+    rembg_smooth: int = option(1, "rembg: average each matte with its neighbours over this "
+                               "many frames (odd; 1 = off)", ge=1, le=MAX_SMOOTH)
+    dilate: int = option(0, "grow the mask by this many pixels", ge=0, le=MAX_DILATE_PX)
     invert: bool = option(False, "write the background instead of the subject")
     max_frames: int | None = option(None, "process only the first N frames (default: all)")
     save_visualization_video: bool = option(False, "also write the video with the mask "
@@ -70,7 +84,8 @@ class MaskConfig:
     overwrite: bool = option(False, "replace existing outputs")
     device: str = option("cpu", "torch device for sam/sam2 (cpu, cuda, cuda:1)")
     checkpoint: str | None = option(None, "sam2: model folder (default: facebook/sam2.1-hiera-tiny "
-                                    "from the Hugging Face cache); sam: .pth checkpoint")
+                                    "from the Hugging Face cache); sam: .pth checkpoint; "
+                                    "rembg: .onnx file")
     sam_model_type: str = option("vit_b", "sam: model type of the checkpoint",
                                  choices=("vit_b", "vit_l", "vit_h"))
 
