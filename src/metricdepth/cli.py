@@ -118,7 +118,7 @@ def parse_step_args(parser: argparse.ArgumentParser, config_cls: type,
             parser.error(f"two colour videos given: {video} and --{POSITIONAL_VIDEO} {given}")
         if video is not None:
             flag = next(a for a in parser._actions if a.dest == POSITIONAL_VIDEO)
-            setattr(args, POSITIONAL_VIDEO, flag.type(video) if flag.type else video)
+            setattr(args, POSITIONAL_VIDEO, flag.type(video) if callable(flag.type) else video)
         field = next(f for f in dataclasses.fields(config_cls) if f.name == POSITIONAL_VIDEO)
         if field.metadata.get("required") and getattr(args, POSITIONAL_VIDEO) is None:
             parser.error(f"the colour video is required: give it as the first argument or "

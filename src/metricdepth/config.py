@@ -26,11 +26,10 @@ import types
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 from .errors import InputError
 
-C = TypeVar("C")
 log = logging.getLogger(__name__)
 
 
@@ -231,7 +230,7 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
         parser.add_argument(flag, *meta.get("aliases", ()), **kwargs)
 
 
-def config_from_args(cls: type[C], args: argparse.Namespace, **overrides: Any) -> C:
+def config_from_args(cls: Any, args: argparse.Namespace, **overrides: Any) -> Any:
     """Build `cls` from parsed arguments (fields missing from `args` keep defaults); warn
     once for each inert flag that was given."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)

@@ -11,13 +11,13 @@ import numpy as np
 
 from .camera import check_fov
 from .config import option
-from .options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from .errors import InputError
 from .io.checks import check_matching
-from .io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from .io.depth_video import DepthVideoReader
 from .io.mask_video import MaskVideoReader
 from .io.sidecars import read_tracking, read_transformations, read_xfovs
 from .io.video import VideoInfo, probe
+from .options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,16 @@ import numpy as np
 
 from ..camera import Intrinsics
 from ..config import option
-from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
-from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from ..io.depth_video import DepthVideoReader
 from ..io.exports import colorize_depth
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import write_transformations, write_xfovs
 from ..io.video import VideoReader, probe
+from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
 from .bundle import BundleSettings, Problem, reprojection_errors
 from .debug_video import write_debug_video

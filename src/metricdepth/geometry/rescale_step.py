@@ -22,17 +22,17 @@ import numpy as np
 
 from ..camera import Intrinsics, unproject
 from ..config import option
-from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob
-from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader, DepthVideoWriter
+from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.ply import PointCloud, read_ply, write_ply
 from ..io.sidecars import read_transformations
 from ..io.video import VideoReader, probe
+from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
 from .inputs import frames_to_use, read_tracks, resolve_intrinsics
 from .observations import INVALID_DEPTH_FRACTION, Observations, gather_observations

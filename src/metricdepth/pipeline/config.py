@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..camera import FOV_RANGE_DEG
 from .. import infill, masks, tracking
+from ..camera import FOV_RANGE_DEG
 from ..config import option, validate_config
 from ..depth import registry as depth_registry
 from ..errors import InputError
@@ -94,6 +94,13 @@ class PipelineConfig:
                                   "exactly as the pipeline would run it, to run by hand (with "
                                   "--rgbd the video and its depth frames are built first)")
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # the file's step sections
+
+    @property
+    def video_path(self) -> Path:
+        """The colour video (build_config refuses a config without one)."""
+        if self.video is None:
+            raise InputError("video", "no video given")
+        return Path(self.video)
 
     @property
     def first_step(self) -> str:

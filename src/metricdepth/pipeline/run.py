@@ -80,13 +80,13 @@ def with_rgbd_frames(config: PipelineConfig) -> PipelineConfig:
     """With --rgbd, the depth frames folder the import fills (beside the video)."""
     if config.rgbd is None or config.depth_frames is not None:
         return config
-    return dataclasses.replace(config, depth_frames=str(depth_frames_folder(Path(config.video))))
+    return dataclasses.replace(config, depth_frames=str(depth_frames_folder(config.video_path)))
 
 
 def _prepare_video(config: PipelineConfig) -> tuple[PipelineConfig, Path]:
     """The colour video (built from --rgbd frames when asked) and the config to run with;
     the options are checked first, so a refused run creates nothing."""
-    video = Path(config.video)
+    video = config.video_path
     config = with_rgbd_frames(config)
     _check_options(config, ClipFiles(video))
     if config.rgbd is not None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import validate_config
 from ..depth.config import DepthConfig
 from ..depth.step import convert
 from ..encode.step import CompressConfig, compress, default_output
-from ..config import validate_config
 from ..errors import InputError
 from ..geometry.camera_step import CameraTrackConfig, camera_track
 from ..geometry.rescale_step import RescaleConfig, rescale_depth

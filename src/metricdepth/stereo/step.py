@@ -25,18 +25,18 @@ import numpy as np
 
 from ..camera import Intrinsics, check_fov
 from ..config import option, validate_config
-from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..errors import InputError
 from ..fov import resolve_xfovs
 from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob, check_outputs
-from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader, DepthVideoWriter
+from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations, write_frame_values
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.video import VideoReader, VideoWriter, probe
+from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
 from .convergence import SubjectConvergence, convergence_shift_px, effective_baseline, parse_convergence
 from .layouts import LAYOUT_HELP, LAYOUTS, compose, equirect_maps, frame_size, vr180_size
@@ -216,6 +216,7 @@ def _write_convergence(config: StereoConfig, inputs: _Inputs, path: Path) -> Pat
     --convergence it renders the same frames; MDVT reads it as its convergence file."""
     subject = SubjectConvergence(inputs.fps)
     depths = DepthVideoReader(config.depth_video, config.max_depth).frames(0, inputs.frames)
+    assert config.mask_video is not None  # a subject file is made only with a mask
     masks = MaskVideoReader(config.mask_video).frames(0, inputs.frames)
     values = [subject.update(depth, mask) for depth, mask in zip(depths, masks)]
     return write_frame_values(path, np.array(values), overwrite=config.overwrite)
@@ -252,15 +253,16 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
     with progress(total=inputs.frames, desc="stereo") as bar:
         bar.update(job.frames_done)
         for chunk in job.pending():
-            writers = [VideoWriter(path, out_w, out_h, inputs.fps, overwrite=True,
-                                   expected_frames=chunk.length, tags=tags)
-                       for path in chunk.paths[:2]]
-            if inputs.sbs_depth is not None:
-                writers.append(DepthVideoWriter(chunk.paths[2], out_w, out_h, inputs.fps,
-                                                max_depth=inputs.max_depth, overwrite=True,
-                                                expected_frames=chunk.length, tags=tags))
             with contextlib.ExitStack() as stack:
-                stereo_out, mask_out, *depth_out = [stack.enter_context(w) for w in writers]
+                stereo_out, mask_out = (
+                    stack.enter_context(VideoWriter(path, out_w, out_h, inputs.fps,
+                                                    overwrite=True, expected_frames=chunk.length,
+                                                    tags=tags))
+                    for path in chunk.paths[:2])
+                depth_out = None if inputs.sbs_depth is None else stack.enter_context(
+                    DepthVideoWriter(chunk.paths[2], out_w, out_h, inputs.fps,
+                                     max_depth=inputs.max_depth, overwrite=True,
+                                     expected_frames=chunk.length, tags=tags))
                 for index, colour, depth, mask in _frames(config, chunk.start, chunk.stop):
                     if subject is not None:
                         convergence = subject.update(depth, mask)
@@ -272,8 +274,8 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
                                                                           convergence)
                     stereo_out.write(stereo_frame)
                     mask_out.write(mask_frame)
-                    if depth_out:
-                        depth_out[0].write(*eye_depth)
+                    if depth_out is not None and eye_depth is not None:
+                        depth_out.write(*eye_depth)
                     bar.update(1)
             job.complete(chunk, subject.state() if subject is not None else {})
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import option
-from ..options import xfov_file_option, xfov_option, yfov_option
 from ..io.depth_video import DEFAULT_MAX_DEPTH
+from ..options import xfov_file_option, xfov_option, yfov_option
 from .geometry import DEFAULT_EDGE_ANGLE_DEG
 
 DEFAULT_POINT_SIZE = 2.0  # pixels; 1 leaves holes between points seen from nearer than recorded
