@@ -185,11 +185,16 @@ class ClassicalBackend:
                           for k in neighbour_offsets(self.scene.inputs.neighbour_frames)
                           if 0 <= index + k < self.scene.frame_count]
             offsets = self.scene.eye_offsets_m()
-            seen = eye_depths(source, offsets)
-            backgrounds = []
-            for (holes, direction), depth in zip(decoded, seen):
-                ys, xs = march_to_background(holes, direction, max_steps=max(holes.shape))
-                backgrounds.append(np.where(ys >= 0, depth[ys, xs], np.inf).astype(np.float32))
+            marches = [march_to_background(holes, direction, max_steps=max(holes.shape))
+                       for holes, direction in decoded]
+            targets = []  # each hole's background-side pixel: where its depth is read
+            for ys, xs in marches:
+                target = np.zeros(ys.shape, bool)
+                target[ys[ys >= 0], xs[ys >= 0]] = True
+                targets.append(target)
+            seen = eye_depths(source, offsets, targets)
+            backgrounds = [np.where(ys >= 0, depth[ys, xs], np.inf).astype(np.float32)
+                           for (ys, xs), depth in zip(marches, seen)]
             filled = fill_from_neighbours(work, [h for h, _ in decoded], backgrounds, offsets,
                                           source, neighbours)
             for t, f in zip(todo, filled):

@@ -13,7 +13,10 @@ The eyes are the source camera of frame i moved sideways (`offsets_m`, parallel 
 the source's intrinsics), so one pass over frame j's pixels, compiled (numba), serves both
 eyes: each point is moved into frame i's camera once, tested against what frame i sees
 once, and only the hidden ones (a few per cent) are splatted into each eye's z-buffer.
-The trace back runs over hole pixels only. The kernels release the GIL, so chunks of a
+Frame j is walked in tiles: a tile whose frustum (its pixels between its nearest and
+farthest depth, kept per frame for all the frames it serves) cannot reach a hole of
+either eye is skipped whole, so mostly the pixels near holes are reprojected. The trace
+back runs over hole pixels only. The kernels release the GIL, so chunks of a
 video run in parallel threads (`scheduler`).
 """
 
@@ -21,7 +24,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
+import cv2
 import numpy as np
 
 from .._numba import numba
@@ -34,6 +39,9 @@ FAR_FRACTION = 0.999  # depth at or beyond this fraction of max_depth is "no dep
 # differs from that side's depth by more than this factor (either way) is another surface
 # (say the wall behind a subject cut by the image border) and is not used.
 BACKGROUND_DEPTH_RATIO = 1.5
+# Pixels are warped in square tiles of this side; a tile whose points cannot land near a
+# pixel that is read afterwards (a hole, or a hole's background side) is skipped whole.
+TILE_PX = 16
 
 
 @dataclass(frozen=True)
@@ -55,15 +63,25 @@ class SourceFrame:
     max_depth: float
     subject: np.ndarray | None = None
 
-    @property
+    @cached_property
     def has_depth(self) -> np.ndarray:
         """(H, W) bool: pixels with a usable depth."""
         return (self.depth > 0) & (self.depth < FAR_FRACTION * self.max_depth)
 
-    @property
+    @cached_property
     def static(self) -> np.ndarray:
         """(H, W) bool: pixels with a usable depth that may be warped to other times."""
         return self.has_depth if self.subject is None else self.has_depth & ~self.subject
+
+    @cached_property
+    def depth_ranges(self) -> np.ndarray:
+        """`_tile_ranges` of the pixels with depth (kept: a frame serves many others)."""
+        return _tile_ranges(self.depth, self.has_depth)
+
+    @cached_property
+    def static_ranges(self) -> np.ndarray:
+        """`_tile_ranges` of the static pixels."""
+        return _tile_ranges(self.depth, self.static)
 
 
 def _camera(intr: Intrinsics) -> np.ndarray:
@@ -113,47 +131,102 @@ def _splat(zbuf: np.ndarray, cam: np.ndarray, x: float, y: float, z: float) -> N
 
 
 @numba.njit(cache=True, nogil=True)
-def _eye_depths(depth: np.ndarray, valid: np.ndarray, cam: np.ndarray,
-                offsets: np.ndarray) -> np.ndarray:
-    """(E, H, W) float32 z-buffers of the source's points seen from each eye (+inf where
-    none lands). depth: (H, W) float32 metres; valid: (H, W) bool; offsets: (E,) metres."""
+def _tile_ranges(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(TH, TW, 2) float32: nearest and farthest `valid` depth (metres) of each TILE_PX
+    tile of (H, W) float32 `depth` ((+inf, -inf) where the tile has no valid pixel)."""
     height, width = depth.shape
-    zbufs = np.full((len(offsets), height, width), np.inf, np.float32)
+    ranges = np.full(((height + TILE_PX - 1) // TILE_PX, (width + TILE_PX - 1) // TILE_PX, 2),
+                     np.inf, np.float32)
+    ranges[:, :, 1] = -np.inf
     for v in range(height):
         for u in range(width):
-            if not valid[v, u]:
-                continue
-            z = np.float64(depth[v, u])
-            x = (u - cam[2]) / cam[0] * z
-            y = (v - cam[3]) / cam[1] * z
-            for e in range(len(offsets)):
-                _splat(zbufs[e], cam, x - offsets[e], y, z)
-    return zbufs
+            if valid[v, u]:
+                ty, tx, d = v // TILE_PX, u // TILE_PX, depth[v, u]
+                ranges[ty, tx, 0] = min(ranges[ty, tx, 0], d)
+                ranges[ty, tx, 1] = max(ranges[ty, tx, 1], d)
+    return ranges
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tile_wanted(u0: int, u1: int, v0: int, v1: int, near: float, far: float,
+                 cam: np.ndarray, r: np.ndarray, eye_cam: np.ndarray, offsets: np.ndarray,
+                 wanted: np.ndarray) -> bool:
+    """Whether any point of pixels u0..u1, v0..v1 at depths near..far (metres) of camera
+    `cam` may splat onto a wanted pixel of an eye: the points fill a frustum whose image
+    in each eye lies within its 8 corners' images (it is convex and, when every corner
+    is in front of the eye, so is all of it). wanted: (E, H + 1, W + 1) integral images."""
+    height, width = wanted.shape[1] - 1, wanted.shape[2] - 1
+    for e in range(len(offsets)):
+        xlo, xhi, ylo, yhi = np.inf, -np.inf, np.inf, -np.inf
+        for u in (u0, u1):
+            for v in (v0, v1):
+                for z in (near, far):
+                    x = (u - cam[2]) / cam[0] * z
+                    y = (v - cam[3]) / cam[1] * z
+                    sx = r[0, 0] * x + r[0, 1] * y + r[0, 2] * z + r[0, 3] - offsets[e]
+                    sy = r[1, 0] * x + r[1, 1] * y + r[1, 2] * z + r[1, 3]
+                    sz = r[2, 0] * x + r[2, 1] * y + r[2, 2] * z + r[2, 3]
+                    if not sz > 0:
+                        return True  # no bound: the tile is warped
+                    px = sx / sz * eye_cam[0] + eye_cam[2]
+                    py = sy / sz * eye_cam[1] + eye_cam[3]
+                    xlo, xhi = min(xlo, px), max(xhi, px)
+                    ylo, yhi = min(ylo, py), max(yhi, py)
+        # a point at px covers pixels floor(px) and floor(px) + 1; one more for rounding
+        xlo, xhi = max(xlo, -2.0), min(xhi, width + 2.0)  # far outside: the same as the edge
+        ylo, yhi = max(ylo, -2.0), min(yhi, height + 2.0)
+        a, b = max(math.floor(xlo) - 1, 0), min(math.floor(xhi) + 2, width - 1)
+        c, d = max(math.floor(ylo) - 1, 0), min(math.floor(yhi) + 2, height - 1)
+        if a <= b and c <= d and (wanted[e, d + 1, b + 1] - wanted[e, c, b + 1]
+                                  - wanted[e, d + 1, a] + wanted[e, c, a]) > 0:
+            return True
+    return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _splat_hidden(n_depth: np.ndarray, n_static: np.ndarray, n_cam: np.ndarray,
-                  src_from_n: np.ndarray, s_depth: np.ndarray, s_cam: np.ndarray,
-                  offsets: np.ndarray) -> np.ndarray:
-    """(E, H, W) float32 z-buffers, in each eye, of the neighbour's static points that
-    the source frame does not see. src_from_n: (4, 4) source camera from neighbour camera."""
+def _splat_tiles(depth: np.ndarray, valid: np.ndarray, cam: np.ndarray, ranges: np.ndarray,
+                 to_source: np.ndarray, s_depth: np.ndarray, s_cam: np.ndarray,
+                 offsets: np.ndarray, wanted: np.ndarray, hidden_only: bool) -> np.ndarray:
+    """(E, H, W) float32 z-buffers, in each eye, of the `valid` points of a frame (depth
+    (H, W) float32 metres, camera `cam`, `ranges` its `_tile_ranges`); with
+    `hidden_only`, only of the points the source frame (s_depth, s_cam) does not see.
+    to_source: (4, 4) source camera from the frame's camera. The eyes are the source
+    camera moved by `offsets` (E,) metres along x. Only tiles that may reach a pixel of
+    `wanted` (E, H + 1, W + 1) integral images are drawn: the z-buffers are exact there
+    and nowhere else."""
     height, width = s_depth.shape
     zbufs = np.full((len(offsets), height, width), np.inf, np.float32)
-    r = src_from_n
-    for v in range(n_depth.shape[0]):
-        for u in range(n_depth.shape[1]):
-            if not n_static[v, u]:
+    r = to_source
+    for ty in range(ranges.shape[0]):
+        for tx in range(ranges.shape[1]):
+            near, far = ranges[ty, tx, 0], ranges[ty, tx, 1]
+            if not near <= far:
                 continue
-            z = np.float64(n_depth[v, u])
-            x = (u - n_cam[2]) / n_cam[0] * z
-            y = (v - n_cam[3]) / n_cam[1] * z
-            sx = r[0, 0] * x + r[0, 1] * y + r[0, 2] * z + r[0, 3]
-            sy = r[1, 0] * x + r[1, 1] * y + r[1, 2] * z + r[1, 3]
-            sz = r[2, 0] * x + r[2, 1] * y + r[2, 2] * z + r[2, 3]
-            if sz > 0 and _hidden(s_depth, s_cam, sx, sy, sz):  # behind the eyes: not drawn
-                for e in range(len(offsets)):
-                    _splat(zbufs[e], s_cam, sx - offsets[e], sy, sz)
+            v0, u0 = ty * TILE_PX, tx * TILE_PX
+            v1, u1 = min(v0 + TILE_PX, depth.shape[0]) - 1, min(u0 + TILE_PX, depth.shape[1]) - 1
+            if not _tile_wanted(u0, u1, v0, v1, np.float64(near), np.float64(far), cam, r,
+                                s_cam, offsets, wanted):
+                continue
+            for v in range(v0, v1 + 1):
+                for u in range(u0, u1 + 1):
+                    if not valid[v, u]:
+                        continue
+                    z = np.float64(depth[v, u])
+                    x = (u - cam[2]) / cam[0] * z
+                    y = (v - cam[3]) / cam[1] * z
+                    sx = r[0, 0] * x + r[0, 1] * y + r[0, 2] * z + r[0, 3]
+                    sy = r[1, 0] * x + r[1, 1] * y + r[1, 2] * z + r[1, 3]
+                    sz = r[2, 0] * x + r[2, 1] * y + r[2, 2] * z + r[2, 3]
+                    if not sz > 0 or (hidden_only and not _hidden(s_depth, s_cam, sx, sy, sz)):
+                        continue  # behind the eyes, or seen by the source
+                    for e in range(len(offsets)):
+                        _splat(zbufs[e], s_cam, sx - offsets[e], sy, sz)
     return zbufs
+
+
+def _integral(masks: list[np.ndarray]) -> np.ndarray:
+    """(E, H + 1, W + 1) int32 integral images of per-eye (H, W) bool masks."""
+    return np.stack([cv2.integral(m.view(np.uint8)) for m in masks])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -207,12 +280,16 @@ def _take_candidates(image: np.ndarray, best: np.ndarray, hy: np.ndarray, hx: np
         image[y, x] = colour
 
 
-def eye_depths(source: SourceFrame, offsets_m: np.ndarray) -> np.ndarray:
+def eye_depths(source: SourceFrame, offsets_m: np.ndarray, wanted: list[np.ndarray]) -> np.ndarray:
     """(E, H, W) float32 z-depth, metres, of each eye's view of the source frame's points
-    (+inf where none lands: the holes). offsets_m: (E,) eye positions along the source
-    camera's x axis (metres, right positive); eyes have the source's intrinsics."""
-    return _eye_depths(source.depth, source.has_depth, _camera(source.intrinsics),
-                       np.asarray(offsets_m, np.float64))
+    (+inf where none lands: the holes), exact on the eye's `wanted` pixels ((H, W) bool
+    per eye: only the points that may land near them are drawn). offsets_m: (E,) eye
+    positions along the source camera's x axis (metres, right positive); eyes have the
+    source's intrinsics."""
+    cam = _camera(source.intrinsics)
+    return _splat_tiles(source.depth, source.has_depth, cam, source.depth_ranges, np.eye(4),
+                        source.depth, cam, np.asarray(offsets_m, np.float64), _integral(wanted),
+                        False)
 
 
 def fill_from_neighbours(images: list[np.ndarray], holes: list[np.ndarray],
@@ -233,12 +310,13 @@ def fill_from_neighbours(images: list[np.ndarray], holes: list[np.ndarray],
     s_cam = _camera(source.intrinsics)
     cam_from_world = invert_pose(source.world_from_cam)
     holes_at = [np.nonzero(h) for h in holes]
+    wanted = _integral(holes)
     best = [np.full(h.shape, np.inf, np.float32) for h in holes]
     for neighbour in neighbours:
         src_from_n = cam_from_world @ neighbour.world_from_cam
         n_cam = _camera(neighbour.intrinsics)
-        zbufs = _splat_hidden(neighbour.depth, neighbour.static, n_cam, src_from_n,
-                              source.depth, s_cam, offsets)
+        zbufs = _splat_tiles(neighbour.depth, neighbour.static, n_cam, neighbour.static_ranges,
+                             src_from_n, source.depth, s_cam, offsets, wanted, True)
         n_from_src = invert_pose(src_from_n)
         for e, (hy, hx) in enumerate(holes_at):
             _take_candidates(images[e], best[e], hy, hx, zbufs[e], background_depths[e],
