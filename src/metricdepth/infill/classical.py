@@ -193,8 +193,12 @@ class ClassicalBackend:
                 target[ys[ys >= 0], xs[ys >= 0]] = True
                 targets.append(target)
             seen = eye_depths(source, offsets, targets)
-            backgrounds = [np.where(ys >= 0, depth[ys, xs], np.inf).astype(np.float32)
-                           for (ys, xs), depth in zip(marches, seen)]
+            backgrounds = []
+            for (ys, xs), depth in zip(marches, seen):
+                background = np.full(ys.shape, np.inf, np.float32)
+                hy, hx = np.nonzero(ys >= 0)
+                background[hy, hx] = depth[ys[hy, hx], xs[hy, hx]]
+                backgrounds.append(background)
             filled = fill_from_neighbours(work, [h for h, _ in decoded], backgrounds, offsets,
                                           source, neighbours)
             for t, f in zip(todo, filled):
