@@ -24,13 +24,17 @@ from ..io.atomic import check_writable
 from ..io.checks import check_matching
 from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
 from ..io.mask_video import MaskVideoWriter
-from ..io.naming import MASK, output_path
+from ..io.naming import DEPTH, MASK, output_path, sidecar_beside
 from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
 from ..progress import progress
-from . import AUTO, BACKENDS, resolve_backend
+from . import AUTO, BACKENDS, PROMPTED, resolve_backend
+from .combine import SUBJECT_LEVEL, moving_subject
 from .draw import overlay_mask
 from .motion import MODELS, MotionSettings, motion_masks
+from .parallax import ParallaxMasker
 from .prompts import BoxPrompt, ObjectPrompt, group_objects, parse_boxes, parse_points
+from .rembg import DEFAULT_MODEL, RembgMatter, rembg_mattes
+from .rembg import MODELS as REMBG_MODELS
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +136,9 @@ def _validate(config: MaskConfig) -> None:
         raise InputError("--dilate", f"must be >= 0 pixels, got {config.dilate}")
     if config.motion_threshold <= 0:
         raise InputError("--motion_threshold", f"must be > 0 pixels, got {config.motion_threshold}")
+    if not 1 <= config.rembg_smooth <= MAX_SMOOTH or config.rembg_smooth % 2 == 0:
+        raise InputError("--rembg_smooth", f"must be an odd number of frames from 1 to {MAX_SMOOTH}, "
+                         f"got {config.rembg_smooth}")
 
 
 def _object_streams(config: MaskConfig, backend: str, info: VideoInfo, count: int,
@@ -151,11 +158,77 @@ def _object_streams(config: MaskConfig, backend: str, info: VideoInfo, count: in
 
 
 def finish_mask(mask: np.ndarray, dilate: int, invert: bool) -> np.ndarray:
-    """(H, W) bool mask grown by `dilate` pixels (a disc), then inverted if asked."""
+    """(H, W) mask grown by `dilate` pixels (a disc), then inverted if asked. Bool masks
+    stay bool; uint8 mattes (255 = subject) stay uint8, grown by a grey dilation (soft
+    edges kept) and inverted as 255 - value."""
+    soft = mask.dtype == np.uint8
     if dilate:
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate + 1, 2 * dilate + 1))
-        mask = cv2.dilate(mask.astype(np.uint8), disc) > 0
-    return ~mask if invert else mask
+        grown = cv2.dilate(mask.astype(np.uint8), disc)
+        mask = grown if soft else grown > 0
+    if not invert:
+        return mask
+    return 255 - mask if soft else ~mask
+
+
+def matte_pixels(matte: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8 bgr0 pixels of an (H, W) uint8 matte or bool mask, grey replicated
+    to B, G, R (255 = subject): the mask video's format, soft edges kept."""
+    grey = matte if matte.dtype == np.uint8 else matte.astype(np.uint8) * np.uint8(255)
+    pixels = np.zeros((*grey.shape, 4), np.uint8)
+    pixels[..., :3] = grey[..., None]
+    return pixels
+
+
+def _depth_for_motion(config: MaskConfig, info: VideoInfo, backend: str) -> DepthVideoReader | None:
+    """The depth video the motion backends use: --depth_video, else step 1's X_depth.mkv
+    beside the colour video when it exists (checked against the colour video either way)."""
+    path = config.depth_video
+    if path is None and "motion" in backend:
+        found = sidecar_beside(config.color_video, DEPTH)
+        path = str(found) if found is not None else None
+    if path is None:
+        return None
+    depth = DepthVideoReader(path, config.max_depth)
+    check_matching(info, depth.info, "depth video")
+    if "motion" not in backend:
+        log.warning("--depth_video is used by the motion backends only; %s ignores it", backend)
+        return None
+    log.info("motion: depth video %s (%s)", path,
+             "--depth_video" if config.depth_video else "found beside the colour video")
+    return depth
+
+
+def _motion_stream(config: MaskConfig, info: VideoInfo, count: int,
+                   depth: DepthVideoReader | None) -> Iterator[np.ndarray]:
+    """(H, W) bool masks of what moves independently of the camera, per frame."""
+    def frames() -> Iterator[np.ndarray]:
+        return VideoReader(info.path, info).frames(0, count)
+
+    if depth is not None:
+        log.info("motion: depth-aware path (the camera's motion through the depth video "
+                 "against dense optical flow)")
+        if config.motion_model != "auto" or config.motion_threshold != 0.5:
+            log.warning("--motion_model and --motion_threshold apply to the colour-only path; "
+                        "the depth-aware path ignores them")
+        return ParallaxMasker().run(frames(), depth.frames(0, count))
+    log.info("motion: colour-only path (no depth video: point tracks against a homography "
+             "or fundamental-matrix camera model)")
+    settings = MotionSettings(model=config.motion_model, threshold=config.motion_threshold)
+    return motion_masks(frames, count, settings)
+
+
+def _learned_stream(config: MaskConfig, info: VideoInfo, count: int, backend: str,
+                    depth: DepthVideoReader | None) -> Iterator[np.ndarray]:
+    """(H, W) uint8 mattes of the rembg backends (the model is loaded now, so a missing
+    or broken file fails before any output is opened)."""
+    matter = RembgMatter(config.rembg_model, config.checkpoint)
+    log.info("rembg: model %s (%s)", config.rembg_model, matter.path)
+    mattes = rembg_mattes(matter, VideoReader(info.path, info).frames(0, count), config.rembg_smooth)
+    if backend == "rembg":
+        return mattes
+    return (moving_subject(m, moving) for m, moving in
+            zip(mattes, _motion_stream(config, info, count, depth)))
 
 
 def create_mask(config: MaskConfig) -> list[Path]:
@@ -163,28 +236,29 @@ def create_mask(config: MaskConfig) -> list[Path]:
     _validate(config)
     info = probe(config.color_video)
     count = info.frame_count if config.max_frames is None else min(config.max_frames, info.frame_count)
-    depth = None
-    if config.depth_video is not None:
-        depth = DepthVideoReader(config.depth_video, config.max_depth)
-        check_matching(info, depth.info, "depth video")
-    backend = resolve_backend(config.backend, config.checkpoint)
-    objects = _objects(config, info, count) if backend != "motion" else []
-    if backend == "motion" and (config.points or config.box or config.negative_points or config.auto):
-        log.warning("the motion backend takes no prompts; --points/--box/--auto are ignored")
+    prompted = bool(config.points or config.box or config.negative_points or config.auto)
+    backend = resolve_backend(config.backend, config.checkpoint, config.rembg_model, prompted)
+    depth = _depth_for_motion(config, info, backend)
+    objects = _objects(config, info, count) if backend in PROMPTED else []
+    if backend not in PROMPTED and prompted:
+        log.warning("the %s backend takes no prompts; --points/--box/--auto are ignored", backend)
+    if backend in PROMPTED and (config.rembg_model != DEFAULT_MODEL or config.rembg_smooth != 1):
+        log.warning("--rembg_model and --rembg_smooth apply to the rembg backends only")
 
     out = check_writable(output_path(config.color_video, MASK), config.overwrite)
     separate = [check_writable(output_path(config.color_video, MASK.replace(".mkv", f"_{o.object_id}.mkv")),
                                config.overwrite) for o in objects] if config.separate else []
+    if config.separate and not objects:
+        log.warning("--separate needs prompted objects (sam/sam2); %s writes one mask", backend)
     vis = output_path(out, VISUALIZATION)
     if config.save_visualization_video:
         check_writable(vis, config.overwrite)
     log.info("masking %d frames of %s with %s", count, info.path, backend)
 
     if backend == "motion":
-        settings = MotionSettings(model=config.motion_model, threshold=config.motion_threshold)
-        stream: Iterator[np.ndarray] = (m[None] for m in motion_masks(
-            lambda: VideoReader(info.path, info).frames(0, count), count, settings,
-            (lambda: depth.frames(0, count)) if depth is not None else None))
+        stream: Iterator[np.ndarray] = (m[None] for m in _motion_stream(config, info, count, depth))
+    elif backend in ("rembg", "motion+rembg"):
+        stream = (m[None] for m in _learned_stream(config, info, count, backend, depth))
     else:
         stream = _object_streams(config, backend, info, count, objects)
 
@@ -197,14 +271,15 @@ def create_mask(config: MaskConfig) -> list[Path]:
     frames = VideoReader(info.path, info).frames(0, count) if preview is not None else None
     try:
         for masks in progress(stream, total=count, desc=f"masks ({backend})"):
-            merged = finish_mask(masks.any(axis=0), config.dilate, config.invert)
-            writers[0].write(merged)
+            merged = finish_mask(masks.max(axis=0), config.dilate, config.invert)
+            writers[0].write_bgr0(matte_pixels(merged))
             for writer, mask in zip(writers[1:], masks):
-                writer.write(finish_mask(mask, config.dilate, config.invert))
+                writer.write_bgr0(matte_pixels(finish_mask(mask, config.dilate, config.invert)))
             if preview is not None and frames is not None:
-                preview.write(overlay_mask(next(frames), merged))
+                shown = merged >= SUBJECT_LEVEL if merged.dtype == np.uint8 else merged
+                preview.write(overlay_mask(next(frames), shown))
     except BaseException:
-        for output in [*writers, *([preview] if preview else [])]:
-            output.abort()
+        for writer in writers + ([preview] if preview else []):
+            writer.abort()
         raise
-    return [output.close() for output in [*writers, *([preview] if preview else [])]]
+    return [writer.close() for writer in writers + ([preview] if preview else [])]

@@ -1,0 +1,365 @@
+"""Depth-aware weight-free masks: what the camera's motion through a static scene of the
+given depth does not explain (the `motion` backend when a depth video is at hand).
+
+For a static point seen at pixel p with z-depth Z, another view sees it at
+p' ~ K [R | t] (K^-1 p, 1/Z) = P (x, y, 1, 1/Z): one 3x4 matrix P per frame pair maps
+(pixel, inverse depth) to the other view's pixel, whatever the intrinsics and whatever
+the depth's scale. P is fitted robustly (RANSAC, the moving object being a minority) to
+dense optical flow (OpenCV DIS) at textured pixels whose flow is forward-backward
+consistent. Every pixel then gets two scores, in units of the pair's noise level:
+the flow residual |observed flow - flow predicted from its depth|, and the photometric
+residual |I_a(p) - I_b(P (p, 1/Z))| (low wherever the static-scene prediction is right,
+even where the estimated flow is smeared across an object's outline). Each score is the
+smaller over the frames `baseline` before and after (a pixel hidden in one of them is
+usually seen in the other).
+
+Temporal consistency: each frame's scores are the median of its own and the two
+neighbours' (t - baseline, t + baseline), carried to it along the flow, so a one-frame
+blip neither appears nor makes a hole. Segmentation: parts scoring above `strong`, away
+from depth edges (where flow smears) and at least `min_area` big, seed the subject; it
+grows through pixels of high flow residual that the photometric test does not explain
+as static, without crossing a depth edge; holes are filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..tracking.lk import texture_map, to_grey
+
+MIN_SAMPLES = 50  # fewer usable flow samples than this in a pair: no model, no residual
+RANSAC_ITERATIONS = 300
+RANSAC_JUDGES = 500  # candidates are compared on this many of the samples
+RANSAC_POINTS = 6  # a 3x4 projection matrix (11 unknowns) from 6 correspondences
+PHOTO_BLUR = 1.0  # Gaussian sigma, pixels, before photometric comparisons
+SCORE_CAP = 10.0  # scores (residual / noise) are capped here before the temporal median
+
+
+@dataclass(frozen=True)
+class ParallaxSettings:
+    """baseline: frames between the views compared. inlier_px: RANSAC inlier threshold,
+    pixels. min_residual_px: a pixel's residual counts as motion only beyond this many
+    pixels, or `noise_factor` times the pair's robust noise level, whichever is larger.
+    strong: flow score (residual in those units) that seeds the mask; pixels above 1 can
+    join a seed's part. min_area: fraction of the frame; smaller seed parts are dropped.
+    fb_px: forward-backward flow disagreement, pixels, beyond which a pixel's flow is not
+    used for the fit. sample_step: pixels between flow samples for the fit. min_photo:
+    grey levels; the photometric residual's unit is at least this (or `noise_factor`
+    times its noise level). edge_step: log-depth change between neighbouring pixels that
+    makes a depth edge; edge_band: pixels around depth edges where no seed starts."""
+
+    baseline: int = 2
+    inlier_px: float = 1.0
+    min_residual_px: float = 1.0
+    noise_factor: float = 3.0
+    strong: float = 2.0
+    min_area: float = 0.001
+    fb_px: float = 1.0
+    sample_step: int = 4
+    min_photo: float = 6.0
+    edge_step: float = 0.03
+    edge_band: int = 8
+
+    def __post_init__(self) -> None:
+        if self.baseline < 1 or self.sample_step < 1 or self.edge_band < 0:
+            raise ValueError("baseline >= 1, sample_step >= 1, edge_band >= 0 needed")
+        if min(self.inlier_px, self.min_residual_px, self.noise_factor, self.fb_px, self.min_photo,
+               self.edge_step) <= 0 or self.strong < 1 or not 0 <= self.min_area < 1:
+            raise ValueError("positive pixel thresholds, strong >= 1, 0 <= min_area < 1 needed")
+
+
+def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32 flow (dx, dy pixels) from (H, W) uint8 grey `a` to `b`."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(a, b, None)
+
+
+def sample_at(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(H, W, ...) float32 `image` sampled bilinearly at (H, W, 2) float32 positions
+    (x, y); positions outside the image take the nearest border value."""
+    return cv2.remap(image, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def pixel_grid(h: int, w: int) -> np.ndarray:
+    """(H, W, 2) float32 pixel positions (x, y)."""
+    x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return np.stack([x, y], axis=-1)
+
+
+def _normaliser(h: int, w: int, inverse: np.ndarray) -> np.ndarray:
+    """(4, 4) float64 T with T @ (x, y, 1, 1/Z) well conditioned: pixels centred and
+    scaled to about [-1, 1], inverse depth scaled by its median."""
+    s = 2.0 / max(h, w)
+    med = float(np.median(inverse)) or 1.0
+    return np.array([[s, 0, 0, -s * (w - 1) / 2], [0, s, 0, -s * (h - 1) / 2],
+                     [0, 0, 1, 0], [0, 0, 0, 0]], np.float64) + np.diag([0, 0, 0, 1 / med])
+
+
+def _dlt(X: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Algebraic least-squares 3x4 matrices P with x ~ P X.
+
+    X: (S, N, 4) homogeneous sources; x: (S, N, 2) targets (normalised pixels).
+    Returns (S, 3, 4) float64 (unit Frobenius norm)."""
+    s, n = X.shape[:2]
+    zeros = np.zeros_like(X)
+    rows_x = np.concatenate([X, zeros, -x[..., :1] * X], axis=-1)
+    rows_y = np.concatenate([zeros, X, -x[..., 1:] * X], axis=-1)
+    A = np.concatenate([rows_x, rows_y], axis=1)  # (S, 2N, 12)
+    _, vectors = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # ascending eigenvalues
+    return vectors[..., 0].reshape(s, 3, 4)
+
+
+def project_points(P: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(..., 2) pixels P X of (..., 4) homogeneous points; P: (3, 4) or (S, 3, 4) with X
+    (S, N, 4)."""
+    h = X @ np.swapaxes(P, -1, -2)
+    w = h[..., 2:]
+    w = np.where(np.abs(w) < 1e-12, 1e-12, w)
+    return h[..., :2] / w
+
+
+def fit_projection(src: np.ndarray, inverse: np.ndarray, dst: np.ndarray, inlier_px: float,
+                   shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray | None:
+    """Robust 3x4 P (pixels and inverse depth of view a -> pixels of view b), or None.
+
+    src, dst: (N, 2) float pixels (x, y) of the same points in views a and b; inverse:
+    (N,) 1/metres (any common scale) in view a. The returned (3, 4) float64 acts on
+    (x, y, 1, 1/Z) in pixels."""
+    n = len(src)
+    if n < MIN_SAMPLES:
+        return None
+    h, w = shape
+    T = _normaliser(h, w, inverse)
+    s = T[0, 0]  # pixels -> normalised units, for the targets too
+    shift = np.array([(w - 1) / 2, (h - 1) / 2])
+    X = np.column_stack([src, np.ones(n), inverse]) @ T.T
+    x = (dst - shift) * s
+    picks = rng.integers(0, n, (RANSAC_ITERATIONS, RANSAC_POINTS))
+    candidates = _dlt(X[picks], x[picks])
+    judge = rng.choice(n, min(n, RANSAC_JUDGES), replace=False)
+    errors = np.linalg.norm(project_points(candidates, X[judge][None]) - x[judge][None], axis=-1) / s
+    P = candidates[np.argmax((errors < inlier_px).sum(axis=1))]
+    best = np.linalg.norm(project_points(P, X) - x, axis=-1) / s < inlier_px
+    for _ in range(3):  # refit on the inliers, re-select
+        if best.sum() < MIN_SAMPLES:
+            return None
+        P = _dlt(X[best][None], x[best][None])[0]
+        best = np.linalg.norm(project_points(P, X) - x, axis=-1) / s < inlier_px
+    # back to pixels: x_px = x / s + shift, X_norm = T X_px
+    back = np.array([[1 / s, 0, shift[0]], [0, 1 / s, shift[1]], [0, 0, 1]])
+    return back @ P @ T
+
+
+@dataclass
+class _Pair:
+    """Everything about frames (a, b = a + baseline) the residuals need."""
+
+    forward: np.ndarray   # (H, W, 2) flow a -> b
+    backward: np.ndarray  # (H, W, 2) flow b -> a
+    residual_a: np.ndarray  # (H, W) float32 flow score of a's pixels (nan: unknown)
+    residual_b: np.ndarray  # (H, W) float32 flow score of b's pixels
+    photo_a: np.ndarray  # (H, W) float32 photometric score of a's pixels (nan: unknown)
+    photo_b: np.ndarray  # (H, W) float32 photometric score of b's pixels
+
+
+class ParallaxMasker:
+    """Streams (H, W) bool masks of independently moving content.
+
+    >>> masker = ParallaxMasker(ParallaxSettings())
+    >>> masks = masker.run(frames, depths)   # RGB uint8 frames, float32 metres
+    """
+
+    def __init__(self, settings: ParallaxSettings | None = None, seed: int = 0):
+        self.settings = settings or ParallaxSettings()
+        self.rng = np.random.default_rng(seed)
+
+    def pair_scores(self, grey_a: np.ndarray, grey_b: np.ndarray, depth_a: np.ndarray,
+                    depth_b: np.ndarray) -> _Pair:
+        """Flows both ways and each view's residual score (residual / noise level) for
+        (H, W) uint8 greys and (H, W) float32 depths (metres, <= 0 or nan unknown)."""
+        forward, backward = dense_flow(grey_a, grey_b), dense_flow(grey_b, grey_a)
+        flow_a, photo_a = self._score(grey_a, depth_a, forward, backward, grey_b)
+        flow_b, photo_b = self._score(grey_b, depth_b, backward, forward, grey_a)
+        return _Pair(forward, backward, flow_a, flow_b, photo_a, photo_b)
+
+    def _score(self, grey: np.ndarray, depth: np.ndarray, flow: np.ndarray,
+               back: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flow and photometric scores, (H, W) float32 each (nan: unknown), of the pixels of
+        view a (`grey`, `depth`) given the flows a -> b (`flow`) and b -> a (`back`) and
+        view b's grey image `other`."""
+        st = self.settings
+        h, w = grey.shape
+        grid = pixel_grid(h, w)
+        target = grid + flow
+        fb = np.linalg.norm(flow + sample_at(back, target), axis=-1)
+        valid_depth = np.isfinite(depth) & (depth > 0)
+        inverse = np.where(valid_depth, 1 / np.where(valid_depth, depth, 1), 0).astype(np.float32)
+        inside = ((target[..., 0] >= 0) & (target[..., 0] <= w - 1)
+                  & (target[..., 1] >= 0) & (target[..., 1] <= h - 1))
+        reliable = valid_depth & inside & (fb < st.fb_px)
+        textured = texture_map(grey) > np.percentile(texture_map(grey), 25)
+        usable = reliable & textured
+        step = st.sample_step
+        sub = np.zeros_like(usable)
+        sub[step // 2::step, step // 2::step] = True
+        ys, xs = np.nonzero(usable & sub)
+        P = fit_projection(grid[ys, xs].astype(np.float64), inverse[ys, xs].astype(np.float64),
+                           target[ys, xs].astype(np.float64), st.inlier_px, (h, w), self.rng)
+        score = np.full((h, w), np.nan, np.float32)
+        photo = score.copy()
+        if P is None:
+            return score, photo
+        X = np.concatenate([grid, np.ones((h, w, 1), np.float32), inverse[..., None]], axis=-1)
+        predicted = project_points(P, X.astype(np.float64))
+        residual = np.linalg.norm(predicted - target, axis=-1).astype(np.float32)
+        inl = residual[ys, xs]
+        inl = inl[inl < st.inlier_px * 3]
+        noise = 1.4826 * float(np.median(inl)) if len(inl) else st.min_residual_px
+        scale = max(st.min_residual_px, st.noise_factor * noise)
+        judged = valid_depth & inside
+        score[judged] = np.minimum(residual[judged] / scale, SCORE_CAP)
+        # photometric: does the other view, warped by the static-scene prediction, match?
+        smooth = cv2.GaussianBlur(grey, (0, 0), PHOTO_BLUR).astype(np.float32)
+        warped = sample_at(cv2.GaussianBlur(other, (0, 0), PHOTO_BLUR).astype(np.float32),
+                           predicted.astype(np.float32))
+        error = np.abs(smooth - warped)
+        photo_noise = 1.4826 * float(np.median(error[ys, xs])) if len(ys) else st.min_photo
+        lands = ((predicted[..., 0] >= 0) & (predicted[..., 0] <= w - 1)
+                 & (predicted[..., 1] >= 0) & (predicted[..., 1] <= h - 1))
+        seen = valid_depth & lands
+        photo[seen] = error[seen] / max(st.min_photo, st.noise_factor * photo_noise)
+        return score, photo
+
+    def run(self, frames: Iterator[np.ndarray],
+            depths: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """Yield one (H, W) bool mask per (H, W, 3) uint8 RGB frame; `depths` gives the
+        matching (H, W) float32 z-depth in metres. Frame t is yielded once frame
+        t + 2 * baseline is read (its own and its neighbours' scores need it)."""
+        b = self.settings.baseline
+        store: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # grey, depth
+        pairs: dict[int, _Pair] = {}  # keyed by the pair's first frame
+        scores: dict[int, np.ndarray] = {}
+        count = 0
+        for n, (frame, depth) in enumerate(zip(frames, depths)):
+            store[n] = (to_grey(frame), depth)
+            count = n + 1
+            if n >= b:
+                pairs[n - b] = self.pair_scores(store[n - b][0], store[n][0], store[n - b][1], depth)
+                scores[n - b] = _frame_score(n - b, b, pairs)
+            if n >= 2 * b:
+                yield self._output(n - 2 * b, store, pairs, scores)
+        for k in range(max(count - b, 0), count):
+            scores[k] = _frame_score(k, b, pairs)
+        for t in range(max(count - 2 * b, 0), count):
+            yield self._output(t, store, pairs, scores)
+
+    def _output(self, t: int, store: dict[int, tuple[np.ndarray, np.ndarray]],
+                pairs: dict[int, _Pair], scores: dict[int, np.ndarray]) -> np.ndarray:
+        """Frame t's mask; forgets what no later frame needs."""
+        b = self.settings.baseline
+        mask = self._segment(store[t][1], _temporal(t, b, pairs, scores))
+        for stored in (store, pairs, scores):
+            stored.pop(t - b, None)
+        return mask
+
+    def _segment(self, depth: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """(H, W) bool mask from (H, W, 2) float32 flow and photometric scores (nan:
+        unknown) and (H, W) float32 depth, metres: seeds (flow score above `strong`, away
+        from depth edges, parts of at least `min_area`) grow through pixels whose flow
+        score is above 1 and whose photometric score is not below 1, within the regions
+        depth edges bound; the edges' nearer pixels next to the mask join it; holes fill."""
+        st = self.settings
+        h, w = depth.shape
+        score, photo = scores[..., 0], scores[..., 1]
+        strong = np.nan_to_num(score, nan=0.0) > st.strong
+        strong &= ~near_depth_edge(depth, st.edge_step, st.edge_band)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(strong.astype(np.uint8))
+        big = stats[:, cv2.CC_STAT_AREA] >= max(st.min_area * h * w, 1)
+        big[0] = False
+        seeds = big[labels]
+        if not seeds.any():
+            return seeds
+        edge = depth_edges(depth, st.edge_step)
+        allowed = ~edge & (np.nan_to_num(score, nan=0.0) > 1)
+        allowed &= ~(np.nan_to_num(photo, nan=np.inf) < 1)
+        count, labels = cv2.connectedComponents(allowed.astype(np.uint8), connectivity=4)
+        keep = np.zeros(count, bool)
+        keep[np.unique(labels[seeds & allowed])] = True
+        keep[0] = False
+        mask = keep[labels]
+        mask |= edge & (cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        return _fill_holes(mask)
+
+
+def _frame_score(t: int, b: int, pairs: dict[int, _Pair]) -> np.ndarray:
+    """(H, W) float32: the smaller of frame t's scores against t - b and t + b where
+    both are known, the known one otherwise (nan: neither)."""
+    before, after = pairs.get(t - b), pairs.get(t)
+    flows = [p.residual_b for p in [before] if p] + [p.residual_a for p in [after] if p]
+    photos = [p.photo_b for p in [before] if p] + [p.photo_a for p in [after] if p]
+    return np.stack([_nan_reduce(np.fmin.reduce, flows), _nan_reduce(np.fmin.reduce, photos)], axis=-1)
+
+
+def _temporal(t: int, b: int, pairs: dict[int, _Pair], scores: dict[int, np.ndarray]) -> np.ndarray:
+    """(H, W) float32: median of frame t's score and its neighbours' (t - b, t + b)
+    carried to it along the flow (nan: none known)."""
+    own = scores[t]
+    grid = pixel_grid(*own.shape[:2])
+    stack = [own]
+    if t - b in scores:
+        stack.append(sample_at(scores[t - b], grid + pairs[t - b].backward))
+    if t + b in scores:
+        stack.append(sample_at(scores[t + b], grid + pairs[t].forward))
+    return _nan_reduce(lambda a, axis: np.nanmedian(a, axis=axis), stack)
+
+
+def _nan_reduce(reduce, arrays: list[np.ndarray]) -> np.ndarray:
+    """Reduce a list of (H, W) float32 arrays along the list, ignoring nan (nan where
+    all are nan)."""
+    stack = np.stack(arrays)
+    known = ~np.isnan(stack)
+    out = np.full(stack.shape[1:], np.nan, np.float32)
+    anyk = known.any(axis=0)
+    with np.errstate(all="ignore"):
+        out[anyk] = reduce(stack[:, anyk], axis=0)
+    return out
+
+
+def depth_edges(depth: np.ndarray, step: float) -> np.ndarray:
+    """(H, W) bool: the nearer pixel of each pair of neighbours whose log-depth differs
+    by more than `step`, and pixels of unknown depth (<= 0 or not finite)."""
+    valid = np.isfinite(depth) & (depth > 0)
+    log_depth = np.log(np.where(valid, depth, 1.0)).astype(np.float32)
+    edge = ~valid
+    for axis in (0, 1):
+        jump = np.diff(log_depth, axis=axis)  # later minus earlier
+        first = [slice(None)] * 2
+        second = [slice(None)] * 2
+        first[axis], second[axis] = slice(None, -1), slice(1, None)
+        edge[tuple(first)] |= jump > step    # the earlier pixel is nearer
+        edge[tuple(second)] |= jump < -step  # the later pixel is nearer
+    return edge
+
+
+def near_depth_edge(depth: np.ndarray, step: float, band: int) -> np.ndarray:
+    """(H, W) bool: pixels within `band` pixels of `depth_edges`."""
+    edge = depth_edges(depth, step)
+    if band == 0:
+        return edge
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2)
+    return cv2.dilate(edge.astype(np.uint8), kernel) > 0
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool `mask` with the background parts that do not touch the border filled."""
+    background = (~mask).astype(np.uint8)
+    count, labels = cv2.connectedComponents(background, connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    hole = np.ones(count, bool)
+    hole[edge] = False
+    hole[0] = False
+    return mask | hole[labels]
