@@ -237,7 +237,19 @@ def run_tasks(tasks: Sequence[VideoTask], *, devices: Sequence[str] = ("cpu",),
     """
     if not devices:
         raise InputError("--devices", "no device given")
-    jobs = [task.job(overwrite=overwrite, resume=resume and not overwrite) for task in tasks]
+    jobs: list[ChunkedJob] = []
+    try:
+        for task in tasks:
+            jobs.append(task.job(overwrite=overwrite, resume=resume and not overwrite))
+        return _run_jobs(tasks, jobs, devices, ray_address)
+    except BaseException:
+        for job in jobs:  # a job that never finished a chunk leaves nothing
+            job.abandon()
+        raise
+
+
+def _run_jobs(tasks: Sequence[VideoTask], jobs: list[ChunkedJob], devices: Sequence[str],
+              ray_address: str | None) -> list[Path]:
     units = [unit for task, job in zip(tasks, jobs) for unit in plan_units(task, job)]
     total = sum(task.stereo.frame_count for task in tasks)
     if any(t.carries_state for t in tasks) and len(devices) > 1 and len(tasks) == 1:

@@ -26,13 +26,27 @@ _W = TypeVar("_W", bound="CommitOnExit")
 
 def check_writable(final: str | Path, overwrite: bool) -> Path:
     """Refuse early, before any work, if `final` exists (unless `overwrite`) or its folder
-    is missing. Returns `final` as a Path."""
+    is missing or cannot be written to. Returns `final` as a Path."""
     final = Path(final)
     if final.exists() and not overwrite:
         raise OutputExistsError(final)
     if not final.parent.is_dir():
         raise InputError(final, f"output folder {final.parent} does not exist")
+    check_folder_writable(final.parent)
     return final
+
+
+def check_folder_writable(folder: str | Path) -> None:
+    """InputError naming `folder` if files cannot be created in it (a read-only file
+    system, or no permission)."""
+    folder = Path(folder)
+    if os.access(folder, os.W_OK | os.X_OK):
+        return
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        raise InputError(folder, "read-only file system: write the outputs somewhere "
+                         "writable (copy the inputs there)")
+    raise InputError(folder, "permission denied: outputs cannot be written into this folder; "
+                     "check its permissions or write somewhere else")
 
 
 def check_file_writable(final: str | Path, overwrite: bool) -> Path:
@@ -214,12 +228,18 @@ class CommitOnExit:
 def atomic_output(final: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on clean exit rename it to `final`.
 
-    On an exception the temporary file is removed and `final` is left as it was.
+    On an exception the temporary file is removed and `final` is left as it was; an
+    operating-system error that names no file (a full disk) is raised naming `final`.
     """
     target = AtomicFile(final, overwrite)
     try:
         yield target.tmp
         target.commit()
+    except OSError as exc:
+        target.abort()
+        if exc.filename is None and exc.errno:
+            raise OSError(exc.errno, exc.strerror, str(target.final)) from None
+        raise
     except BaseException:
         target.abort()
         raise

@@ -134,7 +134,7 @@ def write_ply(path: str | Path, cloud: PointCloud, *, overwrite: bool = False) -
     ]) + "\n"
     with atomic_output(path, overwrite) as tmp, open(tmp, "wb") as file:
         file.write(header.encode("ascii"))
-        records.tofile(file)
+        file.write(records.tobytes())  # tofile's short write on a full disk has no errno
     log.debug("wrote %d points to %s", len(cloud), path)
     return Path(path)
 

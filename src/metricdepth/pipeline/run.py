@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InputError
+from ..io.atomic import check_folder_writable
 from ..io.chunked import WORK_SUFFIX, is_committing, remove_leftovers
 from ..io.video import probe
 from . import preview, scenes
@@ -89,6 +90,7 @@ def _prepare_video(config: PipelineConfig) -> tuple[PipelineConfig, Path]:
     video = config.video_path
     config = with_rgbd_frames(config)
     _check_options(config, ClipFiles(video))
+    check_folder_writable(video.parent)  # every step writes beside the video
     if config.rgbd is not None:
         import_rgbd(config.rgbd, video, config.rgbd_fps, config.overwrite)
     probe(video)  # refuses a missing or unreadable video before any work
