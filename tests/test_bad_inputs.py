@@ -144,7 +144,12 @@ def _json_cases() -> list[Case]:
               case("stereo_rerender", f"{STEREO} --convergence deep.json", "deep.json"),
               case("stereo_rerender", f"{STEREO} --convergence short_conv.json", "short_conv.json"),
               case("stereo_rerender", f"{STEREO} --convergence inf_conv.json", "inf_conv.json"),
-              case("check_inputs", f"{CHECK} --xfov_file wide_fovs.json", "wide_fovs.json")]
+              case("check_inputs", f"{CHECK} --xfov_file wide_fovs.json", "wide_fovs.json"),
+              case("stereo_rerender", f"{STEREO} --transformation_file far_poses.json",
+                   "far_poses.json"),
+              case("view_3d", f"{VIEW} --transformation_file far_poses.json", "far_poses.json"),
+              case("check_inputs", f"{CHECK} --transformation_file far_poses.json",
+                   "far_poses.json")]
     return cases
 
 
@@ -173,7 +178,8 @@ def _mismatch_cases() -> list[Case]:
 def _flag_cases() -> list[Case]:
     """Flags out of range: each must be refused naming the flag."""
     table = {
-        "video_metric_convert": (DEPTH, ["--max_depth 0", "--max_depth -1", "--max_frames 0",
+        "video_metric_convert": (DEPTH, ["--max_depth 0", "--max_depth -1", "--max_depth inf",
+                                         "--max_depth 1e300", "--max_frames 0",
                                          "--chunk_frames 0", "--batch 0", "--depth_scale 0",
                                          "--xfov 0", "--xfov 180", "--max_res 0", "--target_fps 0"]),
         "create_video_mask": (MASK, ["--dilate -1", "--motion_threshold -1", "--max_frames 0",
@@ -188,7 +194,8 @@ def _flag_cases() -> list[Case]:
         "stereo_rerender": (STEREO, ["--pupillary_distance 0", "--pupillary_distance -1",
                                      "--pupillary_distance 1e9", "--cut_threshold 0",
                                      "--chunk_frames 0", "--vr180_size -1", "--max_frames 0",
-                                     "--master_xfov 0", "--max_depth 0", "--xfov 179.5"]),
+                                     "--master_xfov 0", "--max_depth 0", "--xfov 179.5",
+                                     "--xfov 1e308", "--max_frames 1e10"]),
         "stereo_infill": (INFILL, ["--chunk_frames -1", "--neighbour_frames -1",
                                    "--pupillary_distance 0", "--num_inference_steps 0"]),
         "compress_video": (COMPRESS, ["--crf -1", "--crf 99", "--cq 99", "--sbs_w 0",
