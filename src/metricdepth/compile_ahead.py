@@ -15,6 +15,7 @@ the seconds it took.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -30,11 +31,10 @@ WIDTH, HEIGHT, FRAMES, XFOV = 48, 32, 3, 60.0
 def compile_ahead(folder: Path) -> None:
     """Run steps 6 and 7 on a tiny clip written into `folder` (which must be empty)."""
     paths = write_clip(make_scene(0, WIDTH, HEIGHT, FRAMES, XFOV), folder / "clip.mkv")
-    common = dict(color_video=str(paths["colour"]), depth_video=str(paths["depth"]), xfov=XFOV)
-    stereo = stereo_rerender(StereoConfig(**common))["stereo"]
-    stereo_rerender(StereoConfig(**common, transformation_file=str(paths["transformations"]),
-                                 overwrite=True))
-    stereo = stereo_rerender(StereoConfig(**common, overwrite=True))["stereo"]
+    parallel = StereoConfig(color_video=paths["colour"], depth_video=paths["depth"], xfov=XFOV)
+    stabilised = dataclasses.replace(parallel, transformation_file=paths["transformations"])
+    stereo_rerender(stabilised)  # the general (mesh) path
+    stereo = stereo_rerender(dataclasses.replace(parallel, overwrite=True))["stereo"]
     infill(InfillConfig(sbs_color_video=stereo, color_video=paths["colour"],
                         depth_video=paths["depth"], transformation_file=paths["transformations"],
                         mask_video=paths["mask"], xfov=XFOV))

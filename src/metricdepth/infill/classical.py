@@ -21,13 +21,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import InputError
 from ..fov import frame_intrinsics, resolve_xfovs
 from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations
-from ..io.video import VideoReader, VideoInfo
-from ..errors import InputError
+from ..io.video import VideoInfo, VideoReader
 from .backend import ChunkInput, State
 from .blend import soften_fill
 from .holes import EYES, decode_infill_mask, march_to_background, split_eyes
