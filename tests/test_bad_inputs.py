@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import file_digest
 from metricdepth.cli import EXIT_USER_ERROR, run
 from metricdepth.io.depth_video import DepthVideoReader, DepthVideoWriter
 from metricdepth.io.exports import write_depth_exr
@@ -537,3 +538,37 @@ def test_full_disk_is_one_line_and_leaves_no_partial_file(script, args, inputs, 
         code, stderr = _in_process(Case(script, (*args.split(), "-q"), ""), capsys)
         assert_refused(code, stderr, "no space left")
         assert listing(folder) == before
+
+
+def _pages(*paths: Path) -> int:
+    return sum(-(-p.stat().st_size // PAGE) * PAGE for p in paths)
+
+
+def test_full_disk_keeps_finished_chunks_and_the_resumed_run_completes(inputs, tmp_path, capsys,
+                                                                       monkeypatch):
+    """Step 6 on a disk with room for about half its chunks: one line, the finished chunks
+    kept; with room made, --resume completes to the bytes of an uninterrupted run."""
+    args = (*STEREO.split(), "--chunk_frames", "2", "--resume", "-q")
+    outputs = ("d.mkv_stereo.mkv", "d.mkv_stereo.mkv_infillmask.mkv")
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    for name in ("c.mkv", "d.mkv"):
+        shutil.copy2(inputs / name, reference / name)
+    monkeypatch.chdir(reference)
+    assert _in_process(Case("stereo_rerender", args, ""), capsys)[0] == 0
+    size = _pages(reference / "c.mkv", reference / "d.mkv") + _pages(*(reference / o for o in outputs)) // 2
+    with _mounted("-t", "tmpfs", "-o", f"size={size // 1024}k", "tmpfs",
+                  target=tmp_path / "small") as folder:
+        for name in ("c.mkv", "d.mkv"):
+            shutil.copy2(inputs / name, folder / name)
+        monkeypatch.chdir(folder)
+        code, stderr = _in_process(Case("stereo_rerender", args, ""), capsys)
+        assert_refused(code, stderr, "no space left")
+        chunks = folder / "d.mkv_stereo.mkv.chunks"
+        assert len(list(chunks.glob("*.done.npz"))) >= 1
+        assert not [p for p in folder.rglob("*") if ".partial-" in p.name]
+        subprocess.run(["mount", "-o", f"remount,size={4 * size // 1024}k", str(folder)], check=True)
+        assert _in_process(Case("stereo_rerender", args, ""), capsys)[0] == 0
+        assert sorted(p.name for p in folder.iterdir()) == sorted(("c.mkv", "d.mkv") + outputs)
+        for name in outputs:
+            assert file_digest(folder / name) == file_digest(reference / name)
