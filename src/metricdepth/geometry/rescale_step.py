@@ -177,15 +177,16 @@ def _write_rescaled(path: Path, depth: DepthVideoReader, fits: FrameFits, frames
     info = depth.info
     job = ChunkedJob(path, frames, CHUNK_FRAMES, settings, overwrite=config.overwrite,
                      resume=config.resume)
-    for chunk in progress(list(job.pending()), desc="writing rescaled depth", unit="chunk"):
-        with DepthVideoWriter(chunk.path, info.width, info.height, info.fps,
-                              max_depth=depth.max_depth, overwrite=True,
-                              expected_frames=chunk.length) as writer:
-            for f, frame in enumerate(depth.frames(chunk.start, chunk.stop), chunk.start):
-                invalid = frame >= INVALID_DEPTH_FRACTION * depth.max_depth
-                writer.write(*apply_fit(frame, fits.a[f], fits.b[f], depth.max_depth, invalid))
-        job.complete(chunk)
-    return job.finish()
+    with job:  # a failure before the first chunk is done leaves nothing
+        for chunk in progress(list(job.pending()), desc="writing rescaled depth", unit="chunk"):
+            with DepthVideoWriter(chunk.path, info.width, info.height, info.fps,
+                                  max_depth=depth.max_depth, overwrite=True,
+                                  expected_frames=chunk.length) as writer:
+                for f, frame in enumerate(depth.frames(chunk.start, chunk.stop), chunk.start):
+                    invalid = frame >= INVALID_DEPTH_FRACTION * depth.max_depth
+                    writer.write(*apply_fit(frame, fits.a[f], fits.b[f], depth.max_depth, invalid))
+            job.complete(chunk)
+        return job.finish()
 
 
 def _show_windows(config: RescaleConfig, written: dict[str, Path]) -> None:
