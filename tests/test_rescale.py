@@ -64,7 +64,7 @@ def test_bad_input(room_inputs, tmp_path, capsys):
     assert "none.json: file not found" in \
         _fail(base + ["--transformation_file", tmp_path / "none.json"], capsys)
     assert "--yfov: give only one of" in _fail(base + ["--yfov", 40], capsys)
-    assert "--max_frames: must be at least 2" in _fail(base + ["--max_frames", 1], capsys)
+    assert "--max_frames: 1 is out of range: must be >= 2" in _fail(base + ["--max_frames", 1], capsys)
     assert not list(tmp_path.glob("*rescaled*")) and not list(tmp_path.glob("*.ply"))
 
 
