@@ -77,6 +77,8 @@ def remove_dead_leftovers(final: str | Path) -> list[Path]:
     removed = []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in os.scandir(final.parent):
+            if not entry.name.startswith(final.stem):  # cheap: work folders hold many chunks
+                continue
             match = file_tmp.match(entry.name) or folder_tmp.match(entry.name)
             if match is None or int(match.group(1)) == os.getpid() or _pid_alive(int(match.group(1))):
                 continue
