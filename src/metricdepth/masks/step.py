@@ -43,6 +43,7 @@ AUTO_FRAMES = 30  # --auto looks for moving content in the first this many frame
 AUTO_MIN_AREA = 0.002  # ... in connected parts covering at least this fraction of the frame
 CENTRE_BOX = 0.5  # no motion found: a centred box this fraction of the frame's size
 MAX_SMOOTH = 31  # frames; longer averages smear a moving subject
+DEFAULT_SMOOTH = 5  # frames: steadies u2netp's flicker on the real clips
 MAX_DILATE_PX = 1000  # the disc's kernel is (2 n + 1)^2 bytes and its cost per pixel grows with it
 
 
@@ -78,8 +79,9 @@ class MaskConfig:
     rembg_model: str = option(DEFAULT_MODEL, "rembg: model, as rembg names it (file "
                               "<model>.onnx in --checkpoint, $U2NET_HOME or ~/.u2net)",
                               choices=tuple(REMBG_MODELS))
-    rembg_smooth: int = option(1, "rembg: average each matte with its neighbours over this "
-                               "many frames (odd; 1 = off)", ge=1, le=MAX_SMOOTH)
+    rembg_smooth: int = option(DEFAULT_SMOOTH, "rembg: average each matte with its "
+                               "neighbours over this many frames (odd; 1 = off, as MDVT)",
+                               ge=1, le=MAX_SMOOTH)
     dilate: int = option(0, "grow the mask by this many pixels", ge=0, le=MAX_DILATE_PX)
     invert: bool = option(False, "write the background instead of the subject")
     max_frames: int | None = option(None, "process only the first N frames (default: all)")
@@ -242,7 +244,8 @@ def create_mask(config: MaskConfig) -> list[Path]:
     objects = _objects(config, info, count) if backend in PROMPTED else []
     if backend not in PROMPTED and prompted:
         log.warning("the %s backend takes no prompts; --points/--box/--auto are ignored", backend)
-    if backend in PROMPTED and (config.rembg_model != DEFAULT_MODEL or config.rembg_smooth != 1):
+    if "rembg" not in backend and (config.rembg_model != DEFAULT_MODEL
+                                   or config.rembg_smooth != DEFAULT_SMOOTH):
         log.warning("--rembg_model and --rembg_smooth apply to the rembg backends only")
 
     out = check_writable(output_path(config.color_video, MASK), config.overwrite)
