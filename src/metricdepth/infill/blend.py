@@ -8,6 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .._numba import numba
 from .holes import background_band
 
 HALO_WIDTH_PX = 2  # depth of the background-side band where renderers leave halos
@@ -15,16 +16,46 @@ SEAM_SIGMA_PX = 1.0  # Gaussian sigma of the blur that softens fill streaks and 
 COLOUR_RING_PX = 6  # width of the ring around holes whose colours a fill is matched to
 
 
-def masked_blur(image: np.ndarray, weight: np.ndarray, sigma_px: float) -> np.ndarray:
-    """Gaussian blur of `image` that averages only pixels where `weight` is True.
+def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float,
+                   where: np.ndarray) -> np.ndarray:
+    """Gaussian blur of `image` that averages only pixels where `weight` is True,
+    evaluated at the pixels `where` only (the others keep their value).
 
-    image: (H, W, C) float32. weight: (H, W) bool. Returns (H, W, C) float32; pixels with
-    no weighted neighbour keep their value.
+    image: (H, W, C) float32. weight, where: (H, W) bool. The kernel is OpenCV's for
+    `sigma_px` (cv2.getGaussianKernel, radius 4 sigma), the image's edge repeated beyond
+    it; pixels with no weighted neighbour keep their value. Returns (H, W, C) float32.
     """
-    w = weight.astype(np.float32)
-    num = cv2.GaussianBlur(image * w[..., None], (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)
-    den = cv2.GaussianBlur(w, (0, 0), sigma_px, borderType=cv2.BORDER_REPLICATE)[..., None]
-    return np.where(den > 1e-4, num / np.maximum(den, 1e-4), image).astype(np.float32)
+    radius = max(int(round(4 * sigma_px)), 1)
+    kernel = cv2.getGaussianKernel(2 * radius + 1, sigma_px, cv2.CV_32F).ravel()
+    ys, xs = np.nonzero(where)
+    out = image.copy()
+    _blur_at(image, weight, kernel, ys, xs, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _blur_at(image: np.ndarray, weight: np.ndarray, kernel: np.ndarray, ys: np.ndarray,
+             xs: np.ndarray, out: np.ndarray) -> None:
+    """`masked_blur_at` at pixels (ys, xs), written into `out`."""
+    height, width, channels = image.shape
+    radius = len(kernel) // 2
+    acc = np.zeros(channels, np.float32)
+    for k in range(len(ys)):
+        y, x = ys[k], xs[k]
+        acc[:] = 0
+        total = np.float32(0)
+        for dy in range(-radius, radius + 1):
+            v = min(max(y + dy, 0), height - 1)
+            for dx in range(-radius, radius + 1):
+                u = min(max(x + dx, 0), width - 1)
+                if weight[v, u]:
+                    g = kernel[dy + radius] * kernel[dx + radius]
+                    total += g
+                    for c in range(channels):
+                        acc[c] += g * image[v, u, c]
+        if total > 1e-4:
+            for c in range(channels):
+                out[y, x, c] = acc[c] / total
 
 
 def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray,
@@ -34,10 +65,7 @@ def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray,
     renderer on the background edge are averaged away. Changes holes and band only."""
     band = background_band(holes, direction, HALO_WIDTH_PX, max_steps)
     region = holes | band
-    blurred = masked_blur(image, region, SEAM_SIGMA_PX)
-    out = image.copy()
-    out[region] = blurred[region]
-    return out
+    return masked_blur_at(image, region, SEAM_SIGMA_PX, region)
 
 
 def match_colour(generated: np.ndarray, original: np.ndarray, holes: np.ndarray) -> np.ndarray:

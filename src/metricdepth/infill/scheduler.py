@@ -4,8 +4,10 @@ Each video's output is a `ChunkedJob`: chunks are written to ``OUT.chunks/`` as 
 finish, so a run killed at any moment (even SIGKILL) continues, when run again, after the
 last finished chunk. Work is cut into units:
 
-- a backend without state between chunks (classical): every chunk is a unit, so chunks of
-  one video run in parallel on all devices;
+- a backend without state between chunks (classical): a video's remaining chunks are cut
+  into one run of consecutive chunks per device, so one video runs in parallel on all
+  devices (the CPU's cores by default) and each worker reuses the frames it decoded
+  around a chunk boundary (`plan_units`);
 - a backend that carries state (stereocrafter: the end of one chunk conditions the next):
   a video's remaining chunks are one unit, run in order on one device; several videos
   run in parallel.
@@ -124,12 +126,17 @@ def run_unit(unit: Unit, backend: InfillBackend, device: str,
     return records
 
 
-def plan_units(task: VideoTask, job: ChunkedJob) -> list[Unit]:
-    """The units of `task` still to do (see the module doc)."""
+def plan_units(task: VideoTask, job: ChunkedJob, workers: int) -> list[Unit]:
+    """The units of `task` still to do (see the module doc). Chunks without state are
+    grouped into at most `workers` runs of consecutive chunks, one per worker: a backend
+    that keeps decoded neighbour frames (classical with poses) then decodes the frames
+    around a chunk boundary once, not once per chunk."""
     if task.carries_state:
         pending = tuple(job.pending())
         return [Unit(task, pending)] if pending else []
-    return [Unit(task, (c,)) for c in job.chunks() if not job.is_done(c)]
+    todo = [c for c in job.chunks() if not job.is_done(c)]
+    runs = np.array_split(np.arange(len(todo)), min(workers, len(todo)))
+    return [Unit(task, tuple(todo[i] for i in run)) for run in runs if len(run)]
 
 
 class ChunkLog:
@@ -250,7 +257,7 @@ def run_tasks(tasks: Sequence[VideoTask], *, devices: Sequence[str] = ("cpu",),
 
 def _run_jobs(tasks: Sequence[VideoTask], jobs: list[ChunkedJob], devices: Sequence[str],
               ray_address: str | None) -> list[Path]:
-    units = [unit for task, job in zip(tasks, jobs) for unit in plan_units(task, job)]
+    units = [unit for task, job in zip(tasks, jobs) for unit in plan_units(task, job, len(devices))]
     total = sum(task.stereo.frame_count for task in tasks)
     if any(t.carries_state for t in tasks) and len(devices) > 1 and len(tasks) == 1:
         log.info("the %s backend runs the chunks of one video in order: one device is used "
