@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -37,7 +37,7 @@ from metricdepth.cli import EXIT_USER_ERROR, run
 from metricdepth.io.depth_video import DepthVideoReader, DepthVideoWriter
 from metricdepth.io.exports import write_depth_exr
 from metricdepth.io.mask_video import MaskVideoWriter
-from metricdepth.io.video import VideoReader, VideoWriter
+from metricdepth.io.video import VideoReader
 from metricdepth.synthetic.step import SyntheticConfig, make_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
@@ -397,7 +397,7 @@ def inputs(tmp_path_factory) -> Path:
     return folder
 
 
-@lru_cache(maxsize=None)
+@cache
 def _script(name: str):
     spec = importlib.util.spec_from_file_location(name, REPO / f"{name}.py")
     module = importlib.util.module_from_spec(spec)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from metricdepth.cli import run
-from metricdepth.geometry.rescale_step import RescaleConfig, rescale_depth
 from metricdepth.evaluate.synthetic_tracks import room_tracks, write_inputs
+from metricdepth.geometry.rescale_step import RescaleConfig, rescale_depth
 from metricdepth.io.depth_video import DepthVideoReader, depth_step
 from metricdepth.io.ply import read_ply
 from metricdepth.io.sidecars import write_transformations

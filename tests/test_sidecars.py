@@ -7,11 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from metricdepth.camera import look_at, invert_pose
+from metricdepth.camera import invert_pose, look_at
 from metricdepth.errors import InputError, OutputExistsError
 from metricdepth.io.naming import DEPTH, TRACKING, output_path
-from metricdepth.io.sidecars import (FrameTracks, read_tracking, read_transformations, read_xfovs,
-                                     write_tracking, write_transformations, write_xfovs)
+from metricdepth.io.sidecars import (
+    FrameTracks,
+    read_tracking,
+    read_transformations,
+    read_xfovs,
+    write_tracking,
+    write_transformations,
+    write_xfovs,
+)
 from metricdepth.stereo.convergence import read_convergence_file
 
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from conftest import file_digest
-
 from metricdepth.io.depth_video import DepthVideoReader, depth_step
 from metricdepth.io.mask_video import MaskVideoReader
 from metricdepth.io.sidecars import read_transformations, read_xfovs
