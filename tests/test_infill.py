@@ -238,7 +238,7 @@ def test_bad_input_is_refused_with_one_line(scene, tmp_path):
     short.write_text(json.dumps([np.eye(4).tolist()] * 3))
     _assert_refused(_run_script(*posed, "--transformation_file", str(short)), "short.json")
     good = ["--transformation_file", str(paths["transformations"])]
-    _assert_refused(_run_script(*posed, *good, "--xfov", "200"), "--xfov", "outside")
+    _assert_refused(_run_script(*posed, *good, "--xfov", "200"), "--xfov", "out of range")
     _assert_refused(_run_script(*posed[:2], "--color_video", str(paths["colour"]),
                                 "--depth_video", str(paths["colour"]), *good, "--xfov", "60"),
                     "not a depth video")

@@ -16,6 +16,7 @@ from ..io.depth_video import DEFAULT_MAX_DEPTH
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.text_list import read_lines
 from ..io.video import VideoInfo, probe
+from ..options import xfov_option, yfov_option
 from ..stereo.layouts import REGISTRY
 from . import BACKENDS, BackendSpec
 from .classical import SceneInputs, check_scene_inputs
@@ -51,9 +52,8 @@ class InfillConfig:
                                               "world 4x4 per frame)")
     mask_video: Path | None = option(None, "classical: subject mask (moving things), never "
                                      "copied from other frames")
-    xfov: float | None = option(None, "full horizontal field of view, degrees (else "
-                                "--yfov, --xfov_file or the depth video's _xfovs.json)")
-    yfov: float | None = option(None, "full vertical field of view, degrees")
+    xfov: float | None = xfov_option("else --yfov, --xfov_file or the depth video's _xfovs.json")
+    yfov: float | None = yfov_option()
     xfov_file: Path | None = option(None, "per-frame horizontal FOVs JSON, degrees")
     max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for depth videos without a "
                               "max_depth tag", gt=0)

@@ -84,7 +84,8 @@ class MaskConfig:
                                ge=1, le=MAX_SMOOTH)
     dilate: int = option(0, "grow the mask by this many pixels", ge=0, le=MAX_DILATE_PX)
     invert: bool = option(False, "write the background instead of the subject")
-    max_frames: int | None = option(None, "process only the first N frames (default: all)")
+    max_frames: int | None = option(None, "process only the first N frames (default: all; -1: "
+                                    "all)", ge=1, none_value=-1)
     save_visualization_video: bool = option(False, "also write the video with the mask "
                                             "overlaid, as X_mask.mkv_visualization.mkv")
     overwrite: bool = option(False, "replace existing outputs")
