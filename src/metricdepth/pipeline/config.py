@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import infill, masks, tracking
-from ..camera import FOV_RANGE_DEG
 from ..config import option, validate_config
 from ..depth import registry as depth_registry
 from ..errors import InputError
+from ..options import xfov_option, yfov_option
 
 # Step names in order; --from / --until and the config file's sections use them.
 STEP_NAMES = ("depth", "masks", "tracks", "camera", "rescale", "stereo", "infill", "compress")
@@ -47,11 +47,8 @@ class PipelineConfig:
     config: str | None = option(None, "TOML or JSON file: a [pipeline] section (these flags) "
                                 "and one section per step (depth, masks, tracks, camera, "
                                 "rescale, stereo, infill, compress) with that step's flags")
-    xfov: float | None = option(None, "full horizontal field of view of the video, degrees "
-                                "(needed unless the depth backend estimates it)",
-                                gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
-    yfov: float | None = option(None, "full vertical field of view, degrees (instead of --xfov)",
-                                gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
+    xfov: float | None = xfov_option("needed unless the depth backend estimates it")
+    yfov: float | None = yfov_option()
     depth_backend: str = option("vda_metric", "step 1's depth model (frames: import depth "
                                 "images from --depth_frames, no weights)",
                                 choices=depth_registry.backend_names())
