@@ -12,6 +12,7 @@ apart from the reported ones, drawn at random from 100-999.
   benchmarks/masks_accuracy.py --no_depth          # the colour-only path
   benchmarks/masks_accuracy.py --seeds 0,1,2,3,4,5 # the tuning seeds
   benchmarks/masks_accuracy.py --static            # static scenes and the TUM desk frames
+  benchmarks/masks_accuracy.py --rembg             # the learned rembg matte (u2netp, >= 128)
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from metricdepth.masks.combine import SUBJECT_LEVEL
 from metricdepth.masks.motion import motion_masks
 from metricdepth.masks.parallax import ParallaxMasker
+from metricdepth.masks.rembg import RembgMatter, rembg_mattes
+from metricdepth.masks.step import DEFAULT_SMOOTH
 from metricdepth.synthetic import make_scene
 
 TUNING_SEEDS = tuple(range(6))
@@ -33,8 +37,16 @@ TUM = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "rgbd" / 
 TUM_DEPTH_FACTOR = 5000.0  # PNG value per metre
 
 
-def masks_for(colour: np.ndarray, depth: np.ndarray | None) -> np.ndarray:
-    """(N, H, W) bool masks of (N, H, W, 3) uint8 frames, depth-aware when `depth` is given."""
+U2NETP = TUM.parents[1] / "models" / "u2netp" / "u2netp.onnx"
+
+
+def masks_for(colour: np.ndarray, depth: np.ndarray | None, rembg: bool = False) -> np.ndarray:
+    """(N, H, W) bool masks of (N, H, W, 3) uint8 frames: rembg's u2netp matte (with the
+    step's default smoothing) when `rembg`, else the motion mask, depth-aware when `depth`
+    is given."""
+    if rembg:
+        mattes = rembg_mattes(RembgMatter("u2netp", str(U2NETP)), iter(colour), DEFAULT_SMOOTH)
+        return np.array([m >= SUBJECT_LEVEL for m in mattes])
     if depth is None:
         return np.array(list(motion_masks(lambda: iter(colour), len(colour))))
     return np.array(list(ParallaxMasker().run(iter(colour), iter(depth))))
@@ -80,6 +92,7 @@ def main() -> int:
     parser.add_argument("--moving", default="sphere", choices=("sphere", "box"))
     parser.add_argument("--no_depth", action="store_true", help="the colour-only path")
     parser.add_argument("--static", action="store_true", help="static scenes and TUM instead")
+    parser.add_argument("--rembg", action="store_true", help="the learned rembg matte instead")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.static:
@@ -98,13 +111,15 @@ def main() -> int:
     rows = []
     for seed in seeds:
         clip = make_scene(seed=seed, width=320, height=240, frames=40, moving=args.moving)
-        row = scores(masks_for(clip.colour, None if args.no_depth else clip.depth), clip.moving_mask)
+        row = scores(masks_for(clip.colour, None if args.no_depth else clip.depth, args.rembg),
+                     clip.moving_mask)
         rows.append(row)
         print(f"seed {seed}: IoU {row[0]:.3f}  worst frame IoU {row[1]:.3f}  static marked "
               f"{100 * row[2]:.2f}% (worst frame {100 * row[3]:.2f}%)  object "
               f"{100 * clip.moving_mask.mean():.1f}% of the frame", flush=True)
     cols = list(zip(*rows))
-    print(f"{len(seeds)} seeds, {args.moving}, {'colour only' if args.no_depth else 'with depth'}")
+    kind = "rembg u2netp" if args.rembg else "colour only" if args.no_depth else "with depth"
+    print(f"{len(seeds)} seeds, {args.moving}, {kind}")
     print(summary("IoU", cols[0]))
     print(summary("worst frame IoU", cols[1]))
     print(summary("static pixels marked", cols[2], True))
