@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import errno
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,15 +21,17 @@ from typing import Any
 from . import progress
 from .config import ConfigParser, HelpFormatter, add_config_arguments, config_from_args
 from .errors import InputError
+from .io.atomic import PARTIAL_TAG
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-POSITIONAL_VIDEO = "color_video"  # a step with this field also takes it as its first argument
+POSITIONAL_VIDEO = "color_video"
+TEMPORARY = re.compile(rf"{re.escape(PARTIAL_TAG)}-\d+")  # NAME.partial-PID.EXT -> NAME.EXT  # a step with this field also takes it as its first argument
 
 # What to do about an operating-system error, by errno; the rest get the system's words.
 OS_ADVICE = {
     errno.ENOSPC: "no space left on the device: free some and run the same command again "
-                  "(finished chunks are kept; steps with --resume continue)",
+                  "(a step with --resume keeps its finished chunks: add --resume)",
     errno.EDQUOT: "disk quota exceeded: free some space and run the same command again",
     errno.EROFS: "read-only file system: write the outputs somewhere writable (copy the "
                  "input there)",
@@ -58,10 +61,12 @@ def setup_logging(args: argparse.Namespace) -> None:
 
 
 def describe_os_error(exc: OSError) -> str:
-    """One line for an operating-system error: the path, then what happened and what to do."""
+    """One line for an operating-system error: the path (the output's final name when it
+    happened to its temporary file), then what happened and what to do."""
     advice = OS_ADVICE.get(exc.errno or 0, exc.strerror or str(exc))
-    path = exc.filename if exc.filename is not None else None
-    return f"{path}: {advice}" if path is not None else advice
+    if exc.filename is None:
+        return advice
+    return f"{TEMPORARY.sub('', str(exc.filename))}: {advice}"
 
 
 def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:

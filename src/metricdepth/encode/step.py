@@ -23,6 +23,7 @@ from ..io.atomic import AtomicFile
 from ..io.naming import output_path
 from ..io.stereo_tags import TAG_LAYOUT
 from ..io.video import VideoInfo, VideoReader, probe
+from ..logs import held_until_checked
 from ..progress import progress
 from ..stereo.layouts import LAYOUT_HELP, LAYOUTS, REGISTRY, Layout, compose
 from .audio import AudioSource, video_time
@@ -34,6 +35,7 @@ from .size import HEIGHT_PRESETS, fit, output_size
 log = logging.getLogger(__name__)
 
 CONTAINERS = {"mp4": "mp4", "mkv": "matroska"}
+CONTAINER_EXTENSIONS = {"mp4": (".mp4", ".mov"), "mkv": (".mkv",)}
 DEFAULT_NV_PRESET = "p5"
 DEFAULT_PRESET = "medium"
 
@@ -251,6 +253,14 @@ def _encode(config: CompressConfig, p: _Plan, tmp: Path) -> str:
     return "none" if audio is None else audio.description
 
 
+def _check_extension(final: Path, container: str) -> None:
+    """--output must end as its container does (a player goes by the extension)."""
+    allowed = CONTAINER_EXTENSIONS[container]
+    if final.suffix.lower() not in allowed:
+        raise InputError(final, f"--output must end in {' or '.join(allowed)} for the "
+                         f"{container} container (--container mp4 or mkv)")
+
+
 def stereo_boxes(layout: Layout) -> bytes:
     """The MP4 sample-entry boxes that describe `layout` ('st3d', 'sv3d' for VR180)."""
     boxes = b"" if layout.st3d_mode is None else st3d(layout.st3d_mode)
@@ -295,16 +305,20 @@ def _add_stereo_boxes(path: Path, final: Path, layout: Layout) -> None:
 
 
 def compress(config: CompressConfig) -> list[Path]:
-    """Encode the stereo video of `config`; return [the file written]."""
-    if config.mvhevc:
-        refuse_mvhevc_flags(config)
-        stereo, colour, source, layout = _inputs(config)
-        check_mvhevc_layouts(source, layout)
-    else:
-        p = plan(config)
-        stereo, colour, layout = p.stereo, p.colour, p.target
-    final = Path(config.output) if config.output else default_output(config, layout)
-    target = AtomicFile(final, config.overwrite)
+    """Encode the stereo video of `config`; return [the file written]. Every check
+    (inputs, flags, the output's name and folder) comes first; what they log is printed
+    only when they all pass."""
+    with held_until_checked():
+        if config.mvhevc:
+            refuse_mvhevc_flags(config)
+            stereo, colour, source, layout = _inputs(config)
+            check_mvhevc_layouts(source, layout)
+        else:
+            p = plan(config)
+            stereo, colour, layout = p.stereo, p.colour, p.target
+        final = Path(config.output) if config.output else default_output(config, layout)
+        _check_extension(final, "mp4" if config.mvhevc else config.container)
+        target = AtomicFile(final, config.overwrite)
     try:
         if config.mvhevc:
             compress_mvhevc(config, stereo, layout, colour, target)
