@@ -74,7 +74,7 @@ class ParallaxSettings:
 
 def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(H, W, 2) float32 flow (dx, dy pixels) from (H, W) uint8 grey `a` to `b`."""
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
     return dis.calc(a, b, None)
 
 

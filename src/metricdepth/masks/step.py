@@ -267,7 +267,8 @@ def create_mask(config: MaskConfig) -> list[Path]:
         stream = _object_streams(config, backend, info, count, objects)
 
     size = (info.width, info.height, info.fps)
-    writers = [MaskVideoWriter(out, *size, overwrite=config.overwrite, expected_frames=count)]
+    writers: list[VideoWriter] = [MaskVideoWriter(out, *size, overwrite=config.overwrite,
+                                                  expected_frames=count)]
     writers += [MaskVideoWriter(p, *size, overwrite=config.overwrite, expected_frames=count)
                 for p in separate]
     preview = VideoWriter(vis, *size, overwrite=config.overwrite, expected_frames=count) \
