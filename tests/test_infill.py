@@ -16,10 +16,17 @@ import numpy as np
 import pytest
 
 from conftest import file_digest, write_video
-from metricdepth.infill.holes import (background_band, decode_infill_mask, encode_infill_mask,
-                                      march_to_background)
-from metricdepth.infill.step import InfillConfig, infill
+from metricdepth.camera import invert_pose
 from metricdepth.evaluate.infill_truth import write_stereo_inputs
+from metricdepth.infill import warp
+from metricdepth.infill.holes import (
+    background_band,
+    decode_infill_mask,
+    encode_infill_mask,
+    march_to_background,
+)
+from metricdepth.infill.step import InfillConfig, infill
+from metricdepth.infill.warp import SourceFrame
 from metricdepth.io.video import VideoReader, probe
 from metricdepth.synthetic import make_scene
 from metricdepth.synthetic.export import write_clip
@@ -207,7 +214,8 @@ def test_bad_input_is_refused_with_one_line(scene, tmp_path):
     mask = stereo.with_name(stereo.name + "_infillmask.mkv")
     before = set(tmp_path.iterdir())
 
-    _assert_refused(_run_script("--sbs_color_video", str(tmp_path / "missing.mkv")), "missing.mkv", "not found")
+    _assert_refused(_run_script("--sbs_color_video", str(tmp_path / "missing.mkv")),
+                    "missing.mkv", "not found")
     text = tmp_path / "text.mkv"
     text.write_text("not a video")
     _assert_refused(_run_script("--sbs_color_video", str(text)), "text.mkv", "not a readable video")
@@ -285,3 +293,34 @@ def test_end_to_end_with_the_step6_renderer(scene, tmp_path):
     assert plain_psnr >= telea + 1.0
     assert posed_psnr >= telea + 4.0
     assert posed_psnr >= STEP6_POSED_PSNR_BEFORE_DB
+
+
+def test_tile_culling_leaves_the_pixels_read_exact(scene):
+    """The warp skips neighbour tiles that cannot reach a wanted pixel (a hole, or a
+    hole's background side); on the wanted pixels its z-buffers equal a warp of every
+    pixel, for both eyes, with and without the hidden-from-the-source test."""
+    clip = make_scene(seed=1, width=WIDTH, height=HEIGHT, frames=5, moving="sphere")
+
+    def frame(i: int) -> SourceFrame:
+        return SourceFrame(clip.colour[i], np.nan_to_num(clip.depth[i], posinf=100.0),
+                           clip.world_from_cam[i], clip.intrinsics, 100.0, clip.moving_mask[i])
+
+    source, neighbour = frame(2), frame(4)
+    offsets = np.array([-0.0315, 0.0315])
+    cam = warp._camera(source.intrinsics)
+    to_source = invert_pose(source.world_from_cam) @ neighbour.world_from_cam
+    wanted = [np.zeros((HEIGHT, WIDTH), bool) for _ in offsets]  # hole-like strips
+    wanted[0][30:70, 60:63] = wanted[0][100:104, 150:190] = True
+    wanted[1][50:90, 120:122] = wanted[1][0:5, 0:40] = True
+    everything = warp._integral([np.ones((HEIGHT, WIDTH), bool)] * 2)
+    for args, hidden_only in (((source, source.depth_ranges, np.eye(4)), False),
+                              ((neighbour, neighbour.static_ranges, to_source), True)):
+        frame_, ranges, transform = args
+        valid = frame_.has_depth if not hidden_only else frame_.static
+        common = (frame_.depth, valid, cam, ranges, transform, source.depth, cam, offsets)
+        full = warp._splat_tiles(*common, everything, hidden_only)
+        culled = warp._splat_tiles(*common, warp._integral(wanted), hidden_only)
+        assert np.isfinite(full[0][wanted[0]]).any()  # the comparison is not empty
+        for e in range(2):
+            assert np.array_equal(culled[e][wanted[e]], full[e][wanted[e]])
+        assert np.isinf(culled).sum() > np.isinf(full).sum()  # some tiles were skipped
