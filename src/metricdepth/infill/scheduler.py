@@ -188,10 +188,11 @@ def _run_local(units: list[Unit], devices: Sequence[str], bar, chunk_log: ChunkL
         futures = [pool.submit(work, unit) for unit in units]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:
-            if future.exception() is not None:
+            error = future.exception()
+            if error is not None:
                 for other in futures:
                     other.cancel()
-                raise future.exception()
+                raise error
 
 
 def _ray_unit(unit: Unit, device: str) -> list[ChunkRecord]:
