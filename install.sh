@@ -87,4 +87,10 @@ fi
 # --- model weights -----------------------------------------------------------
 .venv/bin/python -m metricdepth.models_download "$models"
 
+# --- numba kernels -------------------------------------------------------------
+# Compile the stereo renderer and the infill warp once, into the user's cache folder,
+# so the first real run does not spend minutes compiling (nothing to do when cached).
+say "compiling the numba kernels once (minutes the first time, a second after)"
+.venv/bin/python -m metricdepth.compile_ahead
+
 .venv/bin/python -c "import metricdepth, av, cv2, numpy, torch; print('[install] ready: metricdepth', metricdepth.__version__, '| torch', torch.__version__, '| PyAV', av.__version__)"
