@@ -25,8 +25,8 @@ from .io.atomic import PARTIAL_TAG
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-POSITIONAL_VIDEO = "color_video"
-TEMPORARY = re.compile(rf"{re.escape(PARTIAL_TAG)}-\d+")  # NAME.partial-PID.EXT -> NAME.EXT  # a step with this field also takes it as its first argument
+POSITIONAL_VIDEO = "color_video"  # a step with this field also takes it as its first argument
+TEMPORARY = re.compile(rf"{re.escape(PARTIAL_TAG)}-\d+")  # NAME.partial-PID.EXT -> NAME.EXT
 
 # What to do about an operating-system error, by errno; the rest get the system's words.
 OS_ADVICE = {

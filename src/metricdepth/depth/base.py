@@ -31,8 +31,8 @@ class DepthFrame:
 
     depth: (H, W) float32: metres, z-depth (metric backends) or affine-invariant inverse
     depth (relative backends). invalid: (H, W) bool, pixels without depth (filled from
-    their surroundings before writing, `depth/missing.py`), or None. xfov: the backend's estimate of the full horizontal field of
-    view in degrees, or None.
+    their surroundings before writing, `depth/missing.py`), or None. xfov: the backend's
+    estimate of the full horizontal field of view in degrees, or None.
     """
 
     depth: np.ndarray

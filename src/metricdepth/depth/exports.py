@@ -159,6 +159,8 @@ def write_exports(depth_video: Path, paths: ExportPaths, overwrite: bool, *,
                 for folder, every, write_cloud in folders:
                     if index % every == 0:
                         folder.tmp.mkdir(exist_ok=True)
+                        # point clouds need colour frames and FOVs: read with the folders
+                        assert colour is not None and settings.xfovs is not None
                         intr = Intrinsics.from_fov(depth.shape[1], depth.shape[0],
                                                    xfov=float(settings.xfovs[index]))
                         keep = depth < reader.max_depth

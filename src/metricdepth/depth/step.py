@@ -72,11 +72,11 @@ def _check_config(config: DepthConfig, videos: list[Path]) -> None:
     for flag, value in positive.items():
         if not value > 0:
             raise InputError(flag, f"must be positive, got {value}")
-    for flag, value in {"--max_frames": config.max_frames, "--target_fps": config.target_fps,
-                        "--duration": config.duration, "--depth_scale": config.depth_scale,
-                        "--input_size": config.input_size}.items():
-        if value is not None and not value > 0:
-            raise InputError(flag, f"must be positive, got {value}")
+    for flag, optional in {"--max_frames": config.max_frames, "--target_fps": config.target_fps,
+                           "--duration": config.duration, "--depth_scale": config.depth_scale,
+                           "--input_size": config.input_size}.items():
+        if optional is not None and not optional > 0:
+            raise InputError(flag, f"must be positive, got {optional}")
     for flag, value in {"--start": config.start, "--preview": config.preview,
                         "--save_ply_every": config.save_ply_every}.items():
         if value < 0:
@@ -161,6 +161,7 @@ class _Anchor:
     def depth(self, number: int, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
         if self.reference is not None:
             return self.reference.read(number), None, SKY_FRACTION * self.reference.max_depth
+        assert self.model is not None  # without a reference video, an anchor model
         result = self.model.infer(frame[None], np.array([number]))[0]
         cap = getattr(getattr(getattr(self.model, "model", None), "config", None), "max_depth", None)
         sky = SKY_FRACTION * cap if cap else math.inf
@@ -293,6 +294,7 @@ class _Run:
     def _fit_on_first_chunk(self, outputs, colours, length: int):
         """Hold the first chunk, measure its anchor frames, fit the metric alignment;
         return the held (result, relative) pairs."""
+        assert self.anchor is not None and self.aligner is not None  # a relative model's run
         held = []
         for k in range(length):
             result = next(outputs)

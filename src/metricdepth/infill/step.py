@@ -154,6 +154,8 @@ def _scene_inputs(config: InfillConfig, stereo: VideoInfo) -> SceneInputs | None
                          f"eyes: drop --{given[0]} or re-render with --convergence 0")
     if not 0 <= config.neighbour_frames:
         raise InputError("--neighbour_frames", f"must be >= 0, got {config.neighbour_frames}")
+    # every SCENE_FLAG is given (checked above)
+    assert config.color_video and config.depth_video and config.transformation_file
     return SceneInputs(Path(config.color_video), Path(config.depth_video),
                        Path(config.transformation_file), config.xfov, config.yfov,
                        None if config.xfov_file is None else Path(config.xfov_file),
@@ -199,6 +201,7 @@ def plan(config: InfillConfig) -> list[VideoTask]:
     if config.batch is not None:
         entries = read_batch(config.batch)
     else:
+        assert config.sbs_color_video is not None  # checked above
         entries = [(Path(config.sbs_color_video),
                     None if config.sbs_mask_video is None else Path(config.sbs_mask_video))]
     if config.batch is not None and any(getattr(config, f) for f in SCENE_FLAGS):

@@ -50,12 +50,13 @@ def read_depth_frame(path: Path, scale: float) -> tuple[np.ndarray, np.ndarray]:
     if path.suffix.lower() == ".exr":
         values = read_depth_exr(path)
     else:
-        values = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if values is None:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is None:
             raise InputError(path, "not a readable PNG")
-        if values.dtype != np.uint16 or values.ndim != 2:
-            raise InputError(path, f"not a single-channel 16-bit PNG (got {values.dtype}, "
-                             f"{values.shape[2] if values.ndim == 3 else 1} channels)")
+        if image.dtype != np.uint16 or image.ndim != 2:
+            raise InputError(path, f"not a single-channel 16-bit PNG (got {image.dtype}, "
+                             f"{image.shape[2] if image.ndim == 3 else 1} channels)")
+        values = image
     depth = validate_depth(values.astype(np.float64) * scale, path)
     return depth, depth == 0
 
