@@ -242,20 +242,31 @@ class ParallaxMasker:
         b = self.settings.baseline
         store: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # grey, depth
         pairs: dict[int, _Pair] = {}  # keyed by the pair's first frame
+        # the first `b` frames have no frame `b` before them: frame t + 1 stands in as a
+        # second view after them (what t + b hides, t + 1 often shows); likewise t - 1 for
+        # the last `b` frames
+        ends: dict[int, _Pair] = {}
         scores: dict[int, np.ndarray] = {}
         count = 0
         for n, (frame, depth) in enumerate(zip(frames, depths)):
             store[n] = (to_grey(frame), depth)
             count = n + 1
+            if 1 < b and 1 <= n <= b:
+                ends[n - 1] = self._pair(store, n - 1, n)
             if n >= b:
-                pairs[n - b] = self.pair_scores(store[n - b][0], store[n][0], store[n - b][1], depth)
-                scores[n - b] = _frame_score(n - b, b, pairs)
+                t = n - b
+                pairs[t] = self._pair(store, t, n)
+                scores[t] = _frame_score([pairs.get(t - b)], [pairs[t], ends.get(t)])
             if n >= 2 * b:
                 yield self._output(n - 2 * b, store, pairs, scores)
-        for k in range(max(count - b, 0), count):
-            scores[k] = _frame_score(k, b, pairs)
+        for t in range(max(count - b, 0), count):
+            last = self._pair(store, t - 1, t) if 1 < b and t >= 1 else None
+            scores[t] = _frame_score([pairs.get(t - b), last], [pairs.get(t), ends.get(t)])
         for t in range(max(count - 2 * b, 0), count):
             yield self._output(t, store, pairs, scores)
+
+    def _pair(self, store: dict[int, tuple[np.ndarray, np.ndarray]], a: int, b: int) -> _Pair:
+        return self.pair_scores(store[a][0], store[b][0], store[a][1], store[b][1])
 
     def _output(self, t: int, store: dict[int, tuple[np.ndarray, np.ndarray]],
                 pairs: dict[int, _Pair], scores: dict[int, np.ndarray]) -> np.ndarray:
@@ -295,12 +306,12 @@ class ParallaxMasker:
         return _fill_holes(mask)
 
 
-def _frame_score(t: int, b: int, pairs: dict[int, _Pair]) -> np.ndarray:
-    """(H, W) float32: the smaller of frame t's scores against t - b and t + b where
-    both are known, the known one otherwise (nan: neither)."""
-    before, after = pairs.get(t - b), pairs.get(t)
-    flows = [p.residual_b for p in [before] if p] + [p.residual_a for p in [after] if p]
-    photos = [p.photo_b for p in [before] if p] + [p.photo_a for p in [after] if p]
+def _frame_score(before: list[_Pair | None], after: list[_Pair | None]) -> np.ndarray:
+    """(H, W, 2) float32 flow and photometric scores of a frame: the smallest of its
+    scores in the pairs that end at it (`before`) and start at it (`after`), None
+    entries skipped (nan: none known)."""
+    flows = [p.residual_b for p in before if p] + [p.residual_a for p in after if p]
+    photos = [p.photo_b for p in before if p] + [p.photo_a for p in after if p]
     return np.stack([_nan_reduce(np.fmin.reduce, flows), _nan_reduce(np.fmin.reduce, photos)], axis=-1)
 
 
