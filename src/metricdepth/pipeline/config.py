@@ -58,8 +58,10 @@ class PipelineConfig:
                                       "depth images, one per colour frame")
     depth_scale: float | None = option(None, "frames backend: metres per stored unit "
                                        "(default 0.001 for PNG, 1 for EXR; --rgbd: 0.0002)", gt=0)
-    mask_backend: str = option("motion", "step 2: motion (no weights), sam2 or sam (need "
-                               "prompts in the [masks] section), auto (see docs/step2_masks.md)",
+    mask_backend: str = option("motion", "step 2: motion (no weights; what moves against the "
+                               "camera, with step 1's depth), rembg (U2-Net salient subject, "
+                               "--models small fetches it), motion+rembg, sam2 or sam (need "
+                               "prompts in the [masks] section), auto (docs/step2_masks.md)",
                                choices=(masks.AUTO, *masks.BACKENDS))
     track_backend: str = option("auto", "step 3: lk (no weights), cotracker, auto",
                                 choices=(tracking.AUTO, *tracking.BACKENDS))
