@@ -37,6 +37,7 @@ RANSAC_JUDGES = 500  # candidates are compared on this many of the samples
 RANSAC_POINTS = 6  # a 3x4 projection matrix (11 unknowns) from 6 correspondences
 PHOTO_BLUR = 1.0  # Gaussian sigma, pixels, before photometric comparisons
 SCORE_CAP = 10.0  # scores (residual / noise) are capped here before the temporal median
+WORK_LONG_SIDE = 640  # pixels: larger frames are shrunk to this first (tested up to 640x480)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,26 @@ class ParallaxSettings:
         if min(self.inlier_px, self.min_residual_px, self.noise_factor, self.fb_px, self.min_photo,
                self.edge_step) <= 0 or self.strong < 1 or not 0 <= self.min_area < 1:
             raise ValueError("positive pixel thresholds, strong >= 1, 0 <= min_area < 1 needed")
+
+
+def masks_at_working_size(masker: ParallaxMasker, frames: Iterator[np.ndarray],
+                          depths: Iterator[np.ndarray], width: int, height: int,
+                          long_side: int = WORK_LONG_SIDE) -> Iterator[np.ndarray]:
+    """`masker.run` on frames shrunk to at most `long_side` pixels (its thresholds are in
+    pixels of such frames), each mask brought back to (height, width) bool. Frames that
+    are small enough go through as they are."""
+    scale = long_side / max(width, height)
+    if scale >= 1:
+        yield from masker.run(frames, depths)
+        return
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = (cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames)
+    # nearest: averaging depth across an edge would invent surfaces between
+    small_depth = (cv2.resize(d, size, interpolation=cv2.INTER_NEAREST) for d in depths)
+    for mask in masker.run(small, small_depth):
+        grown = cv2.resize(mask.astype(np.uint8) * 255, (width, height),
+                           interpolation=cv2.INTER_LINEAR)
+        yield grown > 127
 
 
 def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ from . import AUTO, BACKENDS, PROMPTED, resolve_backend
 from .combine import SUBJECT_LEVEL, moving_subject
 from .draw import overlay_mask
 from .motion import MODELS, MotionSettings, motion_masks
-from .parallax import ParallaxMasker
+from .parallax import ParallaxMasker, masks_at_working_size
 from .prompts import BoxPrompt, ObjectPrompt, group_objects, parse_boxes, parse_points
 from .rembg import DEFAULT_MODEL, RembgMatter, rembg_mattes
 from .rembg import MODELS as REMBG_MODELS
@@ -214,7 +214,8 @@ def _motion_stream(config: MaskConfig, info: VideoInfo, count: int,
         if config.motion_model != "auto" or config.motion_threshold != 0.5:
             log.warning("--motion_model and --motion_threshold apply to the colour-only path; "
                         "the depth-aware path ignores them")
-        return ParallaxMasker().run(frames(), depth.frames(0, count))
+        return masks_at_working_size(ParallaxMasker(), frames(), depth.frames(0, count),
+                                     info.width, info.height)
     log.info("motion: colour-only path (no depth video: point tracks against a homography "
              "or fundamental-matrix camera model)")
     settings = MotionSettings(model=config.motion_model, threshold=config.motion_threshold)
