@@ -66,23 +66,28 @@ def row(panels: list[np.ndarray], labels: list[str] | None = None) -> np.ndarray
     if labels is not None:
         lines = max(line_count(t, p.shape[1]) for p, t in zip(panels, labels))
         panels = [labelled(p, t, lines) for p, t in zip(panels, labels)]
-    height = max(p.shape[0] for p in panels)
-    padded = [np.vstack([p, np.full((height - p.shape[0], p.shape[1], 3), BAND, np.uint8)])
-              for p in panels]
-    gap = np.full((height, GAP_PX, 3), BAND, np.uint8)
-    out = [padded[0]]
-    for panel in padded[1:]:
-        out += [gap, panel]
-    return np.hstack(out)
+    return _join(panels, axis=1)
 
 
 def column(panels: list[np.ndarray]) -> np.ndarray:
     """Panels one above the other (left aligned, white gaps)."""
-    width = max(p.shape[1] for p in panels)
-    padded = [np.hstack([p, np.full((p.shape[0], width - p.shape[1], 3), BAND, np.uint8)])
+    return _join(panels, axis=0)
+
+
+def _join(panels: list[np.ndarray], axis: int) -> np.ndarray:
+    """Panels joined along `axis` (1: side by side, 0: stacked), each padded with white
+    at its far end to the largest size across, with white gaps between them."""
+    across = 1 - axis
+    size = max(p.shape[across] for p in panels)
+
+    def white(along: int, wide: int) -> np.ndarray:
+        shape = [0, 0, 3]
+        shape[axis], shape[across] = along, wide
+        return np.full(shape, BAND, np.uint8)
+
+    padded = [np.concatenate([p, white(p.shape[axis], size - p.shape[across])], axis=across)
               for p in panels]
-    gap = np.full((GAP_PX, width, 3), BAND, np.uint8)
     out = [padded[0]]
     for panel in padded[1:]:
-        out += [gap, panel]
-    return np.vstack(out)
+        out += [white(GAP_PX, size), panel]
+    return np.concatenate(out, axis=axis)

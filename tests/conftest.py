@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +25,24 @@ def write_video(path: Path, frames: np.ndarray, fps: Fraction | int = 30) -> Pat
     with VideoWriter(path, frames.shape[2], frames.shape[1], fps) as writer:
         writer.write_frames(frames)
     return path
+
+
+def ffprobe(path: Path) -> dict:
+    """ffprobe's JSON of `path`'s streams (packets counted) and format."""
+    result = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_streams",
+                             "-show_format", "-of", "json", str(path)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def streams(info: dict, kind: str) -> list[dict]:
+    """The streams of ffprobe's `info` of one kind ("video", "audio")."""
+    return [s for s in info["streams"] if s["codec_type"] == kind]
+
+
+def side_data(stream: dict) -> dict[str, dict]:
+    """A stream's side data by type (e.g. "Stereo 3D")."""
+    return {d["side_data_type"]: d for d in stream.get("side_data_list", [])}
 
 
 def file_digest(path: Path) -> str:

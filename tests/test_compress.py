@@ -3,7 +3,6 @@ on a stereo video made from the real dog clip, whose audio is taken from the ori
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import write_video
+from conftest import ffprobe, side_data, streams, write_video
 from metricdepth.encode.encoders import encoder_opens
 from metricdepth.io.stereo_tags import TAG_LAYOUT
 from metricdepth.io.video import VideoReader, VideoWriter, probe
@@ -43,21 +42,6 @@ def dog(tmp_path_factory, request):
     return source, stereo
 
 
-def ffprobe(path: Path) -> dict:
-    result = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_streams",
-                             "-show_format", "-of", "json", str(path)],
-                            capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
-
-
-def _streams(info: dict, kind: str) -> list[dict]:
-    return [s for s in info["streams"] if s["codec_type"] == kind]
-
-
-def _side_data(stream: dict) -> dict[str, dict]:
-    return {d["side_data_type"]: d for d in stream.get("side_data_list", [])}
-
-
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args, "-q"], capture_output=True, text=True)
 
@@ -69,12 +53,12 @@ def test_default_is_x265_full_sbs_mp4_with_the_original_audio(dog):
     out = Path(result.stdout.strip())
     assert out.name == "dog_stereo.mkv_LRF_Full_SBS.mp4"
     info = ffprobe(out)
-    [video], [audio] = _streams(info, "video"), _streams(info, "audio")
+    [video], [audio] = streams(info, "video"), streams(info, "audio")
     src = probe(source)
     assert video["codec_name"] == "hevc" and video["codec_tag_string"] == "hvc1"
     assert (video["width"], video["height"]) == (2 * EYE_W, EYE_H)
     assert int(video["nb_read_packets"]) == src.frame_count == 289
-    assert _side_data(video)["Stereo 3D"]["type"] == "side by side"
+    assert side_data(video)["Stereo 3D"]["type"] == "side by side"
     assert audio["codec_name"] == "aac"  # copied from the original
     assert abs(float(info["format"]["duration"]) - src.duration) <= 1 / float(src.fps)
     # the picture survives: the left eye matches the source at CRF 18 within a few levels
@@ -93,12 +77,12 @@ def test_half_top_bottom_matroska_10_bit(dog):
     out = Path(result.stdout.strip())
     assert out.name == "dog_stereo.mkv_TB_Half_OU.mkv"
     info = ffprobe(out)
-    [video] = _streams(info, "video")
+    [video] = streams(info, "video")
     assert video["codec_name"] == "hevc" and video["pix_fmt"] == "yuv420p10le"
     assert (video["width"], video["height"]) == (EYE_W, EYE_H)  # each eye half height
     assert video["tags"]["stereo_mode"] == "top_bottom"
     assert int(video["nb_read_packets"]) == 289
-    assert len(_streams(info, "audio")) == 1
+    assert len(streams(info, "audio")) == 1
 
 
 def test_height_preset_scales_keeping_the_aspect(dog, tmp_path):
@@ -108,9 +92,9 @@ def test_height_preset_scales_keeping_the_aspect(dog, tmp_path):
                   "--preset", "ultrafast", "--height", "720", "--no_audio", "--color_video", str(source))
     assert result.returncode == 0, result.stderr
     info = ffprobe(out)
-    [video] = _streams(info, "video")
+    [video] = streams(info, "video")
     assert (video["width"], video["height"]) == (2560, 720)  # 320x90 times 8
-    assert _streams(info, "audio") == []
+    assert streams(info, "audio") == []
 
 
 def test_no_audio_source_means_no_audio_stream(dog, tmp_path):
@@ -119,7 +103,7 @@ def test_no_audio_source_means_no_audio_stream(dog, tmp_path):
     result = _run("--sbs_color_video", str(stereo), "--output", str(out), "--encoder", "libx264",
                   "--preset", "ultrafast")
     assert result.returncode == 0, result.stderr
-    assert _streams(ffprobe(out), "audio") == []
+    assert streams(ffprobe(out), "audio") == []
 
 
 def _refused(result: subprocess.CompletedProcess, *words: str) -> None:

@@ -4,7 +4,6 @@ count). Tiny clips: 6 frames at 25 fps, eyes 32x32, audio made by the system ffm
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +12,7 @@ import av
 import numpy as np
 import pytest
 
+from conftest import ffprobe, side_data, streams
 from metricdepth.encode import CompressConfig, compress
 from metricdepth.encode.mp4boxes import top_level_boxes
 from metricdepth.encode.mvhevc import write_audio_mp4, write_views
@@ -68,21 +68,6 @@ def clips(tmp_path_factory) -> dict:
               for name, (codec, _, _) in AUDIO.items()}
     stereo = {layout: make_stereo(folder / f"{layout}.mkv", layout) for layout in LAYOUTS}
     return {"colour": colour, "stereo": stereo, "folder": folder}
-
-
-def ffprobe(path: Path) -> dict:
-    result = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-show_streams",
-                             "-show_format", "-of", "json", str(path)],
-                            capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
-
-
-def streams(info: dict, kind: str) -> list[dict]:
-    return [s for s in info["streams"] if s["codec_type"] == kind]
-
-
-def side_data(stream: dict) -> dict[str, dict]:
-    return {d["side_data_type"]: d for d in stream.get("side_data_list", [])}
 
 
 def stream_seconds(stream: dict) -> float:
