@@ -234,8 +234,7 @@ def config_from_args(cls: Any, args: argparse.Namespace, **overrides: Any) -> An
     """Build `cls` from parsed arguments (fields missing from `args` keep defaults); warn
     once for each inert flag that was given."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-              if hasattr(args, f.name) and not (typing.get_origin(
-                  typing.get_type_hints(cls)[f.name]) is list and getattr(args, f.name) is None)}
+              if hasattr(args, f.name)}
     values.update(overrides)
     for field in dataclasses.fields(cls):
         reason = field.metadata.get("inert")
