@@ -241,3 +241,22 @@ def test_existing_output_needs_overwrite(small_inputs, capsys):
                                              "--depth_video", str(paths["depth"]), "--xfov", "60"])
     assert code == 2 and "already exists" in capsys.readouterr().err
     assert target.read_text() == "keep"
+
+
+def test_without_tracks_it_finds_the_sidecars_and_tracks_first(tmp_path, caplog):
+    """The MDVT camera step tracked by itself: given only the depth video, step 4 finds
+    the colour video and its mask by the naming rule, runs LK into X_tracking.json (and
+    says so), and the poses match the clip's exact path (seed 21, never tuned on)."""
+    from metricdepth.synthetic.export import write_clip
+    clip = make_scene(seed=21, width=192, height=144, frames=24)
+    paths = write_clip(clip, tmp_path / "x.mkv")
+    truth = read_transformations(paths["transformations"], 24)
+    paths["transformations"].unlink()  # step 4 writes its own there
+    with caplog.at_level(logging.INFO):
+        written = camera_track(CameraTrackConfig(depth_video=paths["depth"]))
+    assert "tracking it with LK first" in caplog.text
+    assert f"--mask_video: using {tmp_path / 'x.mkv_mask.mkv'} (found beside x.mkv)" in caplog.text
+    assert len(read_tracking(tmp_path / "x.mkv_tracking.json", 24)) == 24
+    poses = read_transformations(written["transformations"], 24)
+    error = np.linalg.norm(poses[:, :3, 3] - truth[:, :3, 3], axis=1)
+    assert error.max() < 0.02 * path_length(truth), (error.max(), path_length(truth))
