@@ -12,11 +12,10 @@ from ..errors import InputError
 from ..io import naming
 from ..io.checks import check_matching
 from ..io.chunked import check_outputs, is_committing
-from ..io.depth_video import DEFAULT_MAX_DEPTH
 from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
 from ..io.text_list import read_lines
 from ..io.video import VideoInfo, probe
-from ..options import xfov_option, yfov_option
+from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..stereo.layouts import REGISTRY
 from . import BACKENDS, BackendSpec
 from .classical import SceneInputs, check_scene_inputs
@@ -54,9 +53,8 @@ class InfillConfig:
                                      "copied from other frames")
     xfov: float | None = xfov_option("else --yfov, --xfov_file or the depth video's _xfovs.json")
     yfov: float | None = yfov_option()
-    xfov_file: Path | None = option(None, "per-frame horizontal FOVs JSON, degrees")
-    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for depth videos without a "
-                              "max_depth tag", gt=0)
+    xfov_file: Path | None = xfov_file_option()
+    max_depth: float = max_depth_option()
     pupillary_distance: float | None = option(None, "millimetres between the eyes the stereo "
                                               "video was rendered with; default: its "
                                               "PUPILLARY_DISTANCE_MM tag (step 6 writes it), "

@@ -22,10 +22,11 @@ from ..config import option
 from ..errors import InputError
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
-from ..io.depth_video import DEFAULT_MAX_DEPTH, DepthVideoReader
+from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoWriter
 from ..io.naming import DEPTH, MASK, output_path, sidecar_beside
 from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
+from ..options import max_depth_option
 from ..progress import progress
 from . import AUTO, BACKENDS, PROMPTED, resolve_backend
 from .combine import SUBJECT_LEVEL, moving_subject
@@ -71,8 +72,7 @@ class MaskConfig:
                                      "X_depth.mkv beside the colour video, if there); with it, "
                                      "motion is judged against the camera's motion through "
                                      "that depth")
-    max_depth: float = option(DEFAULT_MAX_DEPTH, "metres; for a depth video without a max_depth tag",
-                              gt=0)
+    max_depth: float = max_depth_option()
     motion_model: str = option("auto", "motion without depth: camera-motion model", choices=MODELS)
     motion_threshold: float = option(0.5, "motion without depth: pixels a point must disagree "
                                      "with the camera's motion by to count as moving", gt=0)
