@@ -49,8 +49,9 @@ class Intrinsics:
     cy: float
 
     @classmethod
-    def from_fov(cls, width: int, height: int, xfov: float | None = None,
-                 yfov: float | None = None) -> Intrinsics:
+    def from_fov(
+        cls, width: int, height: int, xfov: float | None = None, yfov: float | None = None
+    ) -> Intrinsics:
         """Square pixels, centred principal point, from one full FOV in degrees.
 
         Exactly one of `xfov` (horizontal) or `yfov` (vertical) is given; it fixes the other.
@@ -92,8 +93,9 @@ class Intrinsics:
         Pixel edges scale, so a centre moves as x' = (x + 0.5) * s - 0.5.
         """
         sx, sy = width / self.width, height / self.height
-        return Intrinsics(width, height, self.fx * sx, self.fy * sy,
-                          (self.cx + 0.5) * sx - 0.5, (self.cy + 0.5) * sy - 0.5)
+        return Intrinsics(
+            width, height, self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5, (self.cy + 0.5) * sy - 0.5
+        )
 
 
 def pixel_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +142,7 @@ def project(points: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, np.ndarra
 
 # --- poses -----------------------------------------------------------------------
 
+
 def make_pose(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     """(4, 4) float64 rigid transform from a (3, 3) rotation and a (3,) translation."""
     T = np.eye(4)
@@ -178,8 +181,9 @@ def rotation_about_axis(axis: np.ndarray, angle_rad: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle_rad) * k + (1 - math.cos(angle_rad)) * (k @ k)
 
 
-def look_at(eye: np.ndarray, target: np.ndarray,
-            up: np.ndarray | tuple[float, float, float] = (0.0, -1.0, 0.0)) -> np.ndarray:
+def look_at(
+    eye: np.ndarray, target: np.ndarray, up: np.ndarray | tuple[float, float, float] = (0.0, -1.0, 0.0)
+) -> np.ndarray:
     """``world_from_cam`` (4, 4) of a camera at `eye` looking at `target`.
 
     `up` is the world direction that appears up in the image; with OpenCV axes

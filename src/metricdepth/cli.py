@@ -31,10 +31,9 @@ TEMPORARY = re.compile(rf"{re.escape(PARTIAL_TAG)}-\d+")  # NAME.partial-PID.EXT
 # What to do about an operating-system error, by errno; the rest get the system's words.
 OS_ADVICE = {
     errno.ENOSPC: "no space left on the device: free some and run the same command again "
-                  "(a step with --resume keeps its finished chunks: add --resume)",
+    "(a step with --resume keeps its finished chunks: add --resume)",
     errno.EDQUOT: "disk quota exceeded: free some space and run the same command again",
-    errno.EROFS: "read-only file system: write the outputs somewhere writable (copy the "
-                 "input there)",
+    errno.EROFS: "read-only file system: write the outputs somewhere writable (copy the input there)",
     errno.EACCES: "permission denied: check the file's and its folder's permissions",
     errno.EPERM: "operation not permitted: check the file's and its folder's permissions",
     errno.ENOENT: "no such file or folder (did it vanish during the run?)",
@@ -43,14 +42,23 @@ OS_ADVICE = {
     errno.ENAMETOOLONG: "file name too long",
 }
 
-__all__ = ["HelpFormatter", "add_verbosity_flags", "describe_os_error", "parse_step_args", "run",
-           "run_step", "setup_logging", "step_parser"]
+__all__ = [
+    "HelpFormatter",
+    "add_verbosity_flags",
+    "describe_os_error",
+    "parse_step_args",
+    "run",
+    "run_step",
+    "setup_logging",
+    "step_parser",
+]
 
 
 def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="only warnings and errors; no progress bars")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only warnings and errors; no progress bars"
+    )
 
 
 def setup_logging(args: argparse.Namespace) -> None:
@@ -89,17 +97,16 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
     return EXIT_USER_ERROR
 
 
-def step_parser(description: str, config_cls: type,
-                extra_flags: Callable[[argparse.ArgumentParser], None] | None = None
-                ) -> argparse.ArgumentParser:
+def step_parser(
+    description: str, config_cls: type, extra_flags: Callable[[argparse.ArgumentParser], None] | None = None
+) -> argparse.ArgumentParser:
     """A step script's parser: one flag per field of its config dataclass, `extra_flags`,
     -v/-q, and the colour video also as an optional first argument (``create_video_mask.py
     X.mp4``, as the older toolbox's shell script took it)."""
     parser = ConfigParser(description=description)
     names = {f.name for f in dataclasses.fields(config_cls)}
     if POSITIONAL_VIDEO in names:
-        parser.add_argument("video", nargs="?", metavar="VIDEO",
-                            help=f"the same as --{POSITIONAL_VIDEO}")
+        parser.add_argument("video", nargs="?", metavar="VIDEO", help=f"the same as --{POSITIONAL_VIDEO}")
     add_config_arguments(parser, config_cls)
     if POSITIONAL_VIDEO in names:
         flag = next(a for a in parser._actions if a.dest == POSITIONAL_VIDEO)
@@ -110,8 +117,9 @@ def step_parser(description: str, config_cls: type,
     return parser
 
 
-def parse_step_args(parser: argparse.ArgumentParser, config_cls: type,
-                    argv: Sequence[str] | None) -> argparse.Namespace:
+def parse_step_args(
+    parser: argparse.ArgumentParser, config_cls: type, argv: Sequence[str] | None
+) -> argparse.Namespace:
     """Parse, then merge the positional video into --color_video (refusing two different
     ones, or none where the step needs one)."""
     args = parser.parse_args(argv)
@@ -126,14 +134,19 @@ def parse_step_args(parser: argparse.ArgumentParser, config_cls: type,
             setattr(args, POSITIONAL_VIDEO, flag.type(video) if callable(flag.type) else video)
         field = next(f for f in dataclasses.fields(config_cls) if f.name == POSITIONAL_VIDEO)
         if field.metadata.get("required") and getattr(args, POSITIONAL_VIDEO) is None:
-            parser.error(f"the colour video is required: give it as the first argument or "
-                         f"--{POSITIONAL_VIDEO}")
+            parser.error(
+                f"the colour video is required: give it as the first argument or --{POSITIONAL_VIDEO}"
+            )
     return args
 
 
-def run_step(description: str, config_cls: type, step: Callable[[Any], Iterable[Path] | Mapping[str, Path]],
-             argv: Sequence[str] | None = None,
-             extra_flags: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+def run_step(
+    description: str,
+    config_cls: type,
+    step: Callable[[Any], Iterable[Path] | Mapping[str, Path]],
+    argv: Sequence[str] | None = None,
+    extra_flags: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
     """The whole of a step script: parse (`step_parser`), set up logging, run the step,
     print the paths it wrote one per line (with their role when the step names them).
     Returns the exit code (see `run`)."""
@@ -143,8 +156,11 @@ def run_step(description: str, config_cls: type, step: Callable[[Any], Iterable[
         args = parse_step_args(parser, config_cls, args_in)
         setup_logging(args)
         outputs = step(config_from_args(config_cls, args))
-        lines = (f"{role:16s} {path}" for role, path in outputs.items()) \
-            if isinstance(outputs, Mapping) else map(str, outputs)
+        lines = (
+            (f"{role:16s} {path}" for role, path in outputs.items())
+            if isinstance(outputs, Mapping)
+            else map(str, outputs)
+        )
         for line in lines:
             print(line)
         return 0

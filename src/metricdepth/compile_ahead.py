@@ -35,9 +35,16 @@ def compile_ahead(folder: Path) -> None:
     stabilised = dataclasses.replace(parallel, transformation_file=paths["transformations"])
     stereo_rerender(stabilised)  # the general (mesh) path
     stereo = stereo_rerender(dataclasses.replace(parallel, overwrite=True))["stereo"]
-    infill(InfillConfig(sbs_color_video=stereo, color_video=paths["colour"],
-                        depth_video=paths["depth"], transformation_file=paths["transformations"],
-                        mask_video=paths["mask"], xfov=XFOV))
+    infill(
+        InfillConfig(
+            sbs_color_video=stereo,
+            color_video=paths["colour"],
+            depth_video=paths["depth"],
+            transformation_file=paths["transformations"],
+            mask_video=paths["mask"],
+            xfov=XFOV,
+        )
+    )
 
 
 def main() -> None:

@@ -44,10 +44,8 @@ class Bounds:
 
     def describe(self) -> str:
         """The range in words: 'a finite number', '> 0', 'in [0, 1]', 'in (1, 179)'."""
-        low = (f"[{self.ge:g}" if self.ge is not None else f"({self.gt:g}"
-               if self.gt is not None else None)
-        high = (f"{self.le:g}]" if self.le is not None else f"{self.lt:g})"
-                if self.lt is not None else None)
+        low = f"[{self.ge:g}" if self.ge is not None else f"({self.gt:g}" if self.gt is not None else None
+        high = f"{self.le:g}]" if self.le is not None else f"{self.lt:g})" if self.lt is not None else None
         if low and high:
             return f"in {low}, {high}"
         if low:
@@ -57,17 +55,30 @@ class Bounds:
         return "a finite number"
 
     def contains(self, value: float) -> bool:
-        return (math.isfinite(value)
-                and (self.ge is None or value >= self.ge)
-                and (self.gt is None or value > self.gt)
-                and (self.le is None or value <= self.le)
-                and (self.lt is None or value < self.lt))
+        return (
+            math.isfinite(value)
+            and (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
 
 
-def option(default: Any, help: str, *, choices: Sequence[Any] | None = None,
-           required: bool = False, flag: str | None = None, aliases: Sequence[str] = (),
-           ge: float | None = None, gt: float | None = None, le: float | None = None,
-           lt: float | None = None, none_value: Any = None, inert: str | None = None) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: Sequence[Any] | None = None,
+    required: bool = False,
+    flag: str | None = None,
+    aliases: Sequence[str] = (),
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    none_value: Any = None,
+    inert: str | None = None,
+) -> Any:
     """A config field with its command-line help.
 
     flag: the flag's name when not ``--<field>``; aliases: more spellings of the same flag
@@ -77,9 +88,16 @@ def option(default: Any, help: str, *, choices: Sequence[Any] | None = None,
     read as None. inert: the flag is accepted for the older toolbox's command lines but
     has no effect here; giving it logs one warning with this reason.
     """
-    metadata = {"help": help, "choices": choices, "required": required, "flag": flag,
-                "aliases": tuple(aliases), "bounds": Bounds(ge, gt, le, lt),
-                "none_value": none_value, "inert": inert}
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "required": required,
+        "flag": flag,
+        "aliases": tuple(aliases),
+        "bounds": Bounds(ge, gt, le, lt),
+        "none_value": none_value,
+        "inert": inert,
+    }
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -129,8 +147,7 @@ def check_value(field: dataclasses.Field, kind: Any, value: Any, where: str) -> 
                 raise ValueError
             number = kind(value) if kind is float else _to_int(value)
         except (TypeError, ValueError, OverflowError):
-            raise InputError(where, f"{value} is not {'an integer' if kind is int else 'a number'}"
-                             ) from None
+            raise InputError(where, f"{value} is not {'an integer' if kind is int else 'a number'}") from None
         if unset is not None and number == unset:
             return None
         bounds: Bounds = meta["bounds"]
@@ -168,7 +185,7 @@ class ConfigParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         message = " ".join(message.split())
         if message.startswith("argument "):  # argparse's "argument --flag: problem"
-            message = message[len("argument "):]
+            message = message[len("argument ") :]
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -179,8 +196,13 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if ("default" in text or default in (None, "", False, argparse.SUPPRESS)
-                or action.option_strings == [] or isinstance(default, list) and not default):
+        if (
+            "default" in text
+            or default in (None, "", False, argparse.SUPPRESS)
+            or action.option_strings == []
+            or isinstance(default, list)
+            and not default
+        ):
             return text
         shown = default if not isinstance(default, Path) else str(default)
         return f"{text} (default: {str(shown).replace('%', '%%')})"
@@ -192,12 +214,14 @@ def _converter(field: dataclasses.Field, kind: Any, flag: str) -> typing.Callabl
             return check_value(field, kind, text, flag)
         except InputError as exc:
             raise argparse.ArgumentTypeError(exc.problem) from None
+
     convert.__name__ = kind.__name__ if hasattr(kind, "__name__") else "value"
     return convert
 
 
-def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
-                         cls: type, skip: typing.Collection[str] = ()) -> None:
+def add_config_arguments(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type, skip: typing.Collection[str] = ()
+) -> None:
     """Add one flag per field of dataclass `cls` (except `skip`), with its aliases."""
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
@@ -215,8 +239,7 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
             help_text += f" [accepted, no effect here: {meta['inert']}]"
         kwargs: dict[str, Any] = {"help": help_text, "dest": field.name}
         if kind is bool:
-            kwargs.update(action=argparse.BooleanOptionalAction if default else "store_true",
-                          default=default)
+            kwargs.update(action=argparse.BooleanOptionalAction if default else "store_true", default=default)
         else:
             element = _element_type(kind)
             scalar = element if element in (int, float, str, Path) else str
@@ -233,8 +256,7 @@ def add_config_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGro
 def config_from_args(cls: Any, args: argparse.Namespace, **overrides: Any) -> Any:
     """Build `cls` from parsed arguments (fields missing from `args` keep defaults); warn
     once for each inert flag that was given."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)
-              if hasattr(args, f.name)}
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
     values.update(overrides)
     for field in dataclasses.fields(cls):
         reason = field.metadata.get("inert")

@@ -29,8 +29,7 @@ class InputSet:
     max_depth: float = max_depth_option()
     mask_video: Path | None = option(None, "mask video (grey, 255 = subject)")
     track_file: Path | None = option(None, "tracking JSON: per frame a list of [id, x, y]")
-    transformation_file: Path | None = option(None, "poses JSON: per frame a 4x4 "
-                                              "camera-to-world matrix")
+    transformation_file: Path | None = option(None, "poses JSON: per frame a 4x4 camera-to-world matrix")
     xfov_file: Path | None = xfov_file_option()
     xfov: float | None = xfov_option()
     yfov: float | None = yfov_option()
@@ -57,8 +56,10 @@ def check_input_set(inputs: InputSet) -> Iterator[str]:
         lo, hi = np.inf, 0.0
         for frame in depth:
             lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
-        yield (f"depth video {depth.path}: {_describe(depth.info)}, depth {lo:.2f}-{hi:.2f} m "
-               f"(max_depth {depth.max_depth:g})")
+        yield (
+            f"depth video {depth.path}: {_describe(depth.info)}, depth {lo:.2f}-{hi:.2f} m "
+            f"(max_depth {depth.max_depth:g})"
+        )
     if inputs.mask_video is not None:
         mask = MaskVideoReader(inputs.mask_video)
         check_matching(color, mask.info, "mask video")
@@ -89,6 +90,7 @@ def validate_depth(depth: np.ndarray, source: str | Path) -> np.ndarray:
         y, x = np.unravel_index(int(np.argmax(bad)), depth.shape)
         value = depth[y, x]
         kind = "NaN" if np.isnan(value) else "infinite" if np.isinf(value) else "negative"
-        raise InputError(source, f"{kind} depth ({value}) at pixel ({x}, {y}), "
-                         f"{int(bad.sum())} such pixels in all")
+        raise InputError(
+            source, f"{kind} depth ({value}) at pixel ({x}, {y}), {int(bad.sum())} such pixels in all"
+        )
     return depth

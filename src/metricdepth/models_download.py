@@ -30,8 +30,13 @@ MODEL_SETS: dict[str, tuple[str, ...]] = {
 # size -> (file name, URL, md5) of rembg's ONNX models (Apache-2.0), put where rembg looks.
 REMBG_SETS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "none": (),
-    "small": (("u2netp.onnx", "https://github.com/danielgatis/rembg/releases/download/v0.0.0/u2netp.onnx",
-               "8e83ca70e441ab06c318d82300c84806"),),
+    "small": (
+        (
+            "u2netp.onnx",
+            "https://github.com/danielgatis/rembg/releases/download/v0.0.0/u2netp.onnx",
+            "8e83ca70e441ab06c318d82300c84806",
+        ),
+    ),
 }
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -99,8 +104,10 @@ def main(argv: list[str]) -> int:
     if not repos:
         print(f"[install] model set '{size}' lists no models yet; nothing to fetch")
     elif skipped:
-        print(f"[install] offline or refused: skipped {len(skipped)} of {len(repos)} models "
-              f"({', '.join(skipped)}); steps that need them will say so, the rest work")
+        print(
+            f"[install] offline or refused: skipped {len(skipped)} of {len(repos)} models "
+            f"({', '.join(skipped)}); steps that need them will say so, the rest work"
+        )
     else:
         print(f"[install] fetched {len(repos)} models")
     return 0

@@ -23,24 +23,39 @@ MAX_DEPTH_LIMIT_M = 1e6  # larger is a unit mistake, not a scene
 def xfov_option(note: str = "") -> Any:
     """--xfov: the full horizontal field of view in degrees; `note` adds what the step
     does with it."""
-    return option(None, "full horizontal field of view, degrees" + (f"; {note}" if note else ""),
-                  gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
+    return option(
+        None,
+        "full horizontal field of view, degrees" + (f"; {note}" if note else ""),
+        gt=FOV_RANGE_DEG[0],
+        lt=FOV_RANGE_DEG[1],
+    )
 
 
 def yfov_option() -> Any:
     """--yfov: the full vertical field of view in degrees, instead of --xfov."""
-    return option(None, "full vertical field of view, degrees (instead of --xfov; square "
-                  "pixels)", gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
+    return option(
+        None,
+        "full vertical field of view, degrees (instead of --xfov; square pixels)",
+        gt=FOV_RANGE_DEG[0],
+        lt=FOV_RANGE_DEG[1],
+    )
 
 
 def xfov_file_option() -> Any:
     """--xfov_file: per-frame FOVs; the step reads D_xfovs.json without any FOV flag."""
-    return option(None, "per-frame horizontal FOV JSON, degrees; without any FOV flag, "
-                  "D_xfovs.json beside the depth video (or the video it was rescaled from) "
-                  "is read")
+    return option(
+        None,
+        "per-frame horizontal FOV JSON, degrees; without any FOV flag, "
+        "D_xfovs.json beside the depth video (or the video it was rescaled from) "
+        "is read",
+    )
 
 
 def max_depth_option() -> Any:
     """--max_depth of a step that reads a depth video: only for files without the tag."""
-    return option(DEFAULT_MAX_DEPTH, "metres; the depth scale of a depth video without a "
-                  "max_depth tag (ours always have one)", gt=0, le=MAX_DEPTH_LIMIT_M)
+    return option(
+        DEFAULT_MAX_DEPTH,
+        "metres; the depth scale of a depth video without a max_depth tag (ours always have one)",
+        gt=0,
+        le=MAX_DEPTH_LIMIT_M,
+    )

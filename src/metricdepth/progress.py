@@ -22,9 +22,17 @@ def set_enabled(enabled: bool) -> None:
     _enabled = enabled
 
 
-def progress(iterable: Iterable[T] | None = None, *, total: int | None = None,
-             desc: str = "", unit: str = "frame") -> tqdm:
+def progress(
+    iterable: Iterable[T] | None = None, *, total: int | None = None, desc: str = "", unit: str = "frame"
+) -> tqdm:
     """A tqdm bar showing count, rate (units per second) and time left; hidden when
     progress is disabled or stderr is not a terminal-like stream tqdm can draw on."""
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not _enabled or None,
-                dynamic_ncols=True, smoothing=0.1)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit=unit,
+        disable=not _enabled or None,
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )

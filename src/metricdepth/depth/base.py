@@ -104,12 +104,15 @@ class DepthBackend:
 
 
 def resolve_device(device: str) -> str:
-    """"auto" -> "cuda" when available, else "mps" when available, else "cpu"; other
+    """ "auto" -> "cuda" when available, else "mps" when available, else "cpu"; other
     names are checked for availability (InputError naming --device otherwise)."""
     import torch
 
-    available = {"cpu": True, "cuda": torch.cuda.is_available(),
-                 "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()}
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available(),
+    }
     if device == "auto":
         return next(d for d in ("cuda", "mps", "cpu") if available[d])
     if device not in available:

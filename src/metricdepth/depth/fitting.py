@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-LMEDS_TRIALS = 128            # random pairs tried for the robust start
-LMEDS_SEED = 0                # fixed: the same samples always give the same fit
-FIT_ITERATIONS = 8            # IRLS iterations after the start
-CAUCHY_SCALE = 2.0            # Cauchy weight width, in robust standard deviations
-MAD_TO_SIGMA = 1.4826         # median absolute deviation -> standard deviation (normal)
+LMEDS_TRIALS = 128  # random pairs tried for the robust start
+LMEDS_SEED = 0  # fixed: the same samples always give the same fit
+FIT_ITERATIONS = 8  # IRLS iterations after the start
+CAUCHY_SCALE = 2.0  # Cauchy weight width, in robust standard deviations
+MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation (normal)
 
 
 def _lmeds_start(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:

@@ -26,8 +26,9 @@ def capped_size(width: int, height: int, max_res: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def cap_frames(frames: Iterable[tuple[int, np.ndarray]],
-               max_res: int | None) -> Iterator[tuple[int, np.ndarray]]:
+def cap_frames(
+    frames: Iterable[tuple[int, np.ndarray]], max_res: int | None
+) -> Iterator[tuple[int, np.ndarray]]:
     """(index, (H, W, 3) uint8 RGB) frames with each long side cut to `max_res` (None:
     unchanged)."""
     for index, frame in frames:
@@ -44,6 +45,9 @@ def restore_size(result: DepthFrame, size: tuple[int, int]) -> DepthFrame:
     if result.depth.shape == (size[1], size[0]):
         return result
     depth = cv2.resize(result.depth, size, interpolation=cv2.INTER_LINEAR)
-    invalid = None if result.invalid is None else cv2.resize(
-        result.invalid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    invalid = (
+        None
+        if result.invalid is None
+        else cv2.resize(result.invalid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    )
     return replace(result, depth=depth, invalid=invalid)

@@ -29,9 +29,9 @@ from .fitting import robust_affine_fit
 
 log = logging.getLogger(__name__)
 
-SAMPLES_PER_FRAME = 4096    # grid samples kept per anchor frame
-SKY_FRACTION = 0.9          # anchor depth >= this fraction of its cap counts as sky
-MIN_SAMPLES = 100           # fewer usable samples: no fit (InputError)
+SAMPLES_PER_FRAME = 4096  # grid samples kept per anchor frame
+SKY_FRACTION = 0.9  # anchor depth >= this fraction of its cap counts as sky
+MIN_SAMPLES = 100  # fewer usable samples: no fit (InputError)
 
 
 def _grid(shape: tuple[int, int], count: int) -> tuple[slice, slice]:
@@ -49,8 +49,9 @@ class MetricAligner:
         self._y: list[np.ndarray] = []
         self.fit: tuple[float, float] | None = None
 
-    def add(self, relative: np.ndarray, metric: np.ndarray, sky_depth: float,
-            invalid: np.ndarray | None = None) -> None:
+    def add(
+        self, relative: np.ndarray, metric: np.ndarray, sky_depth: float, invalid: np.ndarray | None = None
+    ) -> None:
         """One anchor frame. relative: (H, W) float32 affine-invariant inverse depth;
         metric: (H, W) float32 metres, same frame; sky_depth: metres from which anchor
         depth counts as sky (e.g. SKY_FRACTION * the anchor's maximum); invalid: (H, W)
@@ -72,13 +73,17 @@ class MetricAligner:
         y = np.concatenate(self._y) if self._y else np.zeros(0)
         fit = robust_affine_fit(x, y) if x.size >= MIN_SAMPLES else None
         if fit is None or not fit[0] > 0:
-            raise InputError("--anchor_backend", f"metric alignment failed: {x.size} usable "
-                             "anchor pixels gave no positive scale (is the anchor depth mostly "
-                             "sky or invalid?)")
+            raise InputError(
+                "--anchor_backend",
+                f"metric alignment failed: {x.size} usable "
+                "anchor pixels gave no positive scale (is the anchor depth mostly "
+                "sky or invalid?)",
+            )
         self.fit = fit
         self._x, self._y = [], []
-        log.info("metric alignment: inverse depth = %.6g * relative + %.6g (%d samples)",
-                 fit[0], fit[1], x.size)
+        log.info(
+            "metric alignment: inverse depth = %.6g * relative + %.6g (%d samples)", fit[0], fit[1], x.size
+        )
         return fit
 
     def apply(self, relative: np.ndarray) -> np.ndarray:

@@ -20,12 +20,15 @@ import numpy as np
 
 KEPT_FACTOR, KEPT_SLACK_PX = 2.0, 2.0  # hits within factor * nearest + slack are kept
 FILLED_TAG = "missing_depth_filled"
-FILLED_RULE = ("pixels without depth (0 in the imported frames) filled from the nearest "
-               "depth along their row and column, the farthest of the nearest hits")
+FILLED_RULE = (
+    "pixels without depth (0 in the imported frames) filled from the nearest "
+    "depth along their row and column, the farthest of the nearest hits"
+)
 
 
-def _nearest_valid(valid: np.ndarray, depth: np.ndarray, axis: int,
-                   forward: bool) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_valid(
+    valid: np.ndarray, depth: np.ndarray, axis: int, forward: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """(depth, distance in pixels) of the nearest valid pixel along `axis` (towards higher
     indices when `forward`, including the pixel itself); distance inf where none."""
     n = valid.shape[axis]
@@ -54,7 +57,7 @@ def fill_missing_depth(depth: np.ndarray, missing: np.ndarray) -> np.ndarray:
     if valid.all() or not valid.any():
         return out
     hits = [_nearest_valid(valid, out, axis, forward) for axis in (0, 1) for forward in (False, True)]
-    values = np.stack([v for v, _ in hits])                       # (4, H, W)
+    values = np.stack([v for v, _ in hits])  # (4, H, W)
     distances = np.stack([d for _, d in hits])
     kept = np.isfinite(distances) & (distances <= KEPT_FACTOR * distances.min(axis=0) + KEPT_SLACK_PX)
     best = np.where(kept, values, -np.inf).max(axis=0)

@@ -31,9 +31,9 @@ import torch.nn.functional as F
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-HALF_MEAN = (0.5, 0.5, 0.5)   # Depth Pro: maps [0, 1] to [-1, 1]
+HALF_MEAN = (0.5, 0.5, 0.5)  # Depth Pro: maps [0, 1] to [-1, 1]
 HALF_STD = (0.5, 0.5, 0.5)
-DPT_MULTIPLE = 14             # ViT patch size of the DINOv2 encoders
+DPT_MULTIPLE = 14  # ViT patch size of the DINOv2 encoders
 
 
 def _constrain_to_multiple(value: float, multiple: int) -> int:
@@ -42,8 +42,9 @@ def _constrain_to_multiple(value: float, multiple: int) -> int:
     return rounded if rounded > 0 else math.ceil(value / multiple) * multiple
 
 
-def dpt_network_size(height: int, width: int, size: int = 518,
-                     multiple: int = DPT_MULTIPLE) -> tuple[int, int]:
+def dpt_network_size(
+    height: int, width: int, size: int = 518, multiple: int = DPT_MULTIPLE
+) -> tuple[int, int]:
     """(h, w) the DPT processor resizes a `height` x `width` frame to, for a square target
     `size` with keep_aspect_ratio: scale as little as possible, sides multiples of `multiple`."""
     scale_h, scale_w = size / height, size / width
@@ -51,8 +52,10 @@ def dpt_network_size(height: int, width: int, size: int = 518,
         scale_h = scale_w
     else:
         scale_w = scale_h
-    return (_constrain_to_multiple(scale_h * height, multiple),
-            _constrain_to_multiple(scale_w * width, multiple))
+    return (
+        _constrain_to_multiple(scale_h * height, multiple),
+        _constrain_to_multiple(scale_w * width, multiple),
+    )
 
 
 def _to_tensor(frames: np.ndarray, device: torch.device | str) -> torch.Tensor:
@@ -79,8 +82,11 @@ def prepare_dpt(frames: np.ndarray, size: int = 518, device: torch.device | str 
     # PIL resamples one axis at a time, width first, rounding to uint8 after each pass.
     for target in ((height, w), (h, w)):
         if tuple(x.shape[-2:]) != target:
-            x = F.interpolate(x, size=target, mode="bicubic", antialias=True,
-                              align_corners=False).round_().clamp_(0, 255)
+            x = (
+                F.interpolate(x, size=target, mode="bicubic", antialias=True, align_corners=False)
+                .round_()
+                .clamp_(0, 255)
+            )
     return _normalise(x / 255.0, IMAGENET_MEAN, IMAGENET_STD)
 
 

@@ -26,26 +26,36 @@ log = logging.getLogger(__name__)
 class BackendEntry:
     """Where a backend's builder lives and what it is, for --help and the benchmark."""
 
-    module: str        # under metricdepth.depth.backends
-    builder: str       # function (checkpoint, options) -> DepthBackend
+    module: str  # under metricdepth.depth.backends
+    builder: str  # function (checkpoint, options) -> DepthBackend
     summary: str
     needs_weights: bool = True
     patch: int | None = 14  # the network's patch size in pixels (None: no network)
 
 
 BACKENDS: dict[str, BackendEntry] = {
-    "vda": BackendEntry("vda", "build_relative", "Video Depth Anything, relative (temporal; "
-                        "metric scale from --anchor_backend or --depth_video)"),
+    "vda": BackendEntry(
+        "vda",
+        "build_relative",
+        "Video Depth Anything, relative (temporal; metric scale from --anchor_backend or --depth_video)",
+    ),
     "vda_metric": BackendEntry("vda", "build_metric", "Metric Video Depth Anything (temporal, metres)"),
     "da2": BackendEntry("da2", "build_indoor", "Depth Anything V2 metric indoor (per frame, metres)"),
-    "da2_outdoor": BackendEntry("da2", "build_outdoor",
-                                "Depth Anything V2 metric outdoor (per frame, metres)"),
-    "da2_relative": BackendEntry("da2", "build_relative", "Depth Anything V2, relative (per "
-                                 "frame; metric scale like vda)"),
-    "depthpro": BackendEntry("depthpro", "build", "Apple Depth Pro (per frame, metres + FOV; "
-                             "research licence: explicit --checkpoint only)", patch=16),
-    "frames": BackendEntry("frames", "build", "import a folder of 16-bit PNG / EXR depth frames",
-                           needs_weights=False, patch=None),
+    "da2_outdoor": BackendEntry(
+        "da2", "build_outdoor", "Depth Anything V2 metric outdoor (per frame, metres)"
+    ),
+    "da2_relative": BackendEntry(
+        "da2", "build_relative", "Depth Anything V2, relative (per frame; metric scale like vda)"
+    ),
+    "depthpro": BackendEntry(
+        "depthpro",
+        "build",
+        "Apple Depth Pro (per frame, metres + FOV; research licence: explicit --checkpoint only)",
+        patch=16,
+    ),
+    "frames": BackendEntry(
+        "frames", "build", "import a folder of 16-bit PNG / EXR depth frames", needs_weights=False, patch=None
+    ),
     "da3": BackendEntry("da3", "build", "Depth Anything 3 (needs the depth_anything_3 package)"),
 }
 
@@ -79,8 +89,10 @@ def _sizes(repo: str, sizes: tuple[str, str, str]) -> dict[str, Published]:
     """Small (Apache-2.0), Base and Large (CC-BY-NC-4.0) of a Depth Anything family;
     `repo` has {} where Small/Base/Large goes."""
     names = ("Small", "Base", "Large")
-    return {model: Published(repo.format(name), size, APACHE if model == "vits" else NON_COMMERCIAL)
-            for model, name, size in zip(MODEL_SIZES, names, sizes)}
+    return {
+        model: Published(repo.format(name), size, APACHE if model == "vits" else NON_COMMERCIAL)
+        for model, name, size in zip(MODEL_SIZES, names, sizes)
+    }
 
 
 _DA2_SIZES = ("99 MB", "390 MB", "1.34 GB")
@@ -91,15 +103,19 @@ PUBLISHED: dict[str, dict[str, Published]] = {
     "da2": _sizes("depth-anything/Depth-Anything-V2-Metric-Indoor-{}-hf", _DA2_SIZES),
     "da2_outdoor": _sizes("depth-anything/Depth-Anything-V2-Metric-Outdoor-{}-hf", _DA2_SIZES),
     "da2_relative": _sizes("depth-anything/Depth-Anything-V2-{}-hf", _DA2_SIZES),
-    "depthpro": {"vitl": Published("apple/DepthPro-hf", "1.9 GB", "Apple ML research licence "
-                                   "(research only)")},
+    "depthpro": {
+        "vitl": Published("apple/DepthPro-hf", "1.9 GB", "Apple ML research licence (research only)")
+    },
 }
 
 
 def model_table() -> str:
     """`PUBLISHED` as lines for --help: backend, size, repository, download size, licence."""
-    return "\n".join(f"  {backend:12s} {model}  {p.repo:56s} {p.size:>8s}  {p.licence}"
-                      for backend, models in PUBLISHED.items() for model, p in models.items())
+    return "\n".join(
+        f"  {backend:12s} {model}  {p.repo:56s} {p.size:>8s}  {p.licence}"
+        for backend, models in PUBLISHED.items()
+        for model, p in models.items()
+    )
 
 
 def published_checkpoint(backend: str, model: str) -> Published:
@@ -107,8 +123,11 @@ def published_checkpoint(backend: str, model: str) -> Published:
     that backend has no such size."""
     sizes = PUBLISHED.get(backend, {})
     if model not in sizes:
-        have = f"is published as {', '.join(sizes)} only" if sizes else \
-            "has no published sizes: pass --checkpoint"
+        have = (
+            f"is published as {', '.join(sizes)} only"
+            if sizes
+            else "has no published sizes: pass --checkpoint"
+        )
         raise InputError("--model", f"{model}: backend {backend} {have}")
     return sizes[model]
 
@@ -117,8 +136,9 @@ def backend_names() -> list[str]:
     return list(BACKENDS)
 
 
-def build_backend(name: str, checkpoint: str | Path | None = None,
-                  options: BackendOptions | None = None) -> DepthBackend:
+def build_backend(
+    name: str, checkpoint: str | Path | None = None, options: BackendOptions | None = None
+) -> DepthBackend:
     """Build backend `name` with weights from `checkpoint` (None: its default, or the
     published checkpoint of size `options.model_size` when that is set)."""
     entry = BACKENDS.get(name)
@@ -127,8 +147,9 @@ def build_backend(name: str, checkpoint: str | Path | None = None,
     options = options or BackendOptions()
     if options.model_size is not None:
         if checkpoint is not None:
-            raise InputError("--model", "give --model (published weights) or --checkpoint "
-                             "(your own), not both")
+            raise InputError(
+                "--model", "give --model (published weights) or --checkpoint (your own), not both"
+            )
         published = published_checkpoint(name, options.model_size)
         if published.licence != APACHE:
             log.warning("%s: weights licensed %s", published.repo, published.licence)

@@ -60,9 +60,11 @@ def keyframe_numbers(info: VideoInfo) -> list[int]:
     flagged as key frames, ascending; a demux pass, nothing decoded."""
     with av.open(str(info.path)) as container:
         stream = container.streams.video[0]
-        numbers = sorted(_frame_number(packet.pts, stream, info.fps)
-                         for packet in container.demux(stream)
-                         if packet.size and packet.is_keyframe and packet.pts is not None)
+        numbers = sorted(
+            _frame_number(packet.pts, stream, info.fps)
+            for packet in container.demux(stream)
+            if packet.size and packet.is_keyframe and packet.pts is not None
+        )
     return numbers
 
 
@@ -70,27 +72,40 @@ def _frame_number(pts: int, stream: av.video.stream.VideoStream, fps: Fraction) 
     return round((pts - (stream.start_time or 0)) * stream.time_base * fps)
 
 
-def select_frames(info: VideoInfo, *, start: float = 0.0, duration: float | None = None,
-                  target_fps: float | None = None, preview: int = 0,
-                  max_frames: int | None = None, sample: str = SAMPLE_ALL) -> Selection:
+def select_frames(
+    info: VideoInfo,
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
+    target_fps: float | None = None,
+    preview: int = 0,
+    max_frames: int | None = None,
+    sample: str = SAMPLE_ALL,
+) -> Selection:
     """Apply --start, --duration, --target_fps, --preview, --max_frames and --sample."""
     first = round(start * info.fps)
     if first >= info.frame_count:
-        raise InputError("--start", f"{start} s is past the end of {info.path.name} "
-                         f"({info.duration:.3f} s)")
+        raise InputError("--start", f"{start} s is past the end of {info.path.name} ({info.duration:.3f} s)")
     stop = info.frame_count
     if duration is not None:
         stop = min(stop, first + max(1, round(duration * info.fps)))
     if sample == SAMPLE_KEYFRAMES:
-        keys = [n for n in keyframe_numbers(info) if first <= n < stop][::max(1, preview)]
+        keys = [n for n in keyframe_numbers(info) if first <= n < stop][:: max(1, preview)]
         if not keys:
-            raise InputError("--sample", f"{info.path.name} has no key frame between "
-                             f"{first / info.fps:.3f} s and {stop / info.fps:.3f} s")
+            raise InputError(
+                "--sample",
+                f"{info.path.name} has no key frame between "
+                f"{first / info.fps:.3f} s and {stop / info.fps:.3f} s",
+            )
         keys = keys[:max_frames] if max_frames is not None else keys
         # shown at their mean rate (the source's for a single key frame)
-        fps = info.fps if len(keys) == 1 else \
-            (Fraction(len(keys) - 1) * info.fps / (keys[-1] - keys[0])).limit_denominator(
-                FPS_DENOMINATOR_LIMIT)
+        fps = (
+            info.fps
+            if len(keys) == 1
+            else (Fraction(len(keys) - 1) * info.fps / (keys[-1] - keys[0])).limit_denominator(
+                FPS_DENOMINATOR_LIMIT
+            )
+        )
         return Selection(first, stop, 0, len(keys), fps, tuple(keys))
     stride = max(1, round(info.fps / Fraction(target_fps))) if target_fps else 1
     stride *= max(1, preview)
@@ -100,14 +115,17 @@ def select_frames(info: VideoInfo, *, start: float = 0.0, duration: float | None
     return Selection(first, stop, stride, count, info.fps / stride)
 
 
-def selected_frames(reader: VideoReader, selection: Selection,
-                    start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+def selected_frames(
+    reader: VideoReader, selection: Selection, start: int = 0
+) -> Iterator[tuple[int, np.ndarray]]:
     """(frame number, (H, W, 3) uint8 RGB) of output frames `start`, start + 1, ..."""
     if start >= selection.count:
         return
     if selection.numbers is not None:
-        yield from zip(selection.numbers[start:],
-                       decode_keyframes(reader.info, selection.numbers[start:selection.count]))
+        yield from zip(
+            selection.numbers[start:],
+            decode_keyframes(reader.info, selection.numbers[start : selection.count]),
+        )
         return
     last = selection.index(selection.count - 1)
     first = selection.index(start)

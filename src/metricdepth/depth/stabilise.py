@@ -38,18 +38,18 @@ from .fitting import robust_affine_fit
 
 log = logging.getLogger(__name__)
 
-SAMPLE_STEP = 4               # pixels between fit samples, each axis
-GREY_BLUR_SIGMA = 1.0         # pixels (on the sample grid), before the static test
-STATIC_GREY_DELTA = 0.03      # grey change (0..1) below which a sample is static
-MIN_STATIC_SAMPLES = 50       # fewer: no fit, the previous correction is kept
-CUT_THUMBNAIL = (32, 18)      # (width, height) of the scene-cut thumbnail
-CUT_GREY_CHANGE = 0.1         # mean absolute grey change (0..1) that marks a cut: consecutive
-                              # frames of our real clips change by at most 0.039 (fast
-                              # rollercoaster), cuts between them by 0.25-0.33
-LEAK = 0.05                   # fraction of the correction released per frame
-DEFAULT_SMOOTHING_LAG = 1.0   # frames of lag: alpha 0.5, the reference and the frame alike
-MAX_SMOOTHING_LAG = 100.0     # alpha 0.0099: longer would freeze static pixels for seconds
-SMOOTH_AGREEMENT = 0.05       # relative inverse-depth difference counted as agreeing
+SAMPLE_STEP = 4  # pixels between fit samples, each axis
+GREY_BLUR_SIGMA = 1.0  # pixels (on the sample grid), before the static test
+STATIC_GREY_DELTA = 0.03  # grey change (0..1) below which a sample is static
+MIN_STATIC_SAMPLES = 50  # fewer: no fit, the previous correction is kept
+CUT_THUMBNAIL = (32, 18)  # (width, height) of the scene-cut thumbnail
+CUT_GREY_CHANGE = 0.1  # mean absolute grey change (0..1) that marks a cut: consecutive
+# frames of our real clips change by at most 0.039 (fast
+# rollercoaster), cuts between them by 0.25-0.33
+LEAK = 0.05  # fraction of the correction released per frame
+DEFAULT_SMOOTHING_LAG = 1.0  # frames of lag: alpha 0.5, the reference and the frame alike
+MAX_SMOOTHING_LAG = 100.0  # alpha 0.0099: longer would freeze static pixels for seconds
+SMOOTH_AGREEMENT = 0.05  # relative inverse-depth difference counted as agreeing
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
@@ -69,7 +69,7 @@ class Stabiliser:
             raise ValueError(f"smoothing must be in [0, {MAX_SMOOTHING_LAG:g}] frames, got {smoothing}")
         self.relative = relative
         self.alpha = 1.0 / (1.0 + smoothing)  # weight of the new frame
-        self.reference: np.ndarray | None = None   # (H, W) float32 inverse depth
+        self.reference: np.ndarray | None = None  # (H, W) float32 inverse depth
         self.previous_grey: np.ndarray | None = None  # (h, w) float32, sample grid
         self.previous_thumb: np.ndarray | None = None  # CUT_THUMBNAIL grey
         self.correction = (1.0, 0.0)
@@ -79,9 +79,13 @@ class Stabiliser:
     def state(self) -> dict[str, Any]:
         if self.reference is None:
             return {}
-        return {"stab_reference": self.reference, "stab_grey": self.previous_grey,
-                "stab_thumb": self.previous_thumb, "stab_correction": np.array(self.correction),
-                "stab_cuts": self.cuts}
+        return {
+            "stab_reference": self.reference,
+            "stab_grey": self.previous_grey,
+            "stab_thumb": self.previous_thumb,
+            "stab_correction": np.array(self.correction),
+            "stab_cuts": self.cuts,
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         if "stab_reference" not in state:
@@ -97,11 +101,12 @@ class Stabiliser:
     def is_cut(self, thumb: np.ndarray) -> bool:
         """True when `thumb` (CUT_THUMBNAIL grey) differs from the previous frame's by more
         than CUT_GREY_CHANGE on average."""
-        return self.previous_thumb is not None and \
-            float(np.abs(thumb - self.previous_thumb).mean()) > CUT_GREY_CHANGE
+        return (
+            self.previous_thumb is not None
+            and float(np.abs(thumb - self.previous_thumb).mean()) > CUT_GREY_CHANGE
+        )
 
-    def __call__(self, frame: np.ndarray, depth: np.ndarray,
-                 invalid: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, depth: np.ndarray, invalid: np.ndarray | None = None) -> np.ndarray:
         """frame: (H, W, 3) uint8 RGB; depth: (H, W) float32, metres (metric) or inverse
         depth (relative); invalid: (H, W) bool or None. Returns the stabilised depth in
         the same units, (H, W) float32; invalid pixels are passed through unchanged."""
@@ -133,8 +138,9 @@ class Stabiliser:
             s, t = s + LEAK * (1.0 - s), (1.0 - LEAK) * t
             self.correction = (s, t)
             aligned = (s * inverse + t).astype(np.float32)
-            static_full = cv2.resize(static.astype(np.uint8), depth.shape[::-1],
-                                     interpolation=cv2.INTER_NEAREST).astype(bool)
+            static_full = cv2.resize(
+                static.astype(np.uint8), depth.shape[::-1], interpolation=cv2.INTER_NEAREST
+            ).astype(bool)
             agree = np.abs(aligned - self.reference) <= SMOOTH_AGREEMENT * np.abs(self.reference)
             blend = static_full & agree & valid & (self.reference > 0)
             out = np.where(blend, (1 - self.alpha) * self.reference + self.alpha * aligned, aligned)

@@ -53,6 +53,7 @@ LIST_SUFFIX = ".txt"
 
 # -- inputs -------------------------------------------------------------------------------
 
+
 def video_list(color_video: str | Path) -> list[Path]:
     """The videos to convert: `color_video` itself, or the lines of a .txt list (paths
     relative to the list's folder; blank lines and # comments skipped)."""
@@ -67,18 +68,29 @@ def video_list(color_video: str | Path) -> list[Path]:
 
 
 def _check_config(config: DepthConfig, videos: list[Path]) -> None:
-    positive = {"--max_depth": config.max_depth, "--batch": config.batch,
-                "--chunk_frames": config.chunk_frames, "--anchor_every": config.anchor_every}
+    positive = {
+        "--max_depth": config.max_depth,
+        "--batch": config.batch,
+        "--chunk_frames": config.chunk_frames,
+        "--anchor_every": config.anchor_every,
+    }
     for flag, value in positive.items():
         if not value > 0:
             raise InputError(flag, f"must be positive, got {value}")
-    for flag, optional in {"--max_frames": config.max_frames, "--target_fps": config.target_fps,
-                           "--duration": config.duration, "--depth_scale": config.depth_scale,
-                           "--input_size": config.input_size}.items():
+    for flag, optional in {
+        "--max_frames": config.max_frames,
+        "--target_fps": config.target_fps,
+        "--duration": config.duration,
+        "--depth_scale": config.depth_scale,
+        "--input_size": config.input_size,
+    }.items():
         if optional is not None and not optional > 0:
             raise InputError(flag, f"must be positive, got {optional}")
-    for flag, value in {"--start": config.start, "--preview": config.preview,
-                        "--save_ply_every": config.save_ply_every}.items():
+    for flag, value in {
+        "--start": config.start,
+        "--preview": config.preview,
+        "--save_ply_every": config.save_ply_every,
+    }.items():
         if value < 0:
             raise InputError(flag, f"must not be negative, got {value}")
     if config.xfov is not None and config.yfov is not None:
@@ -88,8 +100,11 @@ def _check_config(config: DepthConfig, videos: list[Path]) -> None:
     if config.yfov is not None:
         check_fov(config.yfov, "--yfov")
     if len(videos) > 1 and (config.depth_video or config.depth_frames):
-        raise InputError("--color_video", "a list of videos cannot share one --depth_video or "
-                         "--depth_frames; convert those videos one at a time")
+        raise InputError(
+            "--color_video",
+            "a list of videos cannot share one --depth_video or "
+            "--depth_frames; convert those videos one at a time",
+        )
     _check_model_flags(config)
     if config.sample == SAMPLE_KEYFRAMES and config.target_fps is not None:
         raise InputError("--target_fps", "give --target_fps or --sample keyframes, not both")
@@ -101,22 +116,27 @@ def _check_model_flags(config: DepthConfig) -> None:
     """--model, --max_res and --smoothing against the backend, before any work."""
     if config.model is not None:
         if config.checkpoint is not None:
-            raise InputError("--model", "give --model (published weights) or --checkpoint "
-                             "(your own), not both")
+            raise InputError(
+                "--model", "give --model (published weights) or --checkpoint (your own), not both"
+            )
         published_checkpoint(config.backend, config.model)
     patch = BACKENDS[config.backend].patch
     if config.max_res is not None:
         if patch is None:
-            raise InputError("--max_res", f"backend {config.backend} runs no network; "
-                             "--max_res does not apply")
+            raise InputError(
+                "--max_res", f"backend {config.backend} runs no network; --max_res does not apply"
+            )
         if config.max_res < patch:
-            raise InputError("--max_res", f"{config.max_res} px is below the network's patch "
-                             f"size ({patch} px for {config.backend})")
+            raise InputError(
+                "--max_res",
+                f"{config.max_res} px is below the network's patch size ({patch} px for {config.backend})",
+            )
     if config.smoothing != DEFAULT_SMOOTHING_LAG and not config.stabilise:
         log.warning("--smoothing has no effect with --no-stabilise")
 
 
 # -- backends -----------------------------------------------------------------------------
+
 
 def _xfov_given(config: DepthConfig, info: VideoInfo) -> float | None:
     """The horizontal FOV from --xfov or --yfov, or None."""
@@ -128,12 +148,19 @@ def _xfov_given(config: DepthConfig, info: VideoInfo) -> float | None:
 
 
 def _options(config: DepthConfig, info: VideoInfo) -> BackendOptions:
-    return BackendOptions(device=config.device, fp32=config.fp32, input_size=config.input_size,
-                          batch=config.batch, xfov=_xfov_given(config, info),
-                          depth_frames=Path(config.depth_frames) if config.depth_frames else None,
-                          depth_scale=config.depth_scale, frame_count=info.frame_count,
-                          frame_size=(info.width, info.height), model_size=config.model,
-                          extra={"vda_streaming": config.vda_streaming})
+    return BackendOptions(
+        device=config.device,
+        fp32=config.fp32,
+        input_size=config.input_size,
+        batch=config.batch,
+        xfov=_xfov_given(config, info),
+        depth_frames=Path(config.depth_frames) if config.depth_frames else None,
+        depth_scale=config.depth_scale,
+        frame_count=info.frame_count,
+        frame_size=(info.width, info.height),
+        model_size=config.model,
+        extra={"vda_streaming": config.vda_streaming},
+    )
 
 
 class _Anchor:
@@ -148,14 +175,21 @@ class _Anchor:
             check_matching(info, self.reference.info, "reference depth video")
             self.description = f"depth_video:{config.depth_video}"
             return
-        self.model = build_backend(config.anchor_backend, config.anchor_checkpoint,
-                                   replace(_options(config, info), model_size=None))
+        self.model = build_backend(
+            config.anchor_backend, config.anchor_checkpoint, replace(_options(config, info), model_size=None)
+        )
         if type(self.model).infer is DepthBackend.infer:
-            raise InputError("--anchor_backend", f"{config.anchor_backend} is a video model; "
-                             "choose a per-frame metric model (da2, da2_outdoor, depthpro)")
+            raise InputError(
+                "--anchor_backend",
+                f"{config.anchor_backend} is a video model; "
+                "choose a per-frame metric model (da2, da2_outdoor, depthpro)",
+            )
         if not self.model.metric:
-            raise InputError("--anchor_backend", f"{config.anchor_backend} with these weights is "
-                             "not metric; choose a metric anchor model or give --depth_video")
+            raise InputError(
+                "--anchor_backend",
+                f"{config.anchor_backend} with these weights is "
+                "not metric; choose a metric anchor model or give --depth_video",
+            )
         self.description = f"anchor:{self.model.description}"
 
     def depth(self, number: int, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
@@ -170,6 +204,7 @@ class _Anchor:
 
 # -- the step -----------------------------------------------------------------------------
 
+
 def convert(config: DepthConfig) -> list[Path]:
     """Run step 1 on every video of `config.color_video`; return the paths written."""
     validate_config(config)
@@ -183,16 +218,33 @@ def convert(config: DepthConfig) -> list[Path]:
 
 def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     info = probe(video)
-    selection = select_frames(info, start=config.start, duration=config.duration,
-                              target_fps=config.target_fps, preview=config.preview,
-                              max_frames=config.max_frames, sample=config.sample)
+    selection = select_frames(
+        info,
+        start=config.start,
+        duration=config.duration,
+        target_fps=config.target_fps,
+        preview=config.preview,
+        max_frames=config.max_frames,
+        sample=config.sample,
+    )
     depth_path = naming.output_path(video, naming.DEPTH)
-    exr = None if config.save_exr is None else (
-        Path(config.save_exr) / video.name if many else Path(config.save_exr))
-    exports = export_paths(video, depth_path, exr, npz=config.save_npz, png16=config.save_png16,
-                           vis=config.save_vis, ply=config.save_ply_every > 0,
-                           depth_zip=config.save_depth_zip, ndjson=config.save_ndjson,
-                           csv=config.save_csv_every > 0)
+    exr = (
+        None
+        if config.save_exr is None
+        else (Path(config.save_exr) / video.name if many else Path(config.save_exr))
+    )
+    exports = export_paths(
+        video,
+        depth_path,
+        exr,
+        npz=config.save_npz,
+        png16=config.save_png16,
+        vis=config.save_vis,
+        ply=config.save_ply_every > 0,
+        depth_zip=config.save_depth_zip,
+        ndjson=config.save_ndjson,
+        csv=config.save_csv_every > 0,
+    )
     check_exports(exports, config.overwrite)
     check_outputs([depth_path], config.overwrite)
 
@@ -202,29 +254,48 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     xfovs_path = naming.output_path(depth_path, naming.XFOVS) if write_fovs else None
     if xfovs_path is not None:
         check_writable(xfovs_path, config.overwrite)
-    for flag, every in (("--save_ply_every", config.save_ply_every),
-                        ("--save_csv_every", config.save_csv_every)):
+    for flag, every in (
+        ("--save_ply_every", config.save_ply_every),
+        ("--save_csv_every", config.save_csv_every),
+    ):
         if every and xfov is None and not backend.estimates_fov:
-            raise InputError(flag, "point clouds need a field of view: give --xfov or --yfov "
-                             "(or use a backend that estimates it, e.g. depthpro)")
+            raise InputError(
+                flag,
+                "point clouds need a field of view: give --xfov or --yfov "
+                "(or use a backend that estimates it, e.g. depthpro)",
+            )
     anchor = None if backend.metric else _Anchor(config, info)
-    stabiliser = Stabiliser(relative=not backend.metric, smoothing=config.smoothing) \
-        if config.stabilise and not backend.temporal else None
+    stabiliser = (
+        Stabiliser(relative=not backend.metric, smoothing=config.smoothing)
+        if config.stabilise and not backend.temporal
+        else None
+    )
     if backend.temporal and config.smoothing != DEFAULT_SMOOTHING_LAG:
-        log.warning("--smoothing has no effect: %s is temporal by itself (no stabiliser)",
-                    config.backend)
+        log.warning("--smoothing has no effect: %s is temporal by itself (no stabiliser)", config.backend)
 
-    settings = {**asdict(config), "color_video": str(video), "overwrite": None, "resume": None,
-                "save_exr": None, "save_npz": None, "save_png16": None, "save_vis": None,
-                "save_ply_every": None, "palette": None, "save_depth_zip": None,
-                "save_ndjson": None, "save_csv_every": None,
-                "device": resolve_device(config.device),
-                "backend_weights": backend.description,
-                "anchor": anchor.description if anchor else None,
-                "selection": [selection.first, selection.stop, selection.stride, selection.count]}
+    settings = {
+        **asdict(config),
+        "color_video": str(video),
+        "overwrite": None,
+        "resume": None,
+        "save_exr": None,
+        "save_npz": None,
+        "save_png16": None,
+        "save_vis": None,
+        "save_ply_every": None,
+        "palette": None,
+        "save_depth_zip": None,
+        "save_ndjson": None,
+        "save_csv_every": None,
+        "device": resolve_device(config.device),
+        "backend_weights": backend.description,
+        "anchor": anchor.description if anchor else None,
+        "selection": [selection.first, selection.stop, selection.stride, selection.count],
+    }
     chunk = math.ceil(config.chunk_frames / config.batch) * config.batch
-    job = ChunkedJob(depth_path, selection.count, chunk, settings, overwrite=config.overwrite,
-                     resume=config.resume)
+    job = ChunkedJob(
+        depth_path, selection.count, chunk, settings, overwrite=config.overwrite, resume=config.resume
+    )
     run = _Run(config, info, selection, backend, stabiliser, anchor, job)
     with job:  # a failure before the first chunk is done leaves nothing
         fovs = run.execute()
@@ -233,14 +304,22 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     if xfovs_path is not None:
         written.append(write_xfovs(xfovs_path, fovs, overwrite=config.overwrite))
     ply_fovs = np.full(selection.count, xfov) if xfov is not None else fovs
-    export_settings = ExportSettings(palette=config.palette, video_name=video.name,
-                                     frame_indices=tuple(selection.indices()),
-                                     ply_every=config.save_ply_every,
-                                     csv_every=config.save_csv_every, xfovs=ply_fovs)
+    export_settings = ExportSettings(
+        palette=config.palette,
+        video_name=video.name,
+        frame_indices=tuple(selection.indices()),
+        ply_every=config.save_ply_every,
+        csv_every=config.save_csv_every,
+        xfovs=ply_fovs,
+    )
     with VideoReader(video, info) as reader:
-        written += write_exports(final, exports, config.overwrite,
-                                 colour_frames=(f for _, f in selected_frames(reader, selection)),
-                                 settings=export_settings)
+        written += write_exports(
+            final,
+            exports,
+            config.overwrite,
+            colour_frames=(f for _, f in selected_frames(reader, selection)),
+            settings=export_settings,
+        )
     log.info("%s: wrote %s", video, ", ".join(str(p) for p in written))
     return written
 
@@ -248,9 +327,16 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
 class _Run:
     """One video's chunk loop (see the module docstring)."""
 
-    def __init__(self, config: DepthConfig, info: VideoInfo, selection: Selection,
-                 backend: DepthBackend, stabiliser: Stabiliser | None, anchor: _Anchor | None,
-                 job: ChunkedJob):
+    def __init__(
+        self,
+        config: DepthConfig,
+        info: VideoInfo,
+        selection: Selection,
+        backend: DepthBackend,
+        stabiliser: Stabiliser | None,
+        anchor: _Anchor | None,
+        job: ChunkedJob,
+    ):
         self.config, self.info, self.selection = config, info, selection
         self.backend, self.stabiliser, self.anchor, self.job = backend, stabiliser, anchor, job
         self.aligner = MetricAligner() if anchor is not None else None
@@ -314,8 +400,10 @@ class _Run:
         done = self.job.frames_done
         bar = progress(total=self.selection.count, desc=Path(self.info.path).name)
         bar.update(done)
-        with VideoReader(self.info.path, self.info) as source, \
-                VideoReader(self.info.path, self.info) as colour_source:
+        with (
+            VideoReader(self.info.path, self.info) as source,
+            VideoReader(self.info.path, self.info) as colour_source,
+        ):
             size = (self.info.width, self.info.height)
             frames = cap_frames(selected_frames(source, self.selection, done), self.config.max_res)
             outputs = (restore_size(result, size) for result in self.backend.stream(frames))
@@ -324,10 +412,16 @@ class _Run:
                 held = None
                 if self.aligner is not None and self.aligner.fit is None:
                     held = self._fit_on_first_chunk(outputs, colours, chunk.length)
-                with DepthVideoWriter(chunk.path, self.info.width, self.info.height,
-                                      self.selection.fps, max_depth=self.config.max_depth,
-                                      overwrite=True, expected_frames=chunk.length,
-                                      tags=self.tags) as writer:
+                with DepthVideoWriter(
+                    chunk.path,
+                    self.info.width,
+                    self.info.height,
+                    self.selection.fps,
+                    max_depth=self.config.max_depth,
+                    overwrite=True,
+                    expected_frames=chunk.length,
+                    tags=self.tags,
+                ) as writer:
                     for _ in range(chunk.length):
                         if held is not None:
                             result, relative = next(held)

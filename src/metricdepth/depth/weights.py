@@ -36,8 +36,9 @@ def looks_like_repo_id(text: str) -> bool:
     return len(parts) == 2 and all(parts) and not text.startswith((".", "/", "~"))
 
 
-def resolve_checkpoint(checkpoint: str | Path | None, default_repo: str | None, backend: str,
-                       no_default_reason: str = "") -> Path:
+def resolve_checkpoint(
+    checkpoint: str | Path | None, default_repo: str | None, backend: str, no_default_reason: str = ""
+) -> Path:
     """The local file or folder holding the weights.
 
     checkpoint: a path, a Hub repository id, or None for `default_repo` (None: this backend
@@ -49,12 +50,18 @@ def resolve_checkpoint(checkpoint: str | Path | None, default_repo: str | None, 
         if path.exists():
             return path
         if not looks_like_repo_id(str(checkpoint)):
-            raise InputError(checkpoint, "checkpoint not found (give a file, a folder or a "
-                             "Hugging Face repository id such as owner/name)")
+            raise InputError(
+                checkpoint,
+                "checkpoint not found (give a file, a folder or a "
+                "Hugging Face repository id such as owner/name)",
+            )
         repo = str(checkpoint)
     elif default_repo is None:
-        raise InputError("--checkpoint", f"backend {backend} has no default weights"
-                         f"{': ' + no_default_reason if no_default_reason else ''}")
+        raise InputError(
+            "--checkpoint",
+            f"backend {backend} has no default weights"
+            f"{': ' + no_default_reason if no_default_reason else ''}",
+        )
     else:
         repo = default_repo
     return _snapshot(repo, backend)
@@ -70,15 +77,21 @@ def _snapshot(repo: str, backend: str) -> Path:
         raise InputError(repo, f"not a valid repository id ({exc})") from None
     except Exception:  # not cached: try the Hub below
         if offline():
-            raise InputError("--checkpoint", f"weights {repo} for backend {backend} are not in "
-                             "the Hugging Face cache and HF_HUB_OFFLINE=1; run install.sh "
-                             "--models small when online, or pass --checkpoint") from None
+            raise InputError(
+                "--checkpoint",
+                f"weights {repo} for backend {backend} are not in "
+                "the Hugging Face cache and HF_HUB_OFFLINE=1; run install.sh "
+                "--models small when online, or pass --checkpoint",
+            ) from None
     log.info("downloading %s into the Hugging Face cache", repo)
     try:
         return Path(snapshot_download(repo))
     except Exception as exc:
-        raise InputError("--checkpoint", f"weights {repo} for backend {backend} are not cached "
-                         f"and cannot be downloaded ({type(exc).__name__}); pass --checkpoint") from None
+        raise InputError(
+            "--checkpoint",
+            f"weights {repo} for backend {backend} are not cached "
+            f"and cannot be downloaded ({type(exc).__name__}); pass --checkpoint",
+        ) from None
 
 
 def weight_files(path: Path) -> list[Path]:
@@ -144,8 +157,9 @@ def _file_keys(files: list[Path]) -> set[str]:
     return keys
 
 
-def _refuse_other_model(path: Path, files: list[Path], model_cls, config_cls, backend: str,
-                        note: str) -> None:
+def _refuse_other_model(
+    path: Path, files: list[Path], model_cls, config_cls, backend: str, note: str
+) -> None:
     """InputError naming the keys that differ between the checkpoint and the backend's
     network (default size, built on the meta device: no memory, no time)."""
     import torch
@@ -153,11 +167,14 @@ def _refuse_other_model(path: Path, files: list[Path], model_cls, config_cls, ba
     with torch.device("meta"):
         expected = set(model_cls(config_cls()).state_dict())
     found = _file_keys(files)
-    parts = [f"{len(names)} {label} ({_listing(names)})"
-             for label, names in (("missing keys", expected - found), ("unexpected keys", found - expected))
-             if names]
-    raise InputError(path, f"checkpoint does not match backend {backend} "
-                     f"({model_cls.__name__}){note}: {'; '.join(parts)}")
+    parts = [
+        f"{len(names)} {label} ({_listing(names)})"
+        for label, names in (("missing keys", expected - found), ("unexpected keys", found - expected))
+        if names
+    ]
+    raise InputError(
+        path, f"checkpoint does not match backend {backend} ({model_cls.__name__}){note}: {'; '.join(parts)}"
+    )
 
 
 def load_hf_model(path: Path, model_cls, config_cls, backend: str):
@@ -177,11 +194,17 @@ def load_hf_model(path: Path, model_cls, config_cls, backend: str):
     files = weight_files(path)
     raw = read_config_json(path)
     if raw is None:
-        raise InputError(path, "no config.json beside the weights (a Hugging Face checkpoint "
-                         "folder holds config.json and model.safetensors)")
+        raise InputError(
+            path,
+            "no config.json beside the weights (a Hugging Face checkpoint "
+            "folder holds config.json and model.safetensors)",
+        )
     model_type = raw.get("model_type")
-    note = "" if model_type == config_cls.model_type else \
-        f" (its config.json says model type {model_type!r}, not {config_cls.model_type!r})"
+    note = (
+        ""
+        if model_type == config_cls.model_type
+        else f" (its config.json says model type {model_type!r}, not {config_cls.model_type!r})"
+    )
     if note:  # another model altogether: name the keys without building it for real
         _refuse_other_model(path, files, model_cls, config_cls, backend, note)
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
@@ -190,11 +213,13 @@ def load_hf_model(path: Path, model_cls, config_cls, backend: str):
         hf_logging.set_verbosity_error()  # the mismatch is reported by us, in one line
         hf_logging.disable_progress_bar()  # loading takes seconds: no bar
         try:
-            model, info = model_cls.from_pretrained(folder, local_files_only=True,
-                                                    output_loading_info=True)
+            model, info = model_cls.from_pretrained(folder, local_files_only=True, output_loading_info=True)
         except Exception as exc:  # any refusal by transformers: one line naming the file
-            raise InputError(path, f"checkpoint does not load as backend {backend}{note}: "
-                             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}") from None
+            raise InputError(
+                path,
+                f"checkpoint does not load as backend {backend}{note}: "
+                f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}",
+            ) from None
         finally:
             hf_logging.set_verbosity(verbosity)
             if bars:
@@ -202,14 +227,21 @@ def load_hf_model(path: Path, model_cls, config_cls, backend: str):
     ignore = [re.compile(p) for p in (getattr(model_cls, "_keys_to_ignore_on_load_unexpected", None) or [])]
     unexpected = {k for k in info.get("unexpected_keys", ()) if not any(p.search(k) for p in ignore)}
     missing = set(info.get("missing_keys", ()))
-    mismatched = [f"{item[0]} {list(item[1])} vs {list(item[2])}" if isinstance(item, tuple) else str(item)
-                  for item in info.get("mismatched_keys", ())]
+    mismatched = [
+        f"{item[0]} {list(item[1])} vs {list(item[2])}" if isinstance(item, tuple) else str(item)
+        for item in info.get("mismatched_keys", ())
+    ]
     if missing or unexpected or mismatched:
         parts = []
-        for label, names in (("missing keys", missing), ("unexpected keys", unexpected),
-                             ("shape mismatches", mismatched)):
+        for label, names in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("shape mismatches", mismatched),
+        ):
             if names:
                 parts.append(f"{len(names)} {label} ({_listing(names)})")
-        raise InputError(path, f"checkpoint does not match backend {backend} "
-                         f"({model_cls.__name__}){note}: {'; '.join(parts)}")
+        raise InputError(
+            path,
+            f"checkpoint does not match backend {backend} ({model_cls.__name__}){note}: {'; '.join(parts)}",
+        )
     return model.eval()

@@ -19,12 +19,30 @@ import av
 # Codecs each container stores as they are (and players play from it).
 COPYABLE = {
     "mp4": frozenset({"aac", "mp3", "ac3", "eac3", "alac"}),
-    "mkv": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "alac", "opus", "vorbis", "flac", "dts",
-                      "truehd", "pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le",
-                      "pcm_f64le"}),
+    "mkv": frozenset(
+        {
+            "aac",
+            "mp3",
+            "mp2",
+            "ac3",
+            "eac3",
+            "alac",
+            "opus",
+            "vorbis",
+            "flac",
+            "dts",
+            "truehd",
+            "pcm_u8",
+            "pcm_s16le",
+            "pcm_s24le",
+            "pcm_s32le",
+            "pcm_f32le",
+            "pcm_f64le",
+        }
+    ),
 }
 AAC_BITRATE = 192_000  # bits/s when re-encoding
-AAC_RATE = 48_000      # sample rate for sources at a rate AAC does not have
+AAC_RATE = 48_000  # sample rate for sources at a rate AAC does not have
 AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 KEPT_TAGS = ("language", "title")
 
@@ -62,19 +80,22 @@ class AudioSource:
     is not longer than its video.
     """
 
-    def __init__(self, path: str | Path, output: av.container.OutputContainer, container: str,
-                 end_seconds: float):
+    def __init__(
+        self, path: str | Path, output: av.container.OutputContainer, container: str, end_seconds: float
+    ):
         self.input = av.open(str(path))
-        self.tracks = {source.index: self._add(source, output, container)
-                       for source in self.input.streams.audio}
+        self.tracks = {
+            source.index: self._add(source, output, container) for source in self.input.streams.audio
+        }
         self.end = end_seconds
         self.output = output
         self._packets = self._generate()
         self._pending: tuple[_Track, av.Packet] | None = None
 
     @staticmethod
-    def _add(source: av.audio.stream.AudioStream, output: av.container.OutputContainer,
-             container: str) -> _Track:
+    def _add(
+        source: av.audio.stream.AudioStream, output: av.container.OutputContainer, container: str
+    ) -> _Track:
         copy = _codec(source) in COPYABLE[container]
         if copy:
             stream = output.add_stream_from_template(source)
@@ -118,8 +139,11 @@ class AudioSource:
                 if self._pending is None:
                     return
             track, packet = self._pending
-            if (seconds is not None and packet.pts is not None
-                    and float(packet.pts * packet.time_base) > seconds):
+            if (
+                seconds is not None
+                and packet.pts is not None
+                and float(packet.pts * packet.time_base) > seconds
+            ):
                 return
             self._pending = None
             packet.stream = track.stream

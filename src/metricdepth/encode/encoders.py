@@ -20,11 +20,31 @@ from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
-X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
-                "slower", "veryslow", "placebo")
+X26X_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
 # SVT-AV1 presets are numbers (0 slowest .. 13 fastest); the x26x names map onto them.
-SVT_PRESETS = {"ultrafast": 12, "superfast": 11, "veryfast": 10, "faster": 9, "fast": 8,
-               "medium": 6, "slow": 4, "slower": 3, "veryslow": 2, "placebo": 1}
+SVT_PRESETS = {
+    "ultrafast": 12,
+    "superfast": 11,
+    "veryfast": 10,
+    "faster": 9,
+    "fast": 8,
+    "medium": 6,
+    "slow": 4,
+    "slower": 3,
+    "veryslow": 2,
+    "placebo": 1,
+}
 NV_PRESETS = ("p1", "p2", "p3", "p4", "p5", "p6", "p7")  # p1 fastest .. p7 best
 PROBE_SIZE = (256, 128)
 
@@ -54,13 +74,16 @@ class Encoder:
         return options
 
 
-ENCODERS = {e.name: e for e in (
-    Encoder("libx265", "hevc", nvenc=False, max_quality=51, ten_bit_format="yuv420p10le", mp4_tag="hvc1"),
-    Encoder("libx264", "h264", nvenc=False, max_quality=51, ten_bit_format=None, mp4_tag=None),
-    Encoder("hevc_nvenc", "hevc", nvenc=True, max_quality=51, ten_bit_format="p010le", mp4_tag="hvc1"),
-    Encoder("h264_nvenc", "h264", nvenc=True, max_quality=51, ten_bit_format=None, mp4_tag=None),
-    Encoder("libsvtav1", "av1", nvenc=False, max_quality=63, ten_bit_format="yuv420p10le", mp4_tag=None),
-)}
+ENCODERS = {
+    e.name: e
+    for e in (
+        Encoder("libx265", "hevc", nvenc=False, max_quality=51, ten_bit_format="yuv420p10le", mp4_tag="hvc1"),
+        Encoder("libx264", "h264", nvenc=False, max_quality=51, ten_bit_format=None, mp4_tag=None),
+        Encoder("hevc_nvenc", "hevc", nvenc=True, max_quality=51, ten_bit_format="p010le", mp4_tag="hvc1"),
+        Encoder("h264_nvenc", "h264", nvenc=True, max_quality=51, ten_bit_format=None, mp4_tag=None),
+        Encoder("libsvtav1", "av1", nvenc=False, max_quality=63, ten_bit_format="yuv420p10le", mp4_tag=None),
+    )
+}
 ENCODER_CHOICES = ("auto", *ENCODERS)
 AUTO_HARDWARE, AUTO_SOFTWARE = "hevc_nvenc", "libx265"
 
@@ -96,6 +119,9 @@ def select_encoder(requested: str, opens: Callable[[str], bool] = encoder_opens)
         return ENCODERS[AUTO_SOFTWARE]
     encoder = ENCODERS[requested]
     if encoder.nvenc and not opens(encoder.name):
-        raise InputError("--encoder", f"{encoder.name} does not open here (no NVIDIA device or "
-                         "driver); use --encoder auto, libx265 or libx264")
+        raise InputError(
+            "--encoder",
+            f"{encoder.name} does not open here (no NVIDIA device or "
+            "driver); use --encoder auto, libx265 or libx264",
+        )
     return encoder

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 EQUI_HALF_BOUND = 0x40000000  # 0.25 in 0.32 fixed point: VR180 crops a quarter each side
-COPY_BLOCK = 1 << 24          # bytes per read when copying media data after 'moov'
+COPY_BLOCK = 1 << 24  # bytes per read when copying media data after 'moov'
 
 
 class Mp4Error(ValueError):
@@ -77,8 +77,10 @@ def _parse_header(head: bytes, pos: int, end: int) -> Box:
 
 def _checked(box: Box, end: int) -> Box:
     if box.size < box.header or box.end > end:
-        raise Mp4Error(f"box {box.kind!r} at byte {box.pos}: size {box.size} does not fit "
-                       f"(its parent ends at byte {end})")
+        raise Mp4Error(
+            f"box {box.kind!r} at byte {box.pos}: size {box.size} does not fit "
+            f"(its parent ends at byte {end})"
+        )
     return box
 
 
@@ -86,7 +88,7 @@ def children(data: bytes | bytearray, start: int, end: int) -> list[Box]:
     """The boxes in data[start:end]."""
     boxes, pos = [], start
     while pos + 8 <= end:
-        box = _parse_header(bytes(data[pos:pos + 16]), pos, end)
+        box = _parse_header(bytes(data[pos : pos + 16]), pos, end)
         boxes.append(box)
         pos = box.end
     return boxes
@@ -125,7 +127,7 @@ def _video_sample_entry(moov: bytearray, root: Box) -> list[Box]:
             found = {b.kind: b for b in children(moov, box.pos + box.header, box.end)}
             if wanted == b"minf" and b"hdlr" in found:
                 hdlr = found[b"hdlr"]
-                if moov[hdlr.pos + hdlr.header + 8:hdlr.pos + hdlr.header + 12] != b"vide":
+                if moov[hdlr.pos + hdlr.header + 8 : hdlr.pos + hdlr.header + 12] != b"vide":
                     break
             if wanted not in found:
                 break
@@ -139,6 +141,7 @@ def _video_sample_entry(moov: bytearray, root: Box) -> list[Box]:
 
 def _shift_chunk_offsets(moov: bytearray, root: Box, after: int, shift: int) -> None:
     """Add `shift` to every chunk offset of every track that points at or past `after`."""
+
     def walk(box: Box) -> None:
         if box.kind in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
             for child in children(moov, box.pos + box.header, box.end):
@@ -146,14 +149,15 @@ def _shift_chunk_offsets(moov: bytearray, root: Box, after: int, shift: int) -> 
         elif box.kind in (b"stco", b"co64"):
             wide = box.kind == b"co64"
             fmt, width = (">Q", 8) if wide else (">I", 4)
-            count = struct.unpack(">I", moov[box.pos + box.header + 4:box.pos + box.header + 8])[0]
+            count = struct.unpack(">I", moov[box.pos + box.header + 4 : box.pos + box.header + 8])[0]
             first = box.pos + box.header + 8
             for i in range(count):
-                offset = struct.unpack(fmt, moov[first + i * width:first + (i + 1) * width])[0]
+                offset = struct.unpack(fmt, moov[first + i * width : first + (i + 1) * width])[0]
                 if offset >= after:
                     if not wide and offset + shift >= 1 << 32:
                         raise Mp4Error("a chunk offset would pass 4 GiB in a 32-bit 'stco'")
                     struct.pack_into(fmt, moov, first + i * width, offset + shift)
+
     walk(root)
 
 

@@ -26,32 +26,48 @@ from ..stereo.layouts import Layout
 from .audio import AudioSource
 
 MVHEVC_TAG = "_spatial"
-INSTALL_HINT = ("MV-HEVC needs the x265 command-line encoder 4.0 or newer built with "
-                "multiview support (cmake -DENABLE_MULTIVIEW=ON; 'x265 --help' then lists "
-                "--multiview-config) and MP4Box from GPAC, both on PATH. Install them, or "
-                "write side-by-side (the default) which headsets also play")
+INSTALL_HINT = (
+    "MV-HEVC needs the x265 command-line encoder 4.0 or newer built with "
+    "multiview support (cmake -DENABLE_MULTIVIEW=ON; 'x265 --help' then lists "
+    "--multiview-config) and MP4Box from GPAC, both on PATH. Install them, or "
+    "write side-by-side (the default) which headsets also play"
+)
 # Flags of step 8 this path cannot honour: (field, value that means "not given").
-UNSUPPORTED = (("encoder", "auto"), ("container", "mp4"), ("ten_bit", False),
-               ("cq", None), ("nv_preset", None), ("sbs_w", None), ("sbs_h", None),
-               ("height", None))
+UNSUPPORTED = (
+    ("encoder", "auto"),
+    ("container", "mp4"),
+    ("ten_bit", False),
+    ("cq", None),
+    ("nv_preset", None),
+    ("sbs_w", None),
+    ("sbs_h", None),
+    ("height", None),
+)
 
 
 def refuse_mvhevc_flags(config: Any) -> None:
     """InputError naming the first flag given with --mvhevc that it cannot honour."""
     for field, unset in UNSUPPORTED:
         if getattr(config, field) != unset:
-            raise InputError(f"--{field}", "cannot be used with --mvhevc (x265's multiview "
-                             "encoder writes full-size 8-bit HEVC eyes into an MP4)")
+            raise InputError(
+                f"--{field}",
+                "cannot be used with --mvhevc (x265's multiview "
+                "encoder writes full-size 8-bit HEVC eyes into an MP4)",
+            )
 
 
 def check_mvhevc_layouts(source: Layout, target: Layout) -> None:
     """InputError unless the input stores both eyes whole and no conversion is asked for."""
     if target != source:
-        raise InputError("--layout", f"cannot be used with --mvhevc to convert {source.name} "
-                         f"to {target.name} (MV-HEVC stores two full views)")
+        raise InputError(
+            "--layout",
+            f"cannot be used with --mvhevc to convert {source.name} "
+            f"to {target.name} (MV-HEVC stores two full views)",
+        )
     if not source.full_eyes or source.vr180:
-        raise InputError("--mvhevc", f"needs both eyes whole (full_sbs or top_bottom), the "
-                         f"input is {source.name}")
+        raise InputError(
+            "--mvhevc", f"needs both eyes whole (full_sbs or top_bottom), the input is {source.name}"
+        )
 
 
 def find_multiview_tools() -> tuple[str, str] | None:
@@ -60,8 +76,7 @@ def find_multiview_tools() -> tuple[str, str] | None:
     if not x265 or not mp4box:
         return None
     try:
-        help_text = subprocess.run([x265, "--fullhelp"], capture_output=True, text=True,
-                                   timeout=30).stdout
+        help_text = subprocess.run([x265, "--fullhelp"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return (x265, mp4box) if "multiview-config" in help_text else None
@@ -110,8 +125,9 @@ def write_audio_mp4(colour: VideoInfo, seconds: float, path: Path) -> None:
             audio.close()
 
 
-def compress_mvhevc(config: Any, stereo: VideoInfo, layout: Layout, colour: VideoInfo | None,
-                    target: AtomicFile) -> None:
+def compress_mvhevc(
+    config: Any, stereo: VideoInfo, layout: Layout, colour: VideoInfo | None, target: AtomicFile
+) -> None:
     """Both eyes as Y4M files, encoded by x265 as two layers (left eye = base layer) and
     put into an MP4 with the audio. Not run by the tests here (no multiview x265)."""
     x265, mp4box = require_multiview_tools()
@@ -120,11 +136,25 @@ def compress_mvhevc(config: Any, stereo: VideoInfo, layout: Layout, colour: Vide
         views = [work / "left.y4m", work / "right.y4m"]
         write_views(stereo, layout, views)
         stream = work / "views.hevc"
-        (work / "multiview.cfg").write_text(f"--num-views 2\n--format 0\n--input {views[0]}\n"
-                                            f"--input {views[1]}\n")
-        subprocess.run([x265, "--multiview-config", str(work / "multiview.cfg"),
-                        "--crf", str(config.crf), "--preset", config.preset or "medium",
-                        "--fps", str(Fraction(stereo.fps)), "--output", str(stream)], check=True)
+        (work / "multiview.cfg").write_text(
+            f"--num-views 2\n--format 0\n--input {views[0]}\n--input {views[1]}\n"
+        )
+        subprocess.run(
+            [
+                x265,
+                "--multiview-config",
+                str(work / "multiview.cfg"),
+                "--crf",
+                str(config.crf),
+                "--preset",
+                config.preset or "medium",
+                "--fps",
+                str(Fraction(stereo.fps)),
+                "--output",
+                str(stream),
+            ],
+            check=True,
+        )
         command = [mp4box, "-add", f"{stream}:fps={float(stereo.fps)}"]
         if colour is not None:
             write_audio_mp4(colour, stereo.duration, work / "audio.mp4")

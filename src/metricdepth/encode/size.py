@@ -19,8 +19,9 @@ def _nearest_even(x: float) -> int:
     return max(2, 2 * round(x / 2))
 
 
-def output_size(width: int, height: int, sbs_w: int | None, sbs_h: int | None,
-                preset_height: int | None) -> tuple[int, int]:
+def output_size(
+    width: int, height: int, sbs_w: int | None, sbs_h: int | None, preset_height: int | None
+) -> tuple[int, int]:
     """(width, height) in pixels of the encoded frames for frames of `width` x `height`.
 
     Nothing asked for: the same size, rounded up to even (4:2:0 needs even sizes; the
@@ -42,9 +43,12 @@ def output_size(width: int, height: int, sbs_w: int | None, sbs_h: int | None,
     if sbs_w is None:
         return _nearest_even(sbs_h * width / height), sbs_h
     if abs(sbs_h - sbs_w * height / width) > 1.0:
-        raise InputError("--sbs_h", f"{sbs_w}x{sbs_h} would distort the {width}x{height} frames "
-                         f"(keeping their aspect, width {sbs_w} gives height "
-                         f"{_nearest_even(sbs_w * height / width)}); give only --sbs_w or --sbs_h")
+        raise InputError(
+            "--sbs_h",
+            f"{sbs_w}x{sbs_h} would distort the {width}x{height} frames "
+            f"(keeping their aspect, width {sbs_w} gives height "
+            f"{_nearest_even(sbs_w * height / width)}); give only --sbs_w or --sbs_h",
+        )
     return sbs_w, sbs_h
 
 

@@ -44,44 +44,80 @@ DEFAULT_PRESET = "medium"
 class CompressConfig:
     """Settings of compress_video.py (every field is a flag of the same name)."""
 
-    sbs_color_video: Path = option(None, "the stereo video (S or S_infilled.mkv); its "
-                                   "'layout' tag (written by step 6) says how the eyes are "
-                                   "packed", required=True)
-    color_video: Path | None = option(None, "the original colour video whose audio tracks are "
-                                      "added (copied, or re-encoded to AAC where the "
-                                      "container cannot hold them)")
+    sbs_color_video: Path = option(
+        None,
+        "the stereo video (S or S_infilled.mkv); its "
+        "'layout' tag (written by step 6) says how the eyes are "
+        "packed",
+        required=True,
+    )
+    color_video: Path | None = option(
+        None,
+        "the original colour video whose audio tracks are "
+        "added (copied, or re-encoded to AAC where the "
+        "container cannot hold them)",
+    )
     no_audio: bool = option(False, "write no audio, even with --color_video")
-    layout: str | None = option(None, "the output's layout: " + LAYOUT_HELP + ". Default: the "
-                                "input's tag. A full_sbs or top_bottom input can be written in "
-                                "any of the others but vr180; an input without a layout tag "
-                                "(not from step 6, or a mono video) is refused unless --layout "
-                                "says how its eyes are packed", choices=LAYOUTS)
-    encoder: str = option("auto", "video encoder: auto (hevc_nvenc when an NVIDIA device "
-                          "answers, else libx265), libx265 (HEVC), libx264 (H.264, plays "
-                          "everywhere), hevc_nvenc / h264_nvenc (NVIDIA), libsvtav1 (AV1)",
-                          choices=ENCODER_CHOICES)
-    crf: int = option(18, "constant rate factor of libx265/libx264 (0-51) and libsvtav1 "
-                      "(0-63): lower = better and larger (18: visually lossless for most "
-                      "content); NVENC uses it as --cq unless --cq is given", ge=0, le=63)
-    cq: int | None = option(None, "NVENC constant quality (0-51, lower = better); default: "
-                            "--crf", ge=0, le=51)
-    preset: str | None = option(None, "software encoder speed preset, ultrafast .. placebo "
-                                "(default medium; libsvtav1 maps it onto its 0-13)",
-                                choices=X26X_PRESETS)
-    nv_preset: str | None = option(None, "NVENC preset p1 (fastest) .. p7 (best), default p5",
-                                   choices=NV_PRESETS)
-    ten_bit: bool = option(False, "encode 10-bit (libx265, libsvtav1: yuv420p10le; "
-                           "hevc_nvenc: p010le): less banding in skies")
+    layout: str | None = option(
+        None,
+        "the output's layout: " + LAYOUT_HELP + ". Default: the "
+        "input's tag. A full_sbs or top_bottom input can be written in "
+        "any of the others but vr180; an input without a layout tag "
+        "(not from step 6, or a mono video) is refused unless --layout "
+        "says how its eyes are packed",
+        choices=LAYOUTS,
+    )
+    encoder: str = option(
+        "auto",
+        "video encoder: auto (hevc_nvenc when an NVIDIA device "
+        "answers, else libx265), libx265 (HEVC), libx264 (H.264, plays "
+        "everywhere), hevc_nvenc / h264_nvenc (NVIDIA), libsvtav1 (AV1)",
+        choices=ENCODER_CHOICES,
+    )
+    crf: int = option(
+        18,
+        "constant rate factor of libx265/libx264 (0-51) and libsvtav1 "
+        "(0-63): lower = better and larger (18: visually lossless for most "
+        "content); NVENC uses it as --cq unless --cq is given",
+        ge=0,
+        le=63,
+    )
+    cq: int | None = option(
+        None, "NVENC constant quality (0-51, lower = better); default: --crf", ge=0, le=51
+    )
+    preset: str | None = option(
+        None,
+        "software encoder speed preset, ultrafast .. placebo "
+        "(default medium; libsvtav1 maps it onto its 0-13)",
+        choices=X26X_PRESETS,
+    )
+    nv_preset: str | None = option(
+        None, "NVENC preset p1 (fastest) .. p7 (best), default p5", choices=NV_PRESETS
+    )
+    ten_bit: bool = option(
+        False, "encode 10-bit (libx265, libsvtav1: yuv420p10le; hevc_nvenc: p010le): less banding in skies"
+    )
     container: str = option("mp4", "mp4 (headsets, phones) or mkv", choices=tuple(CONTAINERS))
-    sbs_w: int | None = option(None, "output frame width, pixels (even); the height follows "
-                               "the aspect ratio unless --sbs_h is given", ge=2)
+    sbs_w: int | None = option(
+        None,
+        "output frame width, pixels (even); the height follows the aspect ratio unless --sbs_h is given",
+        ge=2,
+    )
     sbs_h: int | None = option(None, "output frame height, pixels (even)", ge=2)
-    height: int | None = option(None, "output frame height preset (720, 1080, 1440, 2160); "
-                                "the width follows the aspect ratio", choices=HEIGHT_PRESETS)
-    mvhevc: bool = option(False, "write MV-HEVC spatial video (Apple Vision Pro) instead; needs "
-                          "an x265 with multiview support and MP4Box (says what to install)")
-    output: Path | None = option(None, "output file; default: the input's name + the layout "
-                                 "tag players detect, e.g. S_LRF_Full_SBS.mp4")
+    height: int | None = option(
+        None,
+        "output frame height preset (720, 1080, 1440, 2160); the width follows the aspect ratio",
+        choices=HEIGHT_PRESETS,
+    )
+    mvhevc: bool = option(
+        False,
+        "write MV-HEVC spatial video (Apple Vision Pro) instead; needs "
+        "an x265 with multiview support and MP4Box (says what to install)",
+    )
+    output: Path | None = option(
+        None,
+        "output file; default: the input's name + the layout tag players detect, e.g. S_LRF_Full_SBS.mp4",
+    )
     overwrite: bool = option(False, "replace an existing output")
 
 
@@ -100,28 +136,44 @@ def resolve_layouts(config: CompressConfig, stereo: VideoInfo) -> tuple[Layout, 
     if tag not in REGISTRY:
         what = "no stereo layout tag" if tag is None else f"an unknown layout tag {tag!r}"
         if config.layout is None:
-            raise InputError(stereo.path, f"has {what} (not written by step 6, or a mono video): "
-                             "give --layout to say how its eyes are packed")
+            raise InputError(
+                stereo.path,
+                f"has {what} (not written by step 6, or a mono video): "
+                "give --layout to say how its eyes are packed",
+            )
         log.info("%s has %s: taking it as %s, as --layout says", stereo.path, what, config.layout)
         return REGISTRY[config.layout], REGISTRY[config.layout]
     source = REGISTRY[tag]
     target = REGISTRY[config.layout or tag]
     if target != source and (not source.full_eyes or source.vr180 or target.vr180):
-        raise InputError("--layout", f"cannot make {target.name} from {stereo.path.name}'s "
-                         f"{source.name}; only full_sbs and top_bottom convert (to full_sbs, "
-                         "half_sbs, top_bottom, half_top_bottom or anaglyph)")
-    log.info("%s: layout %s (its tag)%s", stereo.path, source.name,
-             f", written as {target.name}" if target != source else "")
+        raise InputError(
+            "--layout",
+            f"cannot make {target.name} from {stereo.path.name}'s "
+            f"{source.name}; only full_sbs and top_bottom convert (to full_sbs, "
+            "half_sbs, top_bottom, half_top_bottom or anaglyph)",
+        )
+    log.info(
+        "%s: layout %s (its tag)%s",
+        stereo.path,
+        source.name,
+        f", written as {target.name}" if target != source else "",
+    )
     return source, target
 
 
 def _check_packing(stereo: VideoInfo, layout: Layout) -> None:
     if layout.packing == "side_by_side" and stereo.width % 2:
-        raise InputError(stereo.path, f"is {stereo.width} pixels wide, an odd width: not a "
-                         f"{layout.name} stereo video (two eyes of equal width)")
+        raise InputError(
+            stereo.path,
+            f"is {stereo.width} pixels wide, an odd width: not a "
+            f"{layout.name} stereo video (two eyes of equal width)",
+        )
     if layout.packing == "top_bottom" and stereo.height % 2:
-        raise InputError(stereo.path, f"is {stereo.height} pixels high, an odd height: not a "
-                         f"{layout.name} stereo video (two eyes of equal height)")
+        raise InputError(
+            stereo.path,
+            f"is {stereo.height} pixels high, an odd height: not a "
+            f"{layout.name} stereo video (two eyes of equal height)",
+        )
 
 
 def _colour(config: CompressConfig, stereo: VideoInfo) -> VideoInfo | None:
@@ -131,8 +183,11 @@ def _colour(config: CompressConfig, stereo: VideoInfo) -> VideoInfo | None:
         return None
     colour = probe(config.color_video)
     if abs(colour.duration - stereo.duration) > 1 / float(stereo.fps):
-        raise InputError(colour.path, f"lasts {colour.duration:.3f} s, but "
-                         f"{stereo.path.name} lasts {stereo.duration:.3f} s: not its source")
+        raise InputError(
+            colour.path,
+            f"lasts {colour.duration:.3f} s, but "
+            f"{stereo.path.name} lasts {stereo.duration:.3f} s: not its source",
+        )
     if config.no_audio:
         log.info("--no_audio: %s's audio is left out", colour.path)
         return None
@@ -154,8 +209,10 @@ def _quality(config: CompressConfig, encoder: Encoder) -> tuple[int, str, str]:
                 log.warning("%s is for NVENC; %s uses --crf and --preset", flag, encoder.name)
         quality = config.crf
     if quality > encoder.max_quality:
-        raise InputError("--cq" if encoder.nvenc and config.cq is not None else "--crf",
-                         f"must be in [0, {encoder.max_quality}] for {encoder.name}, got {quality}")
+        raise InputError(
+            "--cq" if encoder.nvenc and config.cq is not None else "--crf",
+            f"must be in [0, {encoder.max_quality}] for {encoder.name}, got {quality}",
+        )
     return quality, config.preset or DEFAULT_PRESET, config.nv_preset or DEFAULT_NV_PRESET
 
 
@@ -189,17 +246,21 @@ def plan(config: CompressConfig) -> _Plan:
     pix_fmt = "yuv420p"
     if config.ten_bit:
         if encoder.ten_bit_format is None:
-            raise InputError("--ten_bit", f"{encoder.name} has no 10-bit mode here; use libx265, "
-                             "hevc_nvenc or libsvtav1")
+            raise InputError(
+                "--ten_bit", f"{encoder.name} has no 10-bit mode here; use libx265, hevc_nvenc or libsvtav1"
+            )
         pix_fmt = encoder.ten_bit_format
     arranged = np.zeros((stereo.height, stereo.width, 3), np.uint8)
     height, width = _arrange(arranged, source, target).shape[:2]
     size = output_size(width, height, config.sbs_w, config.sbs_h, config.height)
     if target.vr180 and config.container == "mkv":
-        log.warning("MKV gets no VR180 projection metadata (FFmpeg cannot write it there); "
-                    "the name says _180. Use --container mp4 for players that need it")
-    return _Plan(stereo, colour, source, target, encoder, encoder.options(quality, preset, nv_preset),
-                 pix_fmt, size)
+        log.warning(
+            "MKV gets no VR180 projection metadata (FFmpeg cannot write it there); "
+            "the name says _180. Use --container mp4 for players that need it"
+        )
+    return _Plan(
+        stereo, colour, source, target, encoder, encoder.options(quality, preset, nv_preset), pix_fmt, size
+    )
 
 
 def _arrange(frame: np.ndarray, source: Layout, target: Layout) -> np.ndarray:
@@ -236,7 +297,8 @@ def _encode(config: CompressConfig, p: _Plan, tmp: Path) -> str:
             for index, frame in enumerate(progress(reader, total=p.stereo.frame_count, desc="encode")):
                 arranged = fit(_arrange(frame, p.source, p.target), width, height)
                 av_frame = av.VideoFrame.from_ndarray(arranged, format="rgb24").reformat(
-                    format=p.pix_fmt, dst_colorspace="ITU709", dst_color_range=1)
+                    format=p.pix_fmt, dst_colorspace="ITU709", dst_color_range=1
+                )
                 av_frame.pts, av_frame.time_base = index, 1 / Fraction(p.stereo.fps)
                 if audio is not None:
                     audio.mux_until(video_time(index, p.stereo.fps))
@@ -257,8 +319,11 @@ def _check_extension(final: Path, container: str) -> None:
     """--output must end as its container does (a player goes by the extension)."""
     allowed = CONTAINER_EXTENSIONS[container]
     if final.suffix.lower() not in allowed:
-        raise InputError(final, f"--output must end in {' or '.join(allowed)} for the "
-                         f"{container} container (--container mp4 or mkv)")
+        raise InputError(
+            final,
+            f"--output must end in {' or '.join(allowed)} for the "
+            f"{container} container (--container mp4 or mkv)",
+        )
 
 
 def stereo_boxes(layout: Layout) -> bytes:
@@ -273,8 +338,7 @@ def check_result(path: Path, stereo: VideoInfo, audio_tracks: int) -> VideoInfo:
     info = probe(path)
     frame = 1 / float(stereo.fps)
     if info.frame_count != stereo.frame_count:
-        raise RuntimeError(f"{path}: {info.frame_count} frames written, the source has "
-                           f"{stereo.frame_count}")
+        raise RuntimeError(f"{path}: {info.frame_count} frames written, the source has {stereo.frame_count}")
     with av.open(str(path)) as container:
         seconds = container.duration / av.time_base if container.duration else info.duration
         tracks = len(container.streams.audio)
@@ -300,8 +364,9 @@ def _add_stereo_boxes(path: Path, final: Path, layout: Layout) -> None:
     try:
         add_video_boxes(path, boxes)
     except Mp4Error as exc:
-        raise InputError(final, f"encoded, but its stereo metadata could not be added ({exc}); "
-                         "--container mkv avoids this") from None
+        raise InputError(
+            final, f"encoded, but its stereo metadata could not be added ({exc}); --container mkv avoids this"
+        ) from None
 
 
 def compress(config: CompressConfig) -> list[Path]:

@@ -43,8 +43,9 @@ def eye_offset(eye: Eye, pupillary_distance_m: float) -> float:
     return (-0.5 if eye == "left" else 0.5) * pupillary_distance_m
 
 
-def eye_holes(clip: SyntheticClip, frame: int, eye: Eye,
-              pupillary_distance_m: float) -> tuple[np.ndarray, np.ndarray]:
+def eye_holes(
+    clip: SyntheticClip, frame: int, eye: Eye, pupillary_distance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The exact view of `eye` at `frame` and its holes.
 
     Returns colour (H, W, 3) uint8 RGB and holes (H, W) bool (True: the point seen there is
@@ -57,8 +58,12 @@ def eye_holes(clip: SyntheticClip, frame: int, eye: Eye,
     points_world = transform_points(world_from_eye, unproject(np.stack([x, y], -1), view.depth, intr))
     points_src = transform_points(invert_pose(clip.world_from_cam[frame]), points_world)
     xy, z = project(points_src, intr)
-    inside = ((xy[..., 0] >= -0.5) & (xy[..., 0] <= intr.width - 0.5)
-              & (xy[..., 1] >= -0.5) & (xy[..., 1] <= intr.height - 0.5))
+    inside = (
+        (xy[..., 0] >= -0.5)
+        & (xy[..., 0] <= intr.width - 0.5)
+        & (xy[..., 1] >= -0.5)
+        & (xy[..., 1] <= intr.height - 0.5)
+    )
     safe_xy = np.where(inside[..., None], xy, 0.0)
     seen = clip.sample(clip.world_from_cam[frame], safe_xy, frame)
     same = (np.abs(seen.depth - z) <= VISIBLE_DEPTH_TOLERANCE * z) & (seen.surface_ids == view.surface_ids)
@@ -81,9 +86,9 @@ def stereo_truth(clip: SyntheticClip, frame: int, pupillary_distance_m: float = 
     return StereoTruth(truth, rendered, hole, np.concatenate(masks, axis=1))
 
 
-def write_stereo_inputs(clip: SyntheticClip, depth_video: str | Path,
-                        pupillary_distance_m: float = 0.063,
-                        overwrite: bool = False) -> tuple[Path, Path, list[StereoTruth]]:
+def write_stereo_inputs(
+    clip: SyntheticClip, depth_video: str | Path, pupillary_distance_m: float = 0.063, overwrite: bool = False
+) -> tuple[Path, Path, list[StereoTruth]]:
     """Write ``D_stereo.mkv`` and ``D_stereo.mkv_infillmask.mkv`` for the depth video path
     `depth_video` (as step 6 would); return their paths and the per-frame truth."""
     stereo = naming.output_path(depth_video, naming.STEREO)
@@ -91,8 +96,10 @@ def write_stereo_inputs(clip: SyntheticClip, depth_video: str | Path,
     n, height, width = clip.depth.shape
     frames = [stereo_truth(clip, i, pupillary_distance_m) for i in range(n)]
     common = dict(overwrite=overwrite, expected_frames=n)
-    with VideoWriter(stereo, 2 * width, height, clip.fps, **common) as video, \
-            VideoWriter(mask, 2 * width, height, clip.fps, **common) as masks:
+    with (
+        VideoWriter(stereo, 2 * width, height, clip.fps, **common) as video,
+        VideoWriter(mask, 2 * width, height, clip.fps, **common) as masks,
+    ):
         for item in frames:
             video.write(item.rendered)
             masks.write(item.mask)

@@ -43,16 +43,16 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def source_positions(eye_depth: np.ndarray, eye_intr: Intrinsics, src_intr: Intrinsics,
-                     source_from_eye: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def source_positions(
+    eye_depth: np.ndarray, eye_intr: Intrinsics, src_intr: Intrinsics, source_from_eye: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Where each eye pixel's surface point lies in the source camera.
 
     eye_depth: (H, W) float, metres, the eye's exact z-depth (inf = nothing).
     source_from_eye: (4, 4). Returns source pixels (H, W, 2) float64 (x, y) and the
     point's source z-depth (H, W) float64 (NaN pixels where not in front of it)."""
     x, y = pixel_grid(eye_intr.width, eye_intr.height)
-    points = unproject(np.stack([x, y], -1).astype(np.float64), eye_depth.astype(np.float64),
-                       eye_intr)
+    points = unproject(np.stack([x, y], -1).astype(np.float64), eye_depth.astype(np.float64), eye_intr)
     return project(transform_points(source_from_eye, points), src_intr)
 
 
@@ -60,8 +60,9 @@ def backward_warp(source: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """Sample (H, W, 3) uint8 `source` bilinearly at (H', W', 2) pixels (x, y); outside
     the image or NaN: black. Returns (H', W', 3) uint8."""
     xy = np.nan_to_num(xy, nan=-1e6).astype(np.float32)
-    return cv2.remap(source, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(
+        source, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
 
 
 def forward_splat_disparity(disparity: np.ndarray) -> np.ndarray:
@@ -94,8 +95,13 @@ class Scores:
     pixels: int
 
 
-def synthetic_scores(clip: SyntheticClip, frame: int, offset_m: float,
-                     world_from_centre: np.ndarray | None = None, **render_options) -> Scores:
+def synthetic_scores(
+    clip: SyntheticClip,
+    frame: int,
+    offset_m: float,
+    world_from_centre: np.ndarray | None = None,
+    **render_options,
+) -> Scores:
     """Render the eye `offset_m` metres along the x axis of the centre camera (frame
     `frame`'s camera, or `world_from_centre`: stabilised rendering) from frame `frame`
     and score it against the scene's exact view of that eye.
@@ -110,23 +116,34 @@ def synthetic_scores(clip: SyntheticClip, frame: int, offset_m: float,
     truth = clip.render(eye_pose, frame)
     intr = clip.intrinsics
     xy, z = source_positions(truth.depth, intr, intr, invert_pose(source_pose) @ eye_pose)
-    inside = ((xy[..., 0] >= -0.5) & (xy[..., 0] <= intr.width - 0.5)
-              & (xy[..., 1] >= -0.5) & (xy[..., 1] <= intr.height - 0.5))
+    inside = (
+        (xy[..., 0] >= -0.5)
+        & (xy[..., 0] <= intr.width - 0.5)
+        & (xy[..., 1] >= -0.5)
+        & (xy[..., 1] <= intr.height - 0.5)
+    )
     seen = clip.sample(source_pose, np.where(inside[..., None], xy, 0.0), frame)
-    both = (inside & np.isfinite(truth.depth) & (seen.surface_ids == truth.surface_ids)
-            & (np.abs(seen.depth - z) <= VISIBLE_DEPTH_TOL * z))
+    both = (
+        inside
+        & np.isfinite(truth.depth)
+        & (seen.surface_ids == truth.surface_ids)
+        & (np.abs(seen.depth - z) <= VISIBLE_DEPTH_TOL * z)
+    )
     if world_from_centre is None:
         eye = eye_at(intr, offset_m)
     else:
         eye = eye_at(intr, offset_m, 0.0, source_pose, world_from_centre)
-    view, = render_eyes(clip.colour[frame], clip.depth[frame], intr, [eye], **render_options)
+    (view,) = render_eyes(clip.colour[frame], clip.depth[frame], intr, [eye], **render_options)
     oracle = backward_warp(clip.colour[frame], xy)
-    return Scores(psnr(view.colour, truth.colour, both), psnr(oracle, truth.colour, both),
-                  iou(view.holes, ~both), int(both.sum()))
+    return Scores(
+        psnr(view.colour, truth.colour, both),
+        psnr(oracle, truth.colour, both),
+        iou(view.holes, ~both),
+        int(both.sum()),
+    )
 
 
-def real_pair_scores(left: np.ndarray, right: np.ndarray, disparity: np.ndarray,
-                     **render_options) -> Scores:
+def real_pair_scores(left: np.ndarray, right: np.ndarray, disparity: np.ndarray, **render_options) -> Scores:
     """Render the right view of a rectified pair from the left image and its ground-truth
     disparity, and score it against the real right image.
 
@@ -147,8 +164,9 @@ def real_pair_scores(left: np.ndarray, right: np.ndarray, disparity: np.ndarray,
     scored[:, :-1] &= landed[:, 1:]
     xs, ys = pixel_grid(width, height)
     oracle = backward_warp(left, np.stack([xs + right_disparity, ys], axis=-1))
-    return Scores(psnr(view.colour, right, scored), psnr(oracle, right, scored),
-                  float("nan"), int(scored.sum()))
+    return Scores(
+        psnr(view.colour, right, scored), psnr(oracle, right, scored), float("nan"), int(scored.sum())
+    )
 
 
 def render_from_disparity(left: np.ndarray, disparity: np.ndarray, **render_options) -> EyeView:
@@ -159,7 +177,7 @@ def render_from_disparity(left: np.ndarray, disparity: np.ndarray, **render_opti
     focal = float(width)
     intr = Intrinsics(width, height, focal, focal, (width - 1) / 2.0, (height - 1) / 2.0)
     depth = focal / _fill_unknown(disparity.astype(np.float32))
-    view, = render_eyes(left, depth, intr, [eye_at(intr, 1.0)], **render_options)
+    (view,) = render_eyes(left, depth, intr, [eye_at(intr, 1.0)], **render_options)
     return view
 
 

@@ -39,11 +39,11 @@ from ..io.sidecars import FrameTracks, write_tracking
 from ..io.video import VideoWriter
 from ..synthetic import SyntheticClip
 
-SEED_EVERY_FRAMES = 4      # new tracks are seeded every this many frames
-SEED_SPACING_PX = 12.0     # grid spacing of the seeds; no seed within this of a live track
-SAME_DEPTH_REL = 1e-3      # a projected point is in view where the scene's depth agrees this well
+SEED_EVERY_FRAMES = 4  # new tracks are seeded every this many frames
+SEED_SPACING_PX = 12.0  # grid spacing of the seeds; no seed within this of a live track
+SAME_DEPTH_REL = 1e-3  # a projected point is in view where the scene's depth agrees this well
 SCALE_RANGE = (0.8, 1.25)  # corrupt_depth: the per-frame scale stays in this range
-SCALE_STEP = 0.06          # corrupt_depth: standard deviation of the log-scale random walk step
+SCALE_STEP = 0.06  # corrupt_depth: standard deviation of the log-scale random walk step
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,14 @@ def _to_world(clip: SyntheticClip, live: _Live, frame: int) -> np.ndarray:
     return np.where(moving[:, None], transform_points(pose, live.points), live.points)
 
 
-def _seed(clip: SyntheticClip, frame: int, taken_xy: np.ndarray, next_id: int,
-          rng: np.random.Generator, spacing: float) -> _Live:
+def _seed(
+    clip: SyntheticClip,
+    frame: int,
+    taken_xy: np.ndarray,
+    next_id: int,
+    rng: np.random.Generator,
+    spacing: float,
+) -> _Live:
     """New tracks in `frame` on a jittered grid, away from the live tracks' `taken_xy`."""
     intr = clip.intrinsics
     xs = np.arange(spacing / 2, intr.width - 0.5, spacing)
@@ -91,9 +97,13 @@ def _seed(clip: SyntheticClip, frame: int, taken_xy: np.ndarray, next_id: int,
     return _Live(np.arange(next_id, next_id + len(grid)), surfaces, points)
 
 
-def clip_tracks(clip: SyntheticClip, noise_px: float = 0.0, seed: int = 0,
-                seed_every: int = SEED_EVERY_FRAMES,
-                spacing_px: float = SEED_SPACING_PX) -> list[FrameTracks]:
+def clip_tracks(
+    clip: SyntheticClip,
+    noise_px: float = 0.0,
+    seed: int = 0,
+    seed_every: int = SEED_EVERY_FRAMES,
+    spacing_px: float = SEED_SPACING_PX,
+) -> list[FrameTracks]:
     """Exact tracks of `clip`, one FrameTracks per frame (pixels, sub-pixel).
 
     noise_px: standard deviation of Gaussian noise added to every position, pixels
@@ -108,37 +118,49 @@ def clip_tracks(clip: SyntheticClip, noise_px: float = 0.0, seed: int = 0,
         if len(live.ids):
             cam = transform_points(invert_pose(clip.world_from_cam[f]), _to_world(clip, live, f))
             xy, z = project(cam, intr)
-            inside = (np.isfinite(xy).all(axis=1) & (xy[:, 0] >= -0.5) & (xy[:, 1] >= -0.5)
-                      & (xy[:, 0] <= intr.width - 0.5) & (xy[:, 1] <= intr.height - 0.5))
+            inside = (
+                np.isfinite(xy).all(axis=1)
+                & (xy[:, 0] >= -0.5)
+                & (xy[:, 1] >= -0.5)
+                & (xy[:, 0] <= intr.width - 0.5)
+                & (xy[:, 1] <= intr.height - 0.5)
+            )
             view = clip.sample(clip.world_from_cam[f], np.where(inside[:, None], xy, 0.0), f)
-            seen = inside & (view.surface_ids == live.surfaces) & (
-                np.abs(view.depth - z) <= SAME_DEPTH_REL * z)
+            seen = (
+                inside & (view.surface_ids == live.surfaces) & (np.abs(view.depth - z) <= SAME_DEPTH_REL * z)
+            )
             live = _Live(live.ids[seen], live.surfaces[seen], live.points[seen])
             xy = xy[seen]
         if f % seed_every == 0:
             new = _seed(clip, f, xy, next_id, rng, spacing_px)
             next_id += len(new.ids)
-            new_xy, _ = project(transform_points(invert_pose(clip.world_from_cam[f]),
-                                                 _to_world(clip, new, f)), intr)
-            live = _Live(np.concatenate([live.ids, new.ids]),
-                         np.concatenate([live.surfaces, new.surfaces]),
-                         np.concatenate([live.points, new.points]))
+            new_xy, _ = project(
+                transform_points(invert_pose(clip.world_from_cam[f]), _to_world(clip, new, f)), intr
+            )
+            live = _Live(
+                np.concatenate([live.ids, new.ids]),
+                np.concatenate([live.surfaces, new.surfaces]),
+                np.concatenate([live.points, new.points]),
+            )
             xy = np.concatenate([xy, new_xy])
         frames.append(FrameTracks(live.ids.copy(), _noisy(xy, noise_px, intr, rng)))
     return frames
 
 
-def _noisy(xy: np.ndarray, noise_px: float, intr: Intrinsics,
-           rng: np.random.Generator) -> np.ndarray:
+def _noisy(xy: np.ndarray, noise_px: float, intr: Intrinsics, rng: np.random.Generator) -> np.ndarray:
     """xy (N, 2) pixels plus Gaussian noise, clipped to the image [-0.5, W - 0.5]."""
     if noise_px > 0:
         xy = xy + rng.normal(0.0, noise_px, xy.shape)
     return np.clip(xy, -0.5, [intr.width - 0.5, intr.height - 0.5])
 
 
-def corrupt_depth(depth: np.ndarray, noise_rel: float = 0.02, seed: int = 0,
-                  scale_step: float = SCALE_STEP,
-                  scale_range: tuple[float, float] = SCALE_RANGE) -> tuple[np.ndarray, np.ndarray]:
+def corrupt_depth(
+    depth: np.ndarray,
+    noise_rel: float = 0.02,
+    seed: int = 0,
+    scale_step: float = SCALE_STEP,
+    scale_range: tuple[float, float] = SCALE_RANGE,
+) -> tuple[np.ndarray, np.ndarray]:
     """Depth as a monocular model might give it.
 
     depth: (N, H, W) float32 metres. Each frame is multiplied by a scale that follows a
@@ -156,9 +178,15 @@ def corrupt_depth(depth: np.ndarray, noise_rel: float = 0.02, seed: int = 0,
     return (depth * scales[:, None, None].astype(np.float32) * noise).astype(np.float32), scales
 
 
-def write_inputs(colour_path: Path, colour: np.ndarray | None, depth: np.ndarray,
-                 tracks: list[FrameTracks], mask: np.ndarray | None = None, fps: int = 30,
-                 overwrite: bool = False) -> dict[str, Path]:
+def write_inputs(
+    colour_path: Path,
+    colour: np.ndarray | None,
+    depth: np.ndarray,
+    tracks: list[FrameTracks],
+    mask: np.ndarray | None = None,
+    fps: int = 30,
+    overwrite: bool = False,
+) -> dict[str, Path]:
     """Write what steps 4 and 5 read for a colour video at `colour_path`: the colour video
     (if `colour` is given), ``_depth.mkv``, ``_mask.mkv`` (if `mask`), ``_tracking.json``.
 
@@ -166,8 +194,10 @@ def write_inputs(colour_path: Path, colour: np.ndarray | None, depth: np.ndarray
     mask: (N, H, W) bool. Returns the paths by role.
     """
     n, height, width = depth.shape
-    paths = {"depth": naming.output_path(colour_path, naming.DEPTH),
-             "tracks": naming.output_path(colour_path, naming.TRACKING)}
+    paths = {
+        "depth": naming.output_path(colour_path, naming.DEPTH),
+        "tracks": naming.output_path(colour_path, naming.TRACKING),
+    }
     if colour is not None:
         paths["colour"] = colour_path
         with VideoWriter(colour_path, width, height, fps, overwrite=overwrite) as video:
@@ -209,8 +239,9 @@ class RoomTracks:
         """Exact (H, W) float32 z-depth of frame `frame`, metres."""
         intr = self.intrinsics
         x, y = np.meshgrid(np.arange(intr.width), np.arange(intr.height))
-        rays_cam = np.stack([(x - intr.cx) / intr.fx, (y - intr.cy) / intr.fy,
-                             np.ones(x.shape)], axis=-1)  # z = 1: ray parameter is z-depth
+        rays_cam = np.stack(
+            [(x - intr.cx) / intr.fx, (y - intr.cy) / intr.fy, np.ones(x.shape)], axis=-1
+        )  # z = 1: ray parameter is z-depth
         room_from_cam = self.room_from_world @ self.world_from_cam[frame]
         dirs = rays_cam @ room_from_cam[:3, :3].T
         origin = room_from_cam[:3, 3]
@@ -228,10 +259,12 @@ def room_path(frames: int, translation_m: float, rotation_deg: float) -> np.ndar
         ease = (1 - math.cos(math.pi * si)) / 2
         yaw = math.radians(rotation_deg) * (ease - 0.5)
         pitch = math.radians(rotation_deg) * 0.3 * math.sin(2 * math.pi * si)
-        rotation = rotation_about_axis(np.array([0.0, 1.0, 0.0]), yaw) @ \
-            rotation_about_axis(np.array([1.0, 0.0, 0.0]), pitch)
+        rotation = rotation_about_axis(np.array([0.0, 1.0, 0.0]), yaw) @ rotation_about_axis(
+            np.array([1.0, 0.0, 0.0]), pitch
+        )
         centre = ROOM_CAMERA_START_M + np.array(
-            [translation_m * (ease - 0.5), 0.0, translation_m / 3 * math.sin(math.pi * si)])
+            [translation_m * (ease - 0.5), 0.0, translation_m / 3 * math.sin(math.pi * si)]
+        )
         poses[i] = make_pose(rotation, centre)
     return poses
 
@@ -245,10 +278,18 @@ def _wall_points(count: int, rng: np.random.Generator) -> np.ndarray:
     return points
 
 
-def room_tracks(frames: int = 64, width: int = 320, height: int = 240, xfov: float = 60.0,
-                translation_m: float = 1.0, rotation_deg: float = 10.0,
-                tracks_per_frame: int = 300, track_frames: tuple[int, int] = (15, 60),
-                noise_px: float = 0.0, seed: int = 0) -> RoomTracks:
+def room_tracks(
+    frames: int = 64,
+    width: int = 320,
+    height: int = 240,
+    xfov: float = 60.0,
+    translation_m: float = 1.0,
+    rotation_deg: float = 10.0,
+    tracks_per_frame: int = 300,
+    track_frames: tuple[int, int] = (15, 60),
+    noise_px: float = 0.0,
+    seed: int = 0,
+) -> RoomTracks:
     """Tracks of random wall points: each point lives a random number of frames in
     `track_frames` from a random start, and is tracked while it is in the image; about
     `tracks_per_frame` are visible in each frame. noise_px: Gaussian noise, pixels."""
@@ -266,8 +307,13 @@ def room_tracks(frames: int = 64, width: int = 320, height: int = 240, xfov: flo
     tracks = []
     for f in range(frames):
         xy, _ = project(transform_points(invert_pose(world_from_cam[f]), points), intr)
-        inside = (np.isfinite(xy).all(axis=1) & (xy[:, 0] >= -0.5) & (xy[:, 1] >= -0.5)
-                  & (xy[:, 0] <= width - 0.5) & (xy[:, 1] <= height - 0.5))
+        inside = (
+            np.isfinite(xy).all(axis=1)
+            & (xy[:, 0] >= -0.5)
+            & (xy[:, 1] >= -0.5)
+            & (xy[:, 0] <= width - 0.5)
+            & (xy[:, 1] <= height - 0.5)
+        )
         active = (start <= f) & (f < stop)
         alive &= inside | ~active | (start == f)
         seen = np.flatnonzero(active & inside & alive)

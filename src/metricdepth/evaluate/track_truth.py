@@ -58,16 +58,22 @@ class TrackTruth:
         return float(np.percentile(self.errors, 95)) if len(self.errors) else float("nan")
 
 
-def _true_pixels(clip: SyntheticClip, world: np.ndarray, frame: int,
-                 margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def _true_pixels(
+    clip: SyntheticClip, world: np.ndarray, frame: int, margin: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(N, 2) true pixels and (N,) bool visibility of (N, 3) world points in `frame`;
     visible only at least `margin` pixels inside the image."""
     cam = transform_points(invert_pose(clip.world_from_cam[frame]), world)
     xy, z = project(cam, clip.intrinsics)
     w, h = clip.intrinsics.width, clip.intrinsics.height
     lo = margin - 0.5
-    inside = np.isfinite(xy).all(1) & (xy[:, 0] >= lo) & (xy[:, 0] <= w - 1 - lo) \
-        & (xy[:, 1] >= lo) & (xy[:, 1] <= h - 1 - lo)
+    inside = (
+        np.isfinite(xy).all(1)
+        & (xy[:, 0] >= lo)
+        & (xy[:, 0] <= w - 1 - lo)
+        & (xy[:, 1] >= lo)
+        & (xy[:, 1] <= h - 1 - lo)
+    )
     visible = np.zeros(len(world), bool)
     if inside.any():
         seen = clip.sample(clip.world_from_cam[frame], xy[inside], frame)
@@ -80,12 +86,13 @@ def _on_one_surface(clip: SyntheticClip, frame: int, xy: np.ndarray, radius: int
     sees a single surface (no occlusion boundary or crease inside it)."""
     ids = clip.surface_ids[frame]
     x, y = int(round(xy[0])), int(round(xy[1]))
-    window = ids[max(0, y - radius): y + radius + 1, max(0, x - radius): x + radius + 1]
+    window = ids[max(0, y - radius) : y + radius + 1, max(0, x - radius) : x + radius + 1]
     return bool((window == ids[min(max(y, 0), ids.shape[0] - 1), min(max(x, 0), ids.shape[1] - 1)]).all())
 
 
-def compare_tracks(clip: SyntheticClip, tracks: list[FrameTracks], horizon: int = 30,
-                   window_radius: int = 7) -> TrackTruth:
+def compare_tracks(
+    clip: SyntheticClip, tracks: list[FrameTracks], horizon: int = 30, window_radius: int = 7
+) -> TrackTruth:
     """Compare per-frame tracks (one FrameTracks per clip frame, pixels of the clip's
     size) with the truth. See TrackTruth.
 
@@ -132,8 +139,11 @@ def compare_tracks(clip: SyntheticClip, tracks: list[FrameTracks], horizon: int 
         errors.append(err[visible])
 
     judged = survived = 0
-    static_seeds = [(i, seed_frame[i], w) for i, w in world_point.items()
-                    if i in surface_seeds and seed_frame[i] + horizon < clip.frames]
+    static_seeds = [
+        (i, seed_frame[i], w)
+        for i, w in world_point.items()
+        if i in surface_seeds and seed_frame[i] + horizon < clip.frames
+    ]
     out_of_sight: set[int] = set()  # seeds whose point is hidden at some frame of the horizon
     for frame in range(clip.frames):
         batch = [(i, w) for i, f, w in static_seeds if f < frame <= f + horizon]
@@ -145,5 +155,11 @@ def compare_tracks(clip: SyntheticClip, tracks: list[FrameTracks], horizon: int 
             continue
         judged += 1
         survived += int(all(f in seen_at.get(track_id, ()) for f in range(first + 1, first + horizon + 1)))
-    return TrackTruth(np.concatenate(errors) if errors else np.zeros(0), hidden, strays, observations,
-                      survived / judged if judged else float("nan"), judged)
+    return TrackTruth(
+        np.concatenate(errors) if errors else np.zeros(0),
+        hidden,
+        strays,
+        observations,
+        survived / judged if judged else float("nan"),
+        judged,
+    )

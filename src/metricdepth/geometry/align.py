@@ -10,8 +10,9 @@ import numpy as np
 from ..camera import invert_pose
 
 
-def umeyama(src: np.ndarray, dst: np.ndarray, with_scale: bool = True,
-            weights: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+def umeyama(
+    src: np.ndarray, dst: np.ndarray, with_scale: bool = True, weights: np.ndarray | None = None
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Least-squares (s, R, t) with dst ~ s R src + t (Umeyama 1991).
 
     src, dst: (N, 3) float, metres, N >= 3 (not all on a line). weights: optional (N,)
@@ -46,8 +47,7 @@ def path_length(world_from_cam: np.ndarray) -> float:
     return float(np.linalg.norm(np.diff(world_from_cam[:, :3, 3], axis=0), axis=1).sum())
 
 
-def absolute_trajectory_error(estimate: np.ndarray, truth: np.ndarray,
-                              with_scale: bool = False) -> float:
+def absolute_trajectory_error(estimate: np.ndarray, truth: np.ndarray, with_scale: bool = False) -> float:
     """RMS distance between camera centres (metres, truth's units) after aligning the
     estimate to the truth rigidly (`with_scale` False) or by a similarity.
 
@@ -59,8 +59,9 @@ def absolute_trajectory_error(estimate: np.ndarray, truth: np.ndarray,
     return float(np.sqrt(np.mean(np.sum((aligned - gt) ** 2, axis=1))))
 
 
-def relative_pose_errors(estimate: np.ndarray, truth: np.ndarray,
-                         step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def relative_pose_errors(
+    estimate: np.ndarray, truth: np.ndarray, step: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Relative pose error between frames i and i + `step`: translation (metres) and
     rotation (degrees) of inv(truth_rel) @ estimate_rel, one per frame pair.
 

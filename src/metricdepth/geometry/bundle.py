@@ -36,11 +36,11 @@ LSMR_TOLERANCE = 1e-5  # inner linear solves (lsmr atol, btol): looser is faster
 class BundleSettings:
     """Weights and solver limits of one bundle adjustment."""
 
-    track_sigma_px: float = 1.0     # expected tracking error, pixels
-    depth_sigma_rel: float = 0.05   # expected depth error after the frame's scale, relative
-    loss: str = "soft_l1"           # scipy robust loss (smooth: converges in a few steps)
-    loss_scale: float = 2.0         # residuals beyond this many sigmas are down-weighted
-    max_evaluations: int = 60       # residual evaluations per solve (scipy max_nfev)
+    track_sigma_px: float = 1.0  # expected tracking error, pixels
+    depth_sigma_rel: float = 0.05  # expected depth error after the frame's scale, relative
+    loss: str = "soft_l1"  # scipy robust loss (smooth: converges in a few steps)
+    loss_scale: float = 2.0  # residuals beyond this many sigmas are down-weighted
+    max_evaluations: int = 60  # residual evaluations per solve (scipy max_nfev)
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,22 @@ class Problem:
     depth: np.ndarray
 
 
-def _project(rotations: np.ndarray, translations: np.ndarray, points: np.ndarray,
-             problem: Problem, fx: float, fy: float, cx: float, cy: float
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _project(
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    points: np.ndarray,
+    problem: Problem,
+    fx: float,
+    fy: float,
+    cx: float,
+    cy: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Pixels (M, 2) and z-depth (M,) of each observation's point in its camera.
 
     rotations: (F, 3, 3) and translations (F, 3): cam_from_world."""
-    cam = np.einsum("mij,mj->mi", rotations[problem.frame], points[problem.point]) \
-        + translations[problem.frame]
+    cam = (
+        np.einsum("mij,mj->mi", rotations[problem.frame], points[problem.point]) + translations[problem.frame]
+    )
     z = np.maximum(cam[:, 2], MIN_DEPTH_M)
     uv = np.stack([fx * cam[:, 0] / z + cx, fy * cam[:, 1] / z + cy], axis=1)
     return uv, cam[:, 2]
@@ -93,8 +101,15 @@ def _project(rotations: np.ndarray, translations: np.ndarray, points: np.ndarray
 class _Layout:
     """Where each unknown lives in the parameter vector."""
 
-    def __init__(self, frames: int, points: int, free_frames: np.ndarray, free_points: np.ndarray,
-                 rotation_only: bool, optimize_focal: bool):
+    def __init__(
+        self,
+        frames: int,
+        points: int,
+        free_frames: np.ndarray,
+        free_points: np.ndarray,
+        rotation_only: bool,
+        optimize_focal: bool,
+    ):
         self.pose_size = 3 if rotation_only else 6
         self.free_frames = np.flatnonzero(free_frames)
         self.free_points = np.flatnonzero(free_points)
@@ -126,8 +141,9 @@ def _pack(rec: Reconstruction, layout: _Layout) -> np.ndarray:
     return x
 
 
-def _unpack(x: np.ndarray, rec: Reconstruction, layout: _Layout
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+def _unpack(
+    x: np.ndarray, rec: Reconstruction, layout: _Layout
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """cam_from_world rotations (F, 3, 3), translations (F, 3), points, log scales, focal factor."""
     cam_from_world = invert_pose(rec.world_from_cam)
     rotations, translations = cam_from_world[:, :3, :3].copy(), cam_from_world[:, :3, 3].copy()
@@ -194,8 +210,10 @@ class _Jacobian:
             blocks.append((rows, obs, self.point_col[obs], 3))
         blocks.append((depth_rows, d, self.scale_col[d], 1))
         if self.layout.focal_col >= 0:
-            blocks += [(2 * m, m, np.full(self.m, self.layout.focal_col), 1),
-                       (2 * m + 1, m, np.full(self.m, self.layout.focal_col), 1)]
+            blocks += [
+                (2 * m, m, np.full(self.m, self.layout.focal_col), 1),
+                (2 * m + 1, m, np.full(self.m, self.layout.focal_col), 1),
+            ]
         return blocks
 
     def _pattern(self) -> tuple[np.ndarray, np.ndarray]:
@@ -208,17 +226,29 @@ class _Jacobian:
             cols.append((first[keep, None] + np.arange(width)).ravel())
         return np.concatenate(rows), np.concatenate(cols)
 
-    def matrix(self, rotvecs: np.ndarray, rotations: np.ndarray, rotated: np.ndarray,
-               cam: np.ndarray, focal: tuple[float, float], inv_sigma_px: float,
-               inv_sigma_depth: float) -> csr_matrix:
+    def matrix(
+        self,
+        rotvecs: np.ndarray,
+        rotations: np.ndarray,
+        rotated: np.ndarray,
+        cam: np.ndarray,
+        focal: tuple[float, float],
+        inv_sigma_px: float,
+        inv_sigma_depth: float,
+    ) -> csr_matrix:
         """Values at the current parameters, per observation (M rows each):
         rotvecs (M, 3) and rotations (M, 3, 3) of its frame's cam_from_world (rotvecs
         unused for fixed frames), rotated (M, 3) = R X, cam (M, 3) = R X + t."""
         fx, fy = focal
         z = np.maximum(cam[:, 2], MIN_DEPTH_M)
         zero = np.zeros(self.m)
-        d_uv = np.stack([np.stack([fx / z, zero, -fx * cam[:, 0] / z**2], axis=1),
-                         np.stack([zero, fy / z, -fy * cam[:, 1] / z**2], axis=1)], axis=1)
+        d_uv = np.stack(
+            [
+                np.stack([fx / z, zero, -fx * cam[:, 0] / z**2], axis=1),
+                np.stack([zero, fy / z, -fy * cam[:, 1] / z**2], axis=1),
+            ],
+            axis=1,
+        )
         d_uv *= inv_sigma_px  # (M, 2, 3): d(u, v) / d(camera point)
         d_logz = np.stack([zero, zero, inv_sigma_depth / z], axis=1)  # (M, 3)
         d_rot = -_skew(rotated) @ _left_jacobian(rotvecs)  # (M, 3, 3) d(cam)/d(w)
@@ -226,8 +256,11 @@ class _Jacobian:
         values = []
         block_index = 0
         depth_obs = np.flatnonzero(self.has_depth)
-        for obs, grad in ((slice(None), d_uv[:, 0]), (slice(None), d_uv[:, 1]),
-                          (depth_obs, d_logz[depth_obs])):
+        for obs, grad in (
+            (slice(None), d_uv[:, 0]),
+            (slice(None), d_uv[:, 1]),
+            (depth_obs, d_logz[depth_obs]),
+        ):
             pose = np.einsum("ni,nij->nj", grad, d_rot[obs])
             if not self.layout.rotation_only:
                 pose = np.concatenate([pose, grad], axis=1)
@@ -247,8 +280,9 @@ def project_problem(rec: Reconstruction, problem: Problem, intr: Intrinsics) -> 
     """(M, 2) float64 pixels where each observation's point projects (NaN behind the camera)."""
     cam_from_world = invert_pose(rec.world_from_cam)
     k = rec.intrinsics(intr)
-    uv, z = _project(cam_from_world[:, :3, :3], cam_from_world[:, :3, 3], rec.points, problem,
-                     k.fx, k.fy, k.cx, k.cy)
+    uv, z = _project(
+        cam_from_world[:, :3, :3], cam_from_world[:, :3, 3], rec.points, problem, k.fx, k.fy, k.cx, k.cy
+    )
     uv[~(z > 0)] = np.nan
     return uv
 
@@ -263,10 +297,17 @@ def reprojection_errors(rec: Reconstruction, problem: Problem, intr: Intrinsics)
     return err
 
 
-def bundle_adjust(rec: Reconstruction, problem: Problem, intr: Intrinsics,
-                  settings: BundleSettings, free_frames: np.ndarray,
-                  free_points: np.ndarray | None = None, *, rotation_only: bool = False,
-                  optimize_focal: bool = False) -> Reconstruction:
+def bundle_adjust(
+    rec: Reconstruction,
+    problem: Problem,
+    intr: Intrinsics,
+    settings: BundleSettings,
+    free_frames: np.ndarray,
+    free_points: np.ndarray | None = None,
+    *,
+    rotation_only: bool = False,
+    optimize_focal: bool = False,
+) -> Reconstruction:
     """Refine `rec` on `problem`; returns the refined reconstruction.
 
     free_frames: (F,) bool, frames whose pose and depth scale are unknowns (the others
@@ -278,8 +319,9 @@ def bundle_adjust(rec: Reconstruction, problem: Problem, intr: Intrinsics,
     """
     if free_points is None:
         free_points = np.isfinite(rec.points).all(axis=1)
-    layout = _Layout(len(rec.world_from_cam), len(rec.points), free_frames, free_points,
-                     rotation_only, optimize_focal)
+    layout = _Layout(
+        len(rec.world_from_cam), len(rec.points), free_frames, free_points, rotation_only, optimize_focal
+    )
     if layout.size == 0 or len(problem.frame) == 0:
         return rec
     has_depth = np.isfinite(problem.depth) & (problem.depth > 0)
@@ -298,8 +340,9 @@ def bundle_adjust(rec: Reconstruction, problem: Problem, intr: Intrinsics,
     def residuals(x: np.ndarray) -> np.ndarray:
         _, _, cam, log_scale, focal = evaluate(x)
         z = np.maximum(cam[:, 2], MIN_DEPTH_M)
-        uv = np.stack([intr.fx * focal * cam[:, 0] / z + intr.cx,
-                       intr.fy * focal * cam[:, 1] / z + intr.cy], axis=1)
+        uv = np.stack(
+            [intr.fx * focal * cam[:, 0] / z + intr.cx, intr.fy * focal * cam[:, 1] / z + intr.cy], axis=1
+        )
         reproj = ((uv - problem.xy) * inv_sigma_px).ravel()
         depth = (np.log(z[has_depth]) - log_scale[depth_frame] - log_depth) * inv_sigma_depth
         return np.concatenate([reproj, depth])
@@ -307,18 +350,32 @@ def bundle_adjust(rec: Reconstruction, problem: Problem, intr: Intrinsics,
     def jac(x: np.ndarray) -> csr_matrix:
         rotations, rotated, cam, _, focal = evaluate(x)
         n = len(layout.free_frames)
-        rotvec_of_frame[layout.free_frames] = x[: n * layout.pose_size].reshape(
-            n, layout.pose_size)[:, :3]
-        return jacobian.matrix(rotvec_of_frame[problem.frame], rotations[problem.frame], rotated,
-                               cam, (intr.fx * focal, intr.fy * focal), inv_sigma_px,
-                               inv_sigma_depth)
+        rotvec_of_frame[layout.free_frames] = x[: n * layout.pose_size].reshape(n, layout.pose_size)[:, :3]
+        return jacobian.matrix(
+            rotvec_of_frame[problem.frame],
+            rotations[problem.frame],
+            rotated,
+            cam,
+            (intr.fx * focal, intr.fy * focal),
+            inv_sigma_px,
+            inv_sigma_depth,
+        )
 
-    result = least_squares(residuals, _pack(rec, layout), jac=jac, method="trf",
-                           tr_solver="lsmr", tr_options={"atol": LSMR_TOLERANCE,
-                                                         "btol": LSMR_TOLERANCE},
-                           x_scale="jac", loss=settings.loss,
-                           f_scale=settings.loss_scale, max_nfev=settings.max_evaluations,
-                           ftol=COST_TOLERANCE, xtol=STEP_TOLERANCE, gtol=STEP_TOLERANCE)
+    result = least_squares(
+        residuals,
+        _pack(rec, layout),
+        jac=jac,
+        method="trf",
+        tr_solver="lsmr",
+        tr_options={"atol": LSMR_TOLERANCE, "btol": LSMR_TOLERANCE},
+        x_scale="jac",
+        loss=settings.loss,
+        f_scale=settings.loss_scale,
+        max_nfev=settings.max_evaluations,
+        ftol=COST_TOLERANCE,
+        xtol=STEP_TOLERANCE,
+        gtol=STEP_TOLERANCE,
+    )
     rotations, translations, points, log_scale, focal = _unpack(result.x, rec, layout)
     cam_from_world = np.array([make_pose(r, t) for r, t in zip(rotations, translations)])
     return Reconstruction(invert_pose(cam_from_world), points, log_scale, focal)

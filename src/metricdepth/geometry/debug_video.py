@@ -24,17 +24,25 @@ KEPT, REJECTED, LINE = (0, 220, 0), (230, 0, 0), (255, 255, 255)  # RGB
 DOT_RADIUS_PX = 2
 
 
-def write_debug_video(path: Path, backgrounds: Iterable[np.ndarray], obs: Observations,
-                      inliers: np.ndarray, rec: Reconstruction, intr: Intrinsics,
-                      fps: Fraction, overwrite: bool) -> Path:
+def write_debug_video(
+    path: Path,
+    backgrounds: Iterable[np.ndarray],
+    obs: Observations,
+    inliers: np.ndarray,
+    rec: Reconstruction,
+    intr: Intrinsics,
+    fps: Fraction,
+    overwrite: bool,
+) -> Path:
     """backgrounds: (H, W, 3) uint8 RGB per frame (the colour video, or depth shown as
     grey); obs: every observation; inliers: (M,) bool kept by the solution."""
     placed = np.isfinite(rec.points[obs.track]).all(axis=1)
     problem = Problem(obs.frame, obs.track, obs.xy, obs.depth)
     projected = np.full((len(obs), 2), np.nan)
     projected[placed] = project_problem(rec, _rows(problem, placed), intr)
-    with VideoWriter(path, intr.width, intr.height, fps, overwrite=overwrite,
-                     expected_frames=obs.frame_count) as video:
+    with VideoWriter(
+        path, intr.width, intr.height, fps, overwrite=overwrite, expected_frames=obs.frame_count
+    ) as video:
         for f, background in enumerate(backgrounds):
             image = np.ascontiguousarray(background)
             rows = np.flatnonzero(obs.frame == f)
@@ -51,4 +59,3 @@ def write_debug_video(path: Path, backgrounds: Iterable[np.ndarray], obs: Observ
 
 def _rows(problem: Problem, rows: np.ndarray) -> Problem:
     return Problem(problem.frame[rows], problem.point[rows], problem.xy[rows], problem.depth[rows])
-

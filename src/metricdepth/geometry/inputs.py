@@ -15,25 +15,37 @@ from ..io.sidecars import FrameTracks, read_tracking
 
 log = logging.getLogger(__name__)
 
-MIN_TRACKS = 8            # tracks seen in at least two frames that the steps need
+MIN_TRACKS = 8  # tracks seen in at least two frames that the steps need
 FOV_SPREAD_WARN_DEG = 0.5  # per-frame FOVs spreading more than this get a warning
 
 
-def resolve_intrinsics(width: int, height: int, frame_count: int, depth_video: str | Path,
-                       xfov: float | None, yfov: float | None,
-                       xfov_file: str | Path | None) -> Intrinsics:
+def resolve_intrinsics(
+    width: int,
+    height: int,
+    frame_count: int,
+    depth_video: str | Path,
+    xfov: float | None,
+    yfov: float | None,
+    xfov_file: str | Path | None,
+) -> Intrinsics:
     """The pinhole camera from --xfov, --yfov or --xfov_file (default: the depth video's
     xfovs sidecar). One FOV for the whole clip: a varying FOV file gives its median."""
-    fovs = resolve_xfovs(frame_count, width, height, xfov=xfov, yfov=yfov, xfov_file=xfov_file,
-                         depth_video=depth_video)
+    fovs = resolve_xfovs(
+        frame_count, width, height, xfov=xfov, yfov=yfov, xfov_file=xfov_file, depth_video=depth_video
+    )
     if fovs.max() - fovs.min() > FOV_SPREAD_WARN_DEG:
-        log.warning("the FOV varies from %.2f to %.2f degrees; using the median, %.2f",
-                    fovs.min(), fovs.max(), float(np.median(fovs)))
+        log.warning(
+            "the FOV varies from %.2f to %.2f degrees; using the median, %.2f",
+            fovs.min(),
+            fovs.max(),
+            float(np.median(fovs)),
+        )
     return Intrinsics.from_fov(width, height, xfov=float(np.median(fovs)))
 
 
-def read_tracks(track_file: str | Path, frame_count: int, width: int, height: int,
-                frames: int) -> list[FrameTracks]:
+def read_tracks(
+    track_file: str | Path, frame_count: int, width: int, height: int, frames: int
+) -> list[FrameTracks]:
     """The tracking file, checked against the video (length, points inside the image),
     cut to its first `frames` frames; refuses too few usable tracks."""
     tracks = read_tracking(track_file, frame_count, (width, height))[:frames]
@@ -41,8 +53,10 @@ def read_tracks(track_file: str | Path, frame_count: int, width: int, height: in
     _, counts = np.unique(ids, return_counts=True)
     usable = int((counts >= 2).sum())
     if usable < MIN_TRACKS:
-        raise InputError(track_file, f"only {usable} tracks are seen in two or more frames; "
-                         f"at least {MIN_TRACKS} are needed")
+        raise InputError(
+            track_file,
+            f"only {usable} tracks are seen in two or more frames; at least {MIN_TRACKS} are needed",
+        )
     return tracks
 
 

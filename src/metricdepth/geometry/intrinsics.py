@@ -23,13 +23,13 @@ def track_parallax_deg(rec: Reconstruction, frame: np.ndarray, point: np.ndarray
 
     frame, point: (M,) int64 observation rows. Returns (K,) float64 degrees.
     """
-    angles = parallax_deg(frame, point, rec.world_from_cam[frame, :3, 3], rec.points,
-                          len(rec.points))
+    angles = parallax_deg(frame, point, rec.world_from_cam[frame, :3, 3], rec.points, len(rec.points))
     return angles[np.isfinite(angles)]
 
 
-def has_parallax(rec: Reconstruction, frame: np.ndarray, point: np.ndarray,
-                 min_deg: float = MIN_PARALLAX_DEG) -> tuple[bool, float]:
+def has_parallax(
+    rec: Reconstruction, frame: np.ndarray, point: np.ndarray, min_deg: float = MIN_PARALLAX_DEG
+) -> tuple[bool, float]:
     """(enough parallax to refine the focal length, median track parallax in degrees)."""
     parallax = track_parallax_deg(rec, frame, point)
     median = float(np.median(parallax)) if len(parallax) else 0.0

@@ -53,9 +53,15 @@ class Observations:
     def subset(self, rows: np.ndarray) -> Observations:
         """The observations selected by `rows` ((M,) bool or (K,) int); tracks keep
         their indices."""
-        return Observations(self.frame[rows], self.track[rows], self.xy[rows],
-                            self.depth[rows], self.masked[rows], self.track_ids,
-                            self.frame_count)
+        return Observations(
+            self.frame[rows],
+            self.track[rows],
+            self.xy[rows],
+            self.depth[rows],
+            self.masked[rows],
+            self.track_ids,
+            self.frame_count,
+        )
 
 
 def sample_depth(depth: np.ndarray, xy: np.ndarray, max_depth: float) -> np.ndarray:
@@ -71,8 +77,9 @@ def sample_depth(depth: np.ndarray, xy: np.ndarray, max_depth: float) -> np.ndar
     x0 = np.minimum(np.floor(x).astype(np.int64), width - 2)
     y0 = np.minimum(np.floor(y).astype(np.int64), height - 2)
     fx, fy = x - x0, y - y0
-    quad = np.stack([depth[y0, x0], depth[y0, x0 + 1], depth[y0 + 1, x0],
-                     depth[y0 + 1, x0 + 1]], axis=1).astype(np.float64)
+    quad = np.stack(
+        [depth[y0, x0], depth[y0, x0 + 1], depth[y0 + 1, x0], depth[y0 + 1, x0 + 1]], axis=1
+    ).astype(np.float64)
     weights = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1)
     value = (quad * weights).sum(axis=1)
     lo, hi = quad.min(axis=1), quad.max(axis=1)
@@ -89,9 +96,12 @@ def sample_mask(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return mask[y, x]
 
 
-def gather_observations(tracks: Sequence[FrameTracks], depth_frames: Iterable[np.ndarray],
-                        max_depth: float,
-                        mask_frames: Iterable[np.ndarray] | None = None) -> Observations:
+def gather_observations(
+    tracks: Sequence[FrameTracks],
+    depth_frames: Iterable[np.ndarray],
+    max_depth: float,
+    mask_frames: Iterable[np.ndarray] | None = None,
+) -> Observations:
     """Join tracks with depth (and mask) frames, streaming the frames once.
 
     tracks: one FrameTracks per frame (the first len(tracks) frames are used).
@@ -106,13 +116,19 @@ def gather_observations(tracks: Sequence[FrameTracks], depth_frames: Iterable[np
         depth = next(depth_iter)
         depths.append(sample_depth(depth, frame.xy, max_depth) if len(frame) else np.zeros(0))
         mask = next(mask_iter) if mask_iter is not None else None
-        masked.append(sample_mask(mask, frame.xy) if mask is not None and len(frame)
-                      else np.zeros(len(frame), bool))
+        masked.append(
+            sample_mask(mask, frame.xy) if mask is not None and len(frame) else np.zeros(len(frame), bool)
+        )
     lengths = [len(f) for f in tracks]
     frame_index = np.repeat(np.arange(count), lengths)
     ids = np.concatenate([f.ids for f in tracks]) if count else np.zeros(0, np.int64)
     xy = np.concatenate([f.xy for f in tracks]) if count else np.zeros((0, 2))
-    return Observations(frame_index.astype(np.int64), np.searchsorted(all_ids, ids), xy,
-                        np.concatenate(depths) if count else np.zeros(0),
-                        np.concatenate(masked) if count else np.zeros(0, bool),
-                        all_ids.astype(np.int64), count)
+    return Observations(
+        frame_index.astype(np.int64),
+        np.searchsorted(all_ids, ids),
+        xy,
+        np.concatenate(depths) if count else np.zeros(0),
+        np.concatenate(masked) if count else np.zeros(0, bool),
+        all_ids.astype(np.int64),
+        count,
+    )

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import solve_banded
 
-HUBER_K = 1.345            # Huber threshold in robust standard deviations (95% efficiency)
-IRLS_ROUNDS = 10           # iteratively reweighted least squares rounds
-MAD_TO_SIGMA = 1.4826      # median absolute deviation -> standard deviation (normal data)
-MIN_SPREAD_REL = 1e-3      # residual scale floor, relative inverse depth
+HUBER_K = 1.345  # Huber threshold in robust standard deviations (95% efficiency)
+IRLS_ROUNDS = 10  # iteratively reweighted least squares rounds
+MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation (normal data)
+MIN_SPREAD_REL = 1e-3  # residual scale floor, relative inverse depth
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,15 @@ def _smooth(values: np.ndarray, errors: np.ndarray, change: float) -> np.ndarray
     return solve_banded((1, 1), banded, weights * np.nan_to_num(values))
 
 
-def fit_frames(frame: np.ndarray, z_true: np.ndarray, z: np.ndarray, frame_count: int,
-               min_points: int, change: float, typical_depth: float) -> FrameFits:
+def fit_frames(
+    frame: np.ndarray,
+    z_true: np.ndarray,
+    z: np.ndarray,
+    frame_count: int,
+    min_points: int,
+    change: float,
+    typical_depth: float,
+) -> FrameFits:
     """Per-frame fits, smoothed over time.
 
     frame: (M,) int64; z_true, z: (M,) float64 metres (pairs of a triangulated point's
@@ -86,14 +93,13 @@ def fit_frames(frame: np.ndarray, z_true: np.ndarray, z: np.ndarray, frame_count
     points = np.bincount(frame, minlength=frame_count)
     fitted = points >= min_points
     if not fitted.any():
-        return FrameFits(np.ones(frame_count), np.zeros(frame_count),
-                         np.zeros(frame_count, np.int64))
+        return FrameFits(np.ones(frame_count), np.zeros(frame_count), np.zeros(frame_count, np.int64))
     coef = np.tile([1.0, 0.0], (frame_count, 1))
     errors = np.full((frame_count, 2), np.inf)
     order = np.argsort(frame, kind="stable")
     bounds = np.searchsorted(frame[order], np.arange(frame_count + 1))
     for f in np.flatnonzero(fitted):
-        rows = order[bounds[f]:bounds[f + 1]]
+        rows = order[bounds[f] : bounds[f + 1]]
         coef[f], errors[f] = fit_inverse(z_true[rows], z[rows])
     if change <= 0:  # no smoothing: frames without a fit take the nearest fits' values
         known = np.flatnonzero(fitted)
@@ -106,8 +112,9 @@ def fit_frames(frame: np.ndarray, z_true: np.ndarray, z: np.ndarray, frame_count
     return FrameFits(a, b, np.where(fitted, points, 0).astype(np.int64))
 
 
-def apply_fit(depth: np.ndarray, a: float, b: float, max_depth: float,
-              invalid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def apply_fit(
+    depth: np.ndarray, a: float, b: float, max_depth: float, invalid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Rescale one frame: z' = 1 / (a / z + b).
 
     depth: (H, W) float32 metres. invalid: (H, W) bool pixels without depth (kept so).

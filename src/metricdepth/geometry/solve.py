@@ -70,14 +70,15 @@ def solve_poses(obs: Observations, intr: Intrinsics, settings: PoseSettings) -> 
         if optimize_focal:
             log.info("median track parallax %.1f degrees: refining the focal length", parallax)
         else:
-            log.warning("median track parallax is only %.2f degrees (the camera hardly moves "
-                        "sideways): the focal length cannot be refined; keeping the given FOV",
-                        parallax)
+            log.warning(
+                "median track parallax is only %.2f degrees (the camera hardly moves "
+                "sideways): the focal length cannot be refined; keeping the given FOV",
+                parallax,
+            )
     rows = longest_tracks(obs, settings.max_tracks_per_frame)
     free = np.arange(obs.frame_count) > 0
     if obs.frame_count <= settings.window_frames:
-        rec, keep = robust_adjust(rec, obs, rows, intr, settings, free,
-                                  optimize_focal=optimize_focal)
+        rec, keep = robust_adjust(rec, obs, rows, intr, settings, free, optimize_focal=optimize_focal)
     else:
         rec, keep = solve_in_windows(rec, obs.subset(rows), intr, settings, optimize_focal)
         keep = _scatter(keep, rows)

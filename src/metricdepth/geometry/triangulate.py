@@ -16,9 +16,9 @@ REWEIGHT_ROUNDS = 2  # after the first solve, weights 1 / distance^2 turn ray di
 class TriangulationSettings:
     """Which tracks count as triangulated."""
 
-    min_observations: int = 3      # frames that see the track
+    min_observations: int = 3  # frames that see the track
     min_parallax_deg: float = 2.0  # angle between the rays of its first and last view
-    max_error_px: float = 2.0      # RMS reprojection error over its views
+    max_error_px: float = 2.0  # RMS reprojection error over its views
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ class Triangulation:
     error_px: np.ndarray
 
 
-def _solve_rays(track: np.ndarray, centres: np.ndarray, dirs: np.ndarray, weights: np.ndarray,
-                count: int) -> np.ndarray:
+def _solve_rays(
+    track: np.ndarray, centres: np.ndarray, dirs: np.ndarray, weights: np.ndarray, count: int
+) -> np.ndarray:
     """Per track, the point nearest (weighted least squares) to its rays.
 
     track: (M,) int64; centres, dirs: (M, 3) ray origins and unit directions; weights (M,).
@@ -50,9 +51,15 @@ def _solve_rays(track: np.ndarray, centres: np.ndarray, dirs: np.ndarray, weight
     return points
 
 
-def triangulate(frame: np.ndarray, track: np.ndarray, xy: np.ndarray, count: int,
-                world_from_cam: np.ndarray, intr: Intrinsics,
-                settings: TriangulationSettings = TriangulationSettings()) -> Triangulation:
+def triangulate(
+    frame: np.ndarray,
+    track: np.ndarray,
+    xy: np.ndarray,
+    count: int,
+    world_from_cam: np.ndarray,
+    intr: Intrinsics,
+    settings: TriangulationSettings = TriangulationSettings(),
+) -> Triangulation:
     """Triangulate every track index in [0, count) from its observations.
 
     frame, track: (M,) int64; xy: (M, 2) float64 pixels; world_from_cam: (F, 4, 4).
@@ -75,14 +82,19 @@ def triangulate(frame: np.ndarray, track: np.ndarray, xy: np.ndarray, count: int
     with np.errstate(invalid="ignore", divide="ignore"):
         error = np.sqrt(np.bincount(track, sq_error, minlength=count) / observations)
     parallax = parallax_deg(frame, track, centres, points, count)
-    ok = (observations >= settings.min_observations) & np.isfinite(points).all(axis=1) \
-        & (parallax >= settings.min_parallax_deg) & (error <= settings.max_error_px)
+    ok = (
+        (observations >= settings.min_observations)
+        & np.isfinite(points).all(axis=1)
+        & (parallax >= settings.min_parallax_deg)
+        & (error <= settings.max_error_px)
+    )
     points[~ok] = np.nan
     return Triangulation(points, ok, parallax, error)
 
 
-def parallax_deg(frame: np.ndarray, track: np.ndarray, centres: np.ndarray,
-                  points: np.ndarray, count: int) -> np.ndarray:
+def parallax_deg(
+    frame: np.ndarray, track: np.ndarray, centres: np.ndarray, points: np.ndarray, count: int
+) -> np.ndarray:
     """(count,) angle in degrees at each point between the rays from the first and the
     last camera that see it (NaN for tracks seen once or not triangulated)."""
     order = np.lexsort((frame, track))
@@ -99,9 +111,9 @@ def parallax_deg(frame: np.ndarray, track: np.ndarray, centres: np.ndarray,
     return out
 
 
-def depth_in_frames(points: np.ndarray, frame: np.ndarray, track: np.ndarray,
-                    world_from_cam: np.ndarray) -> np.ndarray:
+def depth_in_frames(
+    points: np.ndarray, frame: np.ndarray, track: np.ndarray, world_from_cam: np.ndarray
+) -> np.ndarray:
     """(M,) z-depth in metres of point `track[m]` in the camera of frame `frame[m]`."""
     cam_from_world = invert_pose(world_from_cam)
-    return np.einsum("mj,mj->m", cam_from_world[frame, 2, :3], points[track]) + \
-        cam_from_world[frame, 2, 3]
+    return np.einsum("mj,mj->m", cam_from_world[frame, 2, :3], points[track]) + cam_from_world[frame, 2, 3]

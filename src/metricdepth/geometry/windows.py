@@ -45,9 +45,9 @@ def key_frames(frames: int, max_key_frames: int) -> np.ndarray:
     return keys if keys[-1] == frames - 1 else np.append(keys, frames - 1)
 
 
-def solve_in_windows(rec: Reconstruction, obs: Observations, intr: Intrinsics,
-                     settings: PoseSettings, optimize_focal: bool
-                     ) -> tuple[Reconstruction, np.ndarray]:
+def solve_in_windows(
+    rec: Reconstruction, obs: Observations, intr: Intrinsics, settings: PoseSettings, optimize_focal: bool
+) -> tuple[Reconstruction, np.ndarray]:
     """Refine an initial reconstruction as the module docstring says; returns it and the
     (M,) bool observations kept."""
     frames = obs.frame_count
@@ -64,8 +64,9 @@ def solve_in_windows(rec: Reconstruction, obs: Observations, intr: Intrinsics,
     keys[key_frames(frames, settings.max_key_frames)] = True
     key_rows = keep & keys[obs.frame]
     free_keys = keys & (np.arange(frames) > 0)
-    rec, key_kept = robust_adjust(rec, obs, key_rows, intr, settings, free_keys,
-                                  optimize_focal=optimize_focal)
+    rec, key_kept = robust_adjust(
+        rec, obs, key_rows, intr, settings, free_keys, optimize_focal=optimize_focal
+    )
     in_key_problem = np.zeros(obs.track_count, bool)
     in_key_problem[obs.track[key_kept]] = True
 

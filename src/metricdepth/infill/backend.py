@@ -36,7 +36,8 @@ class InfillBackend(Protocol):
     name: str
     carries_state: bool
 
-    def infill_chunk(self, chunk: ChunkInput,
-                     state: State | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def infill_chunk(
+        self, chunk: ChunkInput, state: State | None
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Return the filled frames (n, H, 2W, 3) uint8 RGB and the state for the next chunk."""
         ...

@@ -16,8 +16,7 @@ SEAM_SIGMA_PX = 1.0  # Gaussian sigma of the blur that softens fill streaks and 
 COLOUR_RING_PX = 6  # width of the ring around holes whose colours a fill is matched to
 
 
-def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float,
-                   where: np.ndarray) -> np.ndarray:
+def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float, where: np.ndarray) -> np.ndarray:
     """Gaussian blur of `image` that averages only pixels where `weight` is True,
     evaluated at the pixels `where` only (the others keep their value).
 
@@ -34,8 +33,9 @@ def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float,
 
 
 @numba.njit(cache=True, nogil=True)
-def _blur_at(image: np.ndarray, weight: np.ndarray, kernel: np.ndarray, ys: np.ndarray,
-             xs: np.ndarray, out: np.ndarray) -> None:
+def _blur_at(
+    image: np.ndarray, weight: np.ndarray, kernel: np.ndarray, ys: np.ndarray, xs: np.ndarray, out: np.ndarray
+) -> None:
     """`masked_blur_at` at pixels (ys, xs), written into `out`."""
     height, width, channels = image.shape
     radius = len(kernel) // 2
@@ -58,8 +58,7 @@ def _blur_at(image: np.ndarray, weight: np.ndarray, kernel: np.ndarray, ys: np.n
                 out[y, x, c] = acc[c] / total
 
 
-def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray,
-                max_steps: int) -> np.ndarray:
+def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray, max_steps: int) -> np.ndarray:
     """Blur filled holes together with their background-side band (never the foreground),
     so that streaks and the seam to the background disappear and halos left by the
     renderer on the background edge are averaged away. Changes holes and band only."""

@@ -58,8 +58,12 @@ def directional_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray
     leftover = holes.copy()
     leftover[hy, hx] = False
     if leftover.any():
-        patched = cv2.inpaint(np.clip(out, 0, 255).astype(np.uint8), leftover.astype(np.uint8),
-                              LEFTOVER_RADIUS_PX, cv2.INPAINT_TELEA)
+        patched = cv2.inpaint(
+            np.clip(out, 0, 255).astype(np.uint8),
+            leftover.astype(np.uint8),
+            LEFTOVER_RADIUS_PX,
+            cv2.INPAINT_TELEA,
+        )
         out[leftover] = patched[leftover]
     return out
 
@@ -110,24 +114,39 @@ class SceneFrames:
             self.mask = MaskVideoReader(inputs.mask_video)
             check_matching(self.colour.info, self.mask.info, "mask video")
         if (self.colour.width, self.colour.height) != eye_size:
-            raise InputError(inputs.color_video, f"is {self.colour.width}x{self.colour.height}, but "
-                             f"each eye of the stereo video is {eye_size[0]}x{eye_size[1]}")
+            raise InputError(
+                inputs.color_video,
+                f"is {self.colour.width}x{self.colour.height}, but "
+                f"each eye of the stereo video is {eye_size[0]}x{eye_size[1]}",
+            )
         if self.colour.frame_count != frame_count:
-            raise InputError(inputs.color_video, f"has {self.colour.frame_count} frames, but the "
-                             f"stereo video has {frame_count}")
+            raise InputError(
+                inputs.color_video,
+                f"has {self.colour.frame_count} frames, but the stereo video has {frame_count}",
+            )
         self.poses = read_transformations(inputs.transformation_file, frame_count)
-        xfovs = resolve_xfovs(frame_count, *eye_size, xfov=inputs.xfov, yfov=inputs.yfov,
-                              xfov_file=inputs.xfov_file, depth_video=inputs.depth_video)
+        xfovs = resolve_xfovs(
+            frame_count,
+            *eye_size,
+            xfov=inputs.xfov,
+            yfov=inputs.yfov,
+            xfov_file=inputs.xfov_file,
+            depth_video=inputs.depth_video,
+        )
         self.intrinsics = frame_intrinsics(xfovs, *eye_size)
         self.frame_count = frame_count
         self._cache: dict[int, SourceFrame] = {}
 
     def frame(self, index: int) -> SourceFrame:
         if index not in self._cache:
-            self._cache[index] = SourceFrame(self.colour.read(index), self.depth.read(index),
-                                             self.poses[index], self.intrinsics[index],
-                                             self.depth.max_depth,
-                                             None if self.mask is None else self.mask.read(index))
+            self._cache[index] = SourceFrame(
+                self.colour.read(index),
+                self.depth.read(index),
+                self.poses[index],
+                self.intrinsics[index],
+                self.depth.max_depth,
+                None if self.mask is None else self.mask.read(index),
+            )
         return self._cache[index]
 
     def forget_before(self, index: int) -> None:
@@ -170,8 +189,9 @@ class ClassicalBackend:
                 raise ValueError("the stereo video's info is needed with scene inputs")
             self.scene = SceneFrames(scene, (stereo.width // 2, stereo.height), stereo.frame_count)
 
-    def fill_frame(self, eyes: tuple[np.ndarray, ...], masks: tuple[np.ndarray, ...],
-                   index: int) -> list[np.ndarray]:
+    def fill_frame(
+        self, eyes: tuple[np.ndarray, ...], masks: tuple[np.ndarray, ...], index: int
+    ) -> list[np.ndarray]:
         """Both eyes of frame `index`: eyes and masks (H, W, 3) uint8 RGB, left then right.
         Returns the filled eyes, (H, W, 3) uint8 RGB; pixels outside holes and their
         background-side band are unchanged. With a scene, the neighbours' points are
@@ -181,12 +201,16 @@ class ClassicalBackend:
         todo = [holes.copy() for holes, _ in decoded]
         if self.scene is not None and any(t.any() for t in todo):
             source = self.scene.frame(index)
-            neighbours = [self.scene.frame(index + k)
-                          for k in neighbour_offsets(self.scene.inputs.neighbour_frames)
-                          if 0 <= index + k < self.scene.frame_count]
+            neighbours = [
+                self.scene.frame(index + k)
+                for k in neighbour_offsets(self.scene.inputs.neighbour_frames)
+                if 0 <= index + k < self.scene.frame_count
+            ]
             offsets = self.scene.eye_offsets_m()
-            marches = [march_to_background(holes, direction, max_steps=max(holes.shape))
-                       for holes, direction in decoded]
+            marches = [
+                march_to_background(holes, direction, max_steps=max(holes.shape))
+                for holes, direction in decoded
+            ]
             targets = []  # each hole's background-side pixel: where its depth is read
             for ys, xs in marches:
                 target = np.zeros(ys.shape, bool)
@@ -199,8 +223,9 @@ class ClassicalBackend:
                 hy, hx = np.nonzero(ys >= 0)
                 background[hy, hx] = depth[ys[hy, hx], xs[hy, hx]]
                 backgrounds.append(background)
-            filled = fill_from_neighbours(work, [h for h, _ in decoded], backgrounds, offsets,
-                                          source, neighbours)
+            filled = fill_from_neighbours(
+                work, [h for h, _ in decoded], backgrounds, offsets, source, neighbours
+            )
             for t, f in zip(todo, filled):
                 t &= ~f
         out = []

@@ -74,8 +74,9 @@ def split_eyes(sbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sbs[..., :half, :], sbs[..., half:, :]
 
 
-def march_to_background(holes: np.ndarray, direction: np.ndarray,
-                        max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def march_to_background(
+    holes: np.ndarray, direction: np.ndarray, max_steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Walk from every hole pixel along its direction to the first pixel outside the hole.
 
     holes: (H, W) bool; direction: (H, W, 2) float32 unit (x, y) vectors.
@@ -92,8 +93,9 @@ def march_to_background(holes: np.ndarray, direction: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True)
-def _march(holes: np.ndarray, direction: np.ndarray, max_steps: int, found_y: np.ndarray,
-           found_x: np.ndarray) -> None:
+def _march(
+    holes: np.ndarray, direction: np.ndarray, max_steps: int, found_y: np.ndarray, found_x: np.ndarray
+) -> None:
     """`march_to_background`'s walks, one hole pixel at a time; fills found_y, found_x."""
     height, width = holes.shape
     for py in range(height):
@@ -114,8 +116,7 @@ def _march(holes: np.ndarray, direction: np.ndarray, max_steps: int, found_y: np
                     break
 
 
-def background_band(holes: np.ndarray, direction: np.ndarray, width_px: int,
-                    max_steps: int) -> np.ndarray:
+def background_band(holes: np.ndarray, direction: np.ndarray, width_px: int, max_steps: int) -> np.ndarray:
     """Pixels just outside the holes on their background side, up to `width_px` deep.
 
     This is where renderers leave halos (foreground colour smeared onto the background

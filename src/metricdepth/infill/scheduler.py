@@ -64,8 +64,14 @@ class VideoTask:
     carries_state: bool
 
     def job(self, *, overwrite: bool = False, resume: bool = True) -> ChunkedJob:
-        return ChunkedJob(self.output, self.stereo.frame_count, self.chunk_frames, self.settings,
-                          overwrite=overwrite, resume=resume)
+        return ChunkedJob(
+            self.output,
+            self.stereo.frame_count,
+            self.chunk_frames,
+            self.settings,
+            overwrite=overwrite,
+            resume=resume,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,9 @@ class ChunkRecord:
     device: str
 
 
-def run_unit(unit: Unit, backend: InfillBackend, device: str,
-             on_chunk: Callable[[ChunkRecord], None] | None = None) -> list[ChunkRecord]:
+def run_unit(
+    unit: Unit, backend: InfillBackend, device: str, on_chunk: Callable[[ChunkRecord], None] | None = None
+) -> list[ChunkRecord]:
     """Fill and write the chunks of `unit` in order; return what was done.
 
     Each chunk is written atomically and then marked done with the state the next chunk
@@ -111,15 +118,29 @@ def run_unit(unit: Unit, backend: InfillBackend, device: str,
     for chunk in unit.chunks:
         started = time.perf_counter()
         filled, state = backend.infill_chunk(read_chunk(task, chunk), state)
-        with VideoWriter(chunk.path, task.stereo.width, task.stereo.height, task.stereo.fps,
-                         overwrite=True, expected_frames=chunk.length,
-                         tags={**stereo_tags(task.stereo.tags), TAG_BACKEND: task.spec.name}) as writer:
+        with VideoWriter(
+            chunk.path,
+            task.stereo.width,
+            task.stereo.height,
+            task.stereo.fps,
+            overwrite=True,
+            expected_frames=chunk.length,
+            tags={**stereo_tags(task.stereo.tags), TAG_BACKEND: task.spec.name},
+        ) as writer:
             writer.write_frames(filled)
         job.complete(chunk, state)
         seconds = time.perf_counter() - started
-        log.info("%s: chunk %d/%d (frames %d-%d) done in %.1f s, %.2f frames/s on %s",
-                 task.output.name, chunk.index + 1, len(job.chunks()), chunk.start,
-                 chunk.stop - 1, seconds, chunk.length / max(seconds, 1e-9), device)
+        log.info(
+            "%s: chunk %d/%d (frames %d-%d) done in %.1f s, %.2f frames/s on %s",
+            task.output.name,
+            chunk.index + 1,
+            len(job.chunks()),
+            chunk.start,
+            chunk.stop - 1,
+            seconds,
+            chunk.length / max(seconds, 1e-9),
+            device,
+        )
         records.append(ChunkRecord(chunk, seconds, device))
         if on_chunk is not None:
             on_chunk(records[-1])
@@ -148,10 +169,12 @@ class ChunkLog:
 
     def write(self, task: VideoTask, record: ChunkRecord) -> None:
         chunk = record.chunk
-        line = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} chunk {chunk.index + 1}/"
-                f"{-(-task.stereo.frame_count // task.chunk_frames)} frames {chunk.start}-"
-                f"{chunk.stop - 1} {record.seconds:.2f} s "
-                f"{chunk.length / max(record.seconds, 1e-9):.2f} frames/s device {record.device}\n")
+        line = (
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} chunk {chunk.index + 1}/"
+            f"{-(-task.stereo.frame_count // task.chunk_frames)} frames {chunk.start}-"
+            f"{chunk.stop - 1} {record.seconds:.2f} s "
+            f"{chunk.length / max(record.seconds, 1e-9):.2f} frames/s device {record.device}\n"
+        )
         with self._lock, open(task.output.with_name(task.output.name + LOG_SUFFIX), "a") as f:
             f.write(line)
 
@@ -203,14 +226,15 @@ def _ray_unit(unit: Unit, device: str) -> list[ChunkRecord]:
     return run_unit(unit, build_backend(unit.task.spec, unit.task.stereo, device), device)
 
 
-def _run_ray(units: list[Unit], devices: Sequence[str], address: str, bar,
-             chunk_log: ChunkLog) -> None:
+def _run_ray(units: list[Unit], devices: Sequence[str], address: str, bar, chunk_log: ChunkLog) -> None:
     """Run units as Ray tasks; `address` "local" starts a Ray instance on this machine."""
     try:
         import ray
     except ImportError:
-        raise InputError("--ray_address", "Ray is not installed; install the infill extra "
-                         "(pip install 'metricdepth[infill]')") from None
+        raise InputError(
+            "--ray_address",
+            "Ray is not installed; install the infill extra (pip install 'metricdepth[infill]')",
+        ) from None
     started_here = not ray.is_initialized()
     if started_here:
         if address == "local":
@@ -234,9 +258,14 @@ def _run_ray(units: list[Unit], devices: Sequence[str], address: str, bar,
             ray.shutdown()
 
 
-def run_tasks(tasks: Sequence[VideoTask], *, devices: Sequence[str] = ("cpu",),
-              ray_address: str | None = None, overwrite: bool = False,
-              resume: bool = True) -> list[Path]:
+def run_tasks(
+    tasks: Sequence[VideoTask],
+    *,
+    devices: Sequence[str] = ("cpu",),
+    ray_address: str | None = None,
+    overwrite: bool = False,
+    resume: bool = True,
+) -> list[Path]:
     """Fill every task, resuming interrupted ones; return the outputs written.
 
     devices: one worker per entry ("cpu", "cuda:0", ...). ray_address: run the units on
@@ -256,18 +285,25 @@ def run_tasks(tasks: Sequence[VideoTask], *, devices: Sequence[str] = ("cpu",),
         raise
 
 
-def _run_jobs(tasks: Sequence[VideoTask], jobs: list[ChunkedJob], devices: Sequence[str],
-              ray_address: str | None) -> list[Path]:
+def _run_jobs(
+    tasks: Sequence[VideoTask], jobs: list[ChunkedJob], devices: Sequence[str], ray_address: str | None
+) -> list[Path]:
     units = [unit for task, job in zip(tasks, jobs) for unit in plan_units(task, job, len(devices))]
     total = sum(task.stereo.frame_count for task in tasks)
     if any(t.carries_state for t in tasks) and len(devices) > 1 and len(tasks) == 1:
-        log.info("the %s backend runs the chunks of one video in order: one device is used "
-                 "(give several videos with --batch to use all)", tasks[0].spec.name)
+        log.info(
+            "the %s backend runs the chunks of one video in order: one device is used "
+            "(give several videos with --batch to use all)",
+            tasks[0].spec.name,
+        )
     chunk_log = ChunkLog()
     with progress(total=total, desc="infill", unit="frame") as bar:
-        bar.update(sum(job.frames_done if t.carries_state else
-                       sum(c.length for c in job.chunks() if job.is_done(c))
-                       for t, job in zip(tasks, jobs)))
+        bar.update(
+            sum(
+                job.frames_done if t.carries_state else sum(c.length for c in job.chunks() if job.is_done(c))
+                for t, job in zip(tasks, jobs)
+            )
+        )
         if units:
             if ray_address:
                 _run_ray(units, devices, ray_address, bar, chunk_log)

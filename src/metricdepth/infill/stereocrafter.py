@@ -63,8 +63,11 @@ def _import_torch():
         import torch
         import transformers  # noqa: F401
     except ImportError as exc:
-        raise InputError("--backend", f"stereocrafter needs torch, diffusers and transformers "
-                         f"({exc.name} is missing): pip install 'metricdepth[infill]'") from None
+        raise InputError(
+            "--backend",
+            f"stereocrafter needs torch, diffusers and transformers "
+            f"({exc.name} is missing): pip install 'metricdepth[infill]'",
+        ) from None
     return torch
 
 
@@ -84,8 +87,9 @@ class StereoCrafterModel:
         self.vae_scale = 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     @classmethod
-    def from_pretrained(cls, checkpoint: str | Path | None, svd_checkpoint: str | Path | None,
-                        device: str = "cpu") -> StereoCrafterModel:
+    def from_pretrained(
+        cls, checkpoint: str | Path | None, svd_checkpoint: str | Path | None, device: str = "cpu"
+    ) -> StereoCrafterModel:
         """Load the StereoCrafter UNet from `checkpoint` and the SVD parts from
         `svd_checkpoint` (local folders; None: the Hugging Face cache, never downloaded)."""
         torch = _import_torch()
@@ -100,27 +104,38 @@ class StereoCrafterModel:
         svd_dir = _local_folder(svd_checkpoint, SVD_REPO, "--svd_checkpoint")
         dtype = torch.float16 if torch.device(device).type == "cuda" else torch.float32
         unet_sub = "unet_diffusers" if (unet_dir / "unet_diffusers").is_dir() else None
-        for folder, sub in ((unet_dir, unet_sub), (svd_dir, "vae"), (svd_dir, "image_encoder"),
-                            (svd_dir, "scheduler")):
+        for folder, sub in (
+            (unet_dir, unet_sub),
+            (svd_dir, "vae"),
+            (svd_dir, "image_encoder"),
+            (svd_dir, "scheduler"),
+        ):
             config = folder / (sub or "") / ("scheduler_config.json" if sub == "scheduler" else "config.json")
             if not config.exists():
-                raise InputError(folder, f"no {config.relative_to(folder)}: not a "
-                                 f"{'StereoCrafter' if folder == unet_dir else 'SVD img2vid-xt-1-1'} folder")
+                raise InputError(
+                    folder,
+                    f"no {config.relative_to(folder)}: not a "
+                    f"{'StereoCrafter' if folder == unet_dir else 'SVD img2vid-xt-1-1'} folder",
+                )
         log.info("loading StereoCrafter from %s and SVD from %s", unet_dir, svd_dir)
-        unet = UNetSpatioTemporalConditionModel.from_pretrained(unet_dir, subfolder=unet_sub,
-                                                                torch_dtype=dtype)
-        vae = AutoencoderKLTemporalDecoder.from_pretrained(svd_dir, subfolder="vae", torch_dtype=dtype,
-                                                           variant=_variant(svd_dir / "vae"))
+        unet = UNetSpatioTemporalConditionModel.from_pretrained(
+            unet_dir, subfolder=unet_sub, torch_dtype=dtype
+        )
+        vae = AutoencoderKLTemporalDecoder.from_pretrained(
+            svd_dir, subfolder="vae", torch_dtype=dtype, variant=_variant(svd_dir / "vae")
+        )
         encoder = CLIPVisionModelWithProjection.from_pretrained(
-            svd_dir, subfolder="image_encoder", dtype=dtype, variant=_variant(svd_dir / "image_encoder"))
+            svd_dir, subfolder="image_encoder", dtype=dtype, variant=_variant(svd_dir / "image_encoder")
+        )
         scheduler = EulerDiscreteScheduler.from_pretrained(svd_dir, subfolder="scheduler")
         return cls(unet, vae, encoder, scheduler, device, dtype)
 
     def _image_embedding(self, first: Any) -> Any:
         """CLIP image embedding (1, 1, D) of one frame (1, 3, h, w) in [0, 1]."""
         torch = self.torch
-        x = torch.nn.functional.interpolate(first, size=(CLIP_SIZE, CLIP_SIZE), mode="bicubic",
-                                            align_corners=True, antialias=True).clamp(0, 1)
+        x = torch.nn.functional.interpolate(
+            first, size=(CLIP_SIZE, CLIP_SIZE), mode="bicubic", align_corners=True, antialias=True
+        ).clamp(0, 1)
         mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
         return self.image_encoder((x - mean) / std).image_embeds.unsqueeze(1)
@@ -133,12 +148,18 @@ class StereoCrafterModel:
         with torch.no_grad():
             embedding = self._image_embedding(frames[:1])
             pixels = frames * 2 - 1
-            latents_in = torch.cat([self.vae.encode(pixels[i:i + VAE_ENCODE_FRAMES]).latent_dist.mode()
-                                    for i in range(0, n, VAE_ENCODE_FRAMES)]).unsqueeze(0)
+            latents_in = torch.cat(
+                [
+                    self.vae.encode(pixels[i : i + VAE_ENCODE_FRAMES]).latent_dist.mode()
+                    for i in range(0, n, VAE_ENCODE_FRAMES)
+                ]
+            ).unsqueeze(0)
             mask_in = torch.nn.functional.interpolate(
-                masks, size=latents_in.shape[-2:], mode="nearest").unsqueeze(0)
-            time_ids = torch.tensor([[CONDITION_FPS - 1, MOTION_BUCKET, NOISE_AUG]],
-                                    device=self.device, dtype=self.dtype)
+                masks, size=latents_in.shape[-2:], mode="nearest"
+            ).unsqueeze(0)
+            time_ids = torch.tensor(
+                [[CONDITION_FPS - 1, MOTION_BUCKET, NOISE_AUG]], device=self.device, dtype=self.dtype
+            )
             # guidance: the condition against an all-zero one, batched together
             embedding = torch.cat([torch.zeros_like(embedding), embedding])
             latents_in = torch.cat([torch.zeros_like(latents_in), latents_in])
@@ -153,19 +174,25 @@ class StereoCrafterModel:
             for t in self.scheduler.timesteps:
                 model_in = self.scheduler.scale_model_input(torch.cat([latents] * 2), t)
                 model_in = torch.cat([model_in, latents_in, mask_in], dim=2)
-                noise = self.unet(model_in, t, encoder_hidden_states=embedding,
-                                  added_time_ids=time_ids, return_dict=False)[0]
+                noise = self.unet(
+                    model_in, t, encoder_hidden_states=embedding, added_time_ids=time_ids, return_dict=False
+                )[0]
                 uncond, cond = noise.chunk(2)
                 latents = self.scheduler.step(uncond + GUIDANCE * (cond - uncond), t, latents).prev_sample
             latents = latents.flatten(0, 1) / self.vae.config.scaling_factor
-            decoded = torch.cat([self.vae.decode(latents[i:i + VAE_DECODE_FRAMES],
-                                                 num_frames=len(latents[i:i + VAE_DECODE_FRAMES])).sample
-                                 for i in range(0, n, VAE_DECODE_FRAMES)])
+            decoded = torch.cat(
+                [
+                    self.vae.decode(
+                        latents[i : i + VAE_DECODE_FRAMES], num_frames=len(latents[i : i + VAE_DECODE_FRAMES])
+                    ).sample
+                    for i in range(0, n, VAE_DECODE_FRAMES)
+                ]
+            )
         return ((decoded.float() + 1) / 2).clamp(0, 1).cpu()
 
 
 def _variant(folder: Path) -> str | None:
-    """"fp16" when the folder holds only fp16 weight files (as SVD's repository does)."""
+    """ "fp16" when the folder holds only fp16 weight files (as SVD's repository does)."""
     files = [p.name for p in folder.glob("*.safetensors")] + [p.name for p in folder.glob("*.bin")]
     return "fp16" if files and all(".fp16." in name for name in files) else None
 
@@ -182,9 +209,12 @@ def _local_folder(path: str | Path | None, repo: str, flag: str) -> Path:
 
         return Path(snapshot_download(repo, local_files_only=True))
     except Exception:  # not cached (the hub raises several kinds): say what to do
-        raise InputError(flag, f"not given and {repo} is not in the Hugging Face cache; download "
-                         f"it (its licence is non-commercial, so it is never fetched "
-                         f"automatically) and pass the folder with {flag}") from None
+        raise InputError(
+            flag,
+            f"not given and {repo} is not in the Hugging Face cache; download "
+            f"it (its licence is non-commercial, so it is never fetched "
+            f"automatically) and pass the folder with {flag}",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -211,8 +241,9 @@ class StereoCrafterBackend:
 
     @classmethod
     def from_options(cls, options: dict[str, Any], device: str) -> StereoCrafterBackend:
-        model = StereoCrafterModel.from_pretrained(options.get("checkpoint"),
-                                                   options.get("svd_checkpoint"), device)
+        model = StereoCrafterModel.from_pretrained(
+            options.get("checkpoint"), options.get("svd_checkpoint"), device
+        )
         keys = StereoCrafterOptions.__dataclass_fields__
         return cls(model, StereoCrafterOptions(**{k: v for k, v in options.items() if k in keys}))
 
@@ -226,8 +257,14 @@ class StereoCrafterBackend:
         out = self.model(x, m, self.options.num_inference_steps, seed)
         return np.rint(out.permute(0, 2, 3, 1).numpy() * 255).astype(np.uint8)
 
-    def fill_eye(self, frames: np.ndarray, masks: np.ndarray, eye: Eye, start: int,
-                 tail: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, tuple]:
+    def fill_eye(
+        self,
+        frames: np.ndarray,
+        masks: np.ndarray,
+        eye: Eye,
+        start: int,
+        tail: tuple[np.ndarray, np.ndarray] | None,
+    ) -> tuple[np.ndarray, tuple]:
         """One eye of a chunk. frames (n, H, W, 3) uint8 RGB, masks (n, H, W, 3) uint8.
         tail: the previous chunk's last generated frames (k, h, w, 3) uint8 and holes
         (k, h, w) bool at processing size, or None. Returns the filled frames and the tail
@@ -239,18 +276,27 @@ class StereoCrafterBackend:
         size = processing_size(width, height, self.options.infill_width)
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * MASK_DILATE_PX + 1,) * 2)
         small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
-        small_holes = np.stack([cv2.dilate((cv2.resize(h.astype(np.float32), size,
-                                                       interpolation=cv2.INTER_AREA) > 0).astype(np.uint8),
-                                           kernel).astype(bool) for h in holes])
+        small_holes = np.stack(
+            [
+                cv2.dilate(
+                    (cv2.resize(h.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(
+                        np.uint8
+                    ),
+                    kernel,
+                ).astype(bool)
+                for h in holes
+            ]
+        )
         if mirror:
             small, small_holes = small[:, :, ::-1], small_holes[:, :, ::-1]
         k = 0 if tail is None else len(tail[0])
         if tail is not None and k:
             small = np.concatenate([tail[0], small])
             small_holes = np.concatenate([tail[1], small_holes])
-        generated = self._generate(np.ascontiguousarray(small), np.ascontiguousarray(small_holes),
-                                   self.options.seed + start)
-        new_tail = (generated[-self.options.overlap:], small_holes[-self.options.overlap:])
+        generated = self._generate(
+            np.ascontiguousarray(small), np.ascontiguousarray(small_holes), self.options.seed + start
+        )
+        new_tail = (generated[-self.options.overlap :], small_holes[-self.options.overlap :])
         generated = generated[k:]
         if mirror:
             generated = generated[:, :, ::-1]
@@ -258,8 +304,9 @@ class StereoCrafterBackend:
         for i in range(n):
             if not holes[i].any():
                 continue
-            big = cv2.resize(np.ascontiguousarray(generated[i]), (width, height),
-                             interpolation=cv2.INTER_CUBIC).astype(np.float32)
+            big = cv2.resize(
+                np.ascontiguousarray(generated[i]), (width, height), interpolation=cv2.INTER_CUBIC
+            ).astype(np.float32)
             original = frames[i].astype(np.float32)
             big = match_colour(big, original, holes[i])
             work = np.where(holes[i][..., None], big, original)

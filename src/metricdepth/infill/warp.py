@@ -135,8 +135,9 @@ def _tile_ranges(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(TH, TW, 2) float32: nearest and farthest `valid` depth (metres) of each TILE_PX
     tile of (H, W) float32 `depth` ((+inf, -inf) where the tile has no valid pixel)."""
     height, width = depth.shape
-    ranges = np.full(((height + TILE_PX - 1) // TILE_PX, (width + TILE_PX - 1) // TILE_PX, 2),
-                     np.inf, np.float32)
+    ranges = np.full(
+        ((height + TILE_PX - 1) // TILE_PX, (width + TILE_PX - 1) // TILE_PX, 2), np.inf, np.float32
+    )
     ranges[:, :, 1] = -np.inf
     for v in range(height):
         for u in range(width):
@@ -148,9 +149,19 @@ def _tile_ranges(depth: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _tile_wanted(u0: int, u1: int, v0: int, v1: int, near: float, far: float,
-                 cam: np.ndarray, r: np.ndarray, eye_cam: np.ndarray, offsets: np.ndarray,
-                 wanted: np.ndarray) -> bool:
+def _tile_wanted(
+    u0: int,
+    u1: int,
+    v0: int,
+    v1: int,
+    near: float,
+    far: float,
+    cam: np.ndarray,
+    r: np.ndarray,
+    eye_cam: np.ndarray,
+    offsets: np.ndarray,
+    wanted: np.ndarray,
+) -> bool:
     """Whether any point of pixels u0..u1, v0..v1 at depths near..far (metres) of camera
     `cam` may splat onto a wanted pixel of an eye: the points fill a frustum whose image
     in each eye lies within its 8 corners' images (it is convex and, when every corner
@@ -177,16 +188,28 @@ def _tile_wanted(u0: int, u1: int, v0: int, v1: int, near: float, far: float,
         ylo, yhi = max(ylo, -2.0), min(yhi, height + 2.0)
         a, b = max(math.floor(xlo) - 1, 0), min(math.floor(xhi) + 2, width - 1)
         c, d = max(math.floor(ylo) - 1, 0), min(math.floor(yhi) + 2, height - 1)
-        if a <= b and c <= d and (wanted[e, d + 1, b + 1] - wanted[e, c, b + 1]
-                                  - wanted[e, d + 1, a] + wanted[e, c, a]) > 0:
+        if (
+            a <= b
+            and c <= d
+            and (wanted[e, d + 1, b + 1] - wanted[e, c, b + 1] - wanted[e, d + 1, a] + wanted[e, c, a]) > 0
+        ):
             return True
     return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _splat_tiles(depth: np.ndarray, valid: np.ndarray, cam: np.ndarray, ranges: np.ndarray,
-                 to_source: np.ndarray, s_depth: np.ndarray, s_cam: np.ndarray,
-                 offsets: np.ndarray, wanted: np.ndarray, hidden_only: bool) -> np.ndarray:
+def _splat_tiles(
+    depth: np.ndarray,
+    valid: np.ndarray,
+    cam: np.ndarray,
+    ranges: np.ndarray,
+    to_source: np.ndarray,
+    s_depth: np.ndarray,
+    s_cam: np.ndarray,
+    offsets: np.ndarray,
+    wanted: np.ndarray,
+    hidden_only: bool,
+) -> np.ndarray:
     """(E, H, W) float32 z-buffers, in each eye, of the `valid` points of a frame (depth
     (H, W) float32 metres, camera `cam`, `ranges` its `_tile_ranges`); with
     `hidden_only`, only of the points the source frame (s_depth, s_cam) does not see.
@@ -204,8 +227,9 @@ def _splat_tiles(depth: np.ndarray, valid: np.ndarray, cam: np.ndarray, ranges: 
                 continue
             v0, u0 = ty * TILE_PX, tx * TILE_PX
             v1, u1 = min(v0 + TILE_PX, depth.shape[0]) - 1, min(u0 + TILE_PX, depth.shape[1]) - 1
-            if not _tile_wanted(u0, u1, v0, v1, np.float64(near), np.float64(far), cam, r,
-                                s_cam, offsets, wanted):
+            if not _tile_wanted(
+                u0, u1, v0, v1, np.float64(near), np.float64(far), cam, r, s_cam, offsets, wanted
+            ):
                 continue
             for v in range(v0, v1 + 1):
                 for u in range(u0, u1 + 1):
@@ -244,10 +268,21 @@ def _bilinear(image: np.ndarray, x: float, y: float, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _take_candidates(image: np.ndarray, best: np.ndarray, hy: np.ndarray, hx: np.ndarray,
-                     zbuf: np.ndarray, background: np.ndarray, offset: float,
-                     s_depth: np.ndarray, s_cam: np.ndarray, n_from_src: np.ndarray,
-                     n_depth: np.ndarray, n_cam: np.ndarray, n_colour: np.ndarray) -> None:
+def _take_candidates(
+    image: np.ndarray,
+    best: np.ndarray,
+    hy: np.ndarray,
+    hx: np.ndarray,
+    zbuf: np.ndarray,
+    background: np.ndarray,
+    offset: float,
+    s_depth: np.ndarray,
+    s_cam: np.ndarray,
+    n_from_src: np.ndarray,
+    n_depth: np.ndarray,
+    n_cam: np.ndarray,
+    n_colour: np.ndarray,
+) -> None:
     """Trace the eye's hole pixels (hy, hx) that received a point (`zbuf`) back into the
     neighbour and take its colour where it is the same point, hidden from the source,
     plausible against `background` and nearer than `best` (see `fill_from_neighbours`).
@@ -287,14 +322,28 @@ def eye_depths(source: SourceFrame, offsets_m: np.ndarray, wanted: list[np.ndarr
     positions along the source camera's x axis (metres, right positive); eyes have the
     source's intrinsics."""
     cam = _camera(source.intrinsics)
-    return _splat_tiles(source.depth, source.has_depth, cam, source.depth_ranges, np.eye(4),
-                        source.depth, cam, np.asarray(offsets_m, np.float64), _integral(wanted),
-                        False)
+    return _splat_tiles(
+        source.depth,
+        source.has_depth,
+        cam,
+        source.depth_ranges,
+        np.eye(4),
+        source.depth,
+        cam,
+        np.asarray(offsets_m, np.float64),
+        _integral(wanted),
+        False,
+    )
 
 
-def fill_from_neighbours(images: list[np.ndarray], holes: list[np.ndarray],
-                         background_depths: list[np.ndarray], offsets_m: np.ndarray,
-                         source: SourceFrame, neighbours: list[SourceFrame]) -> list[np.ndarray]:
+def fill_from_neighbours(
+    images: list[np.ndarray],
+    holes: list[np.ndarray],
+    background_depths: list[np.ndarray],
+    offsets_m: np.ndarray,
+    source: SourceFrame,
+    neighbours: list[SourceFrame],
+) -> list[np.ndarray]:
     """Fill the holes of each eye with the nearest surface any of `neighbours` offers.
 
     images: per eye (H, W, 3) float32 RGB, changed in place. holes: per eye (H, W) bool.
@@ -315,11 +364,33 @@ def fill_from_neighbours(images: list[np.ndarray], holes: list[np.ndarray],
     for neighbour in neighbours:
         src_from_n = cam_from_world @ neighbour.world_from_cam
         n_cam = _camera(neighbour.intrinsics)
-        zbufs = _splat_tiles(neighbour.depth, neighbour.static, n_cam, neighbour.static_ranges,
-                             src_from_n, source.depth, s_cam, offsets, wanted, True)
+        zbufs = _splat_tiles(
+            neighbour.depth,
+            neighbour.static,
+            n_cam,
+            neighbour.static_ranges,
+            src_from_n,
+            source.depth,
+            s_cam,
+            offsets,
+            wanted,
+            True,
+        )
         n_from_src = invert_pose(src_from_n)
         for e, (hy, hx) in enumerate(holes_at):
-            _take_candidates(images[e], best[e], hy, hx, zbufs[e], background_depths[e],
-                             offsets[e], source.depth, s_cam, n_from_src, neighbour.depth,
-                             n_cam, neighbour.colour)
+            _take_candidates(
+                images[e],
+                best[e],
+                hy,
+                hx,
+                zbufs[e],
+                background_depths[e],
+                offsets[e],
+                source.depth,
+                s_cam,
+                n_from_src,
+                neighbour.depth,
+                n_cam,
+                neighbour.colour,
+            )
     return [np.isfinite(b) for b in best]

@@ -43,10 +43,14 @@ def check_folder_writable(folder: str | Path) -> None:
     if os.access(folder, os.W_OK | os.X_OK):
         return
     if os.statvfs(folder).f_flag & os.ST_RDONLY:
-        raise InputError(folder, "read-only file system: write the outputs somewhere "
-                         "writable (copy the inputs there)")
-    raise InputError(folder, "permission denied: outputs cannot be written into this folder; "
-                     "check its permissions or write somewhere else")
+        raise InputError(
+            folder, "read-only file system: write the outputs somewhere writable (copy the inputs there)"
+        )
+    raise InputError(
+        folder,
+        "permission denied: outputs cannot be written into this folder; "
+        "check its permissions or write somewhere else",
+    )
 
 
 def check_file_writable(final: str | Path, overwrite: bool) -> Path:
@@ -102,8 +106,7 @@ class AtomicFile:
     def __init__(self, final: str | Path, overwrite: bool = False):
         remove_dead_leftovers(final)
         self.final = check_file_writable(final, overwrite)
-        self.tmp = self.final.with_name(
-            f"{self.final.stem}{PARTIAL_TAG}-{os.getpid()}{self.final.suffix}")
+        self.tmp = self.final.with_name(f"{self.final.stem}{PARTIAL_TAG}-{os.getpid()}{self.final.suffix}")
 
     def commit(self) -> Path:
         """Move the finished temporary file to the final name; return the final path."""
@@ -139,12 +142,13 @@ class AtomicFolder:
         if not self.final.exists():
             return
         if not self.final.is_dir():
-            raise InputError(self.final, "exists and is not a folder; "
-                                         "remove it or choose another name")
+            raise InputError(self.final, "exists and is not a folder; remove it or choose another name")
         foreign = [p.name for p in self.final.iterdir() if not p.name.startswith(self._prefix)]
         if foreign:
-            raise InputError(self.final, f"holds files this tool did not write ({foreign[:3]}); "
-                                         "remove them or choose another folder")
+            raise InputError(
+                self.final,
+                f"holds files this tool did not write ({foreign[:3]}); remove them or choose another folder",
+            )
 
     def commit(self) -> Path:
         """Move the finished folder to the final name (replacing an old one); return it."""
@@ -171,8 +175,9 @@ class AtomicGroup:
     def __init__(self, finals: list[str | Path], overwrite: bool = False):
         remove_dead_leftovers(finals[0])
         self.finals = [check_file_writable(f, overwrite) for f in finals]
-        if len({f.parent for f in self.finals}) != 1 or \
-                len({f.name for f in self.finals}) != len(self.finals):
+        if len({f.parent for f in self.finals}) != 1 or len({f.name for f in self.finals}) != len(
+            self.finals
+        ):
             raise ValueError("a group's files must be in one folder, with distinct names")
         first = self.finals[0]
         self.staging = first.with_name(f"{first.name}{PARTIAL_TAG}-{os.getpid()}")

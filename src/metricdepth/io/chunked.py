@@ -124,17 +124,28 @@ class ChunkedJob:
     resume: continue an interrupted job (its settings must match).
     """
 
-    def __init__(self, final: str | Path, total_frames: int, chunk_frames: int,
-                 settings: Mapping[str, Any], *, overwrite: bool = False, resume: bool = False,
-                 extra_outputs: Sequence[str | Path] = ()):
+    def __init__(
+        self,
+        final: str | Path,
+        total_frames: int,
+        chunk_frames: int,
+        settings: Mapping[str, Any],
+        *,
+        overwrite: bool = False,
+        resume: bool = False,
+        extra_outputs: Sequence[str | Path] = (),
+    ):
         if total_frames < 1 or chunk_frames < 1:
             raise ValueError("total_frames and chunk_frames must be at least 1")
         self.finals = check_outputs([final, *extra_outputs], overwrite)
         self.final = self.finals[0]
         self.work = work_folder(self.final)
         self.total_frames, self.chunk_frames = total_frames, chunk_frames
-        manifest = {"total_frames": total_frames, "chunk_frames": chunk_frames,
-                    "settings": _jsonable(settings)}
+        manifest = {
+            "total_frames": total_frames,
+            "chunk_frames": chunk_frames,
+            "settings": _jsonable(settings),
+        }
         if extra_outputs:
             manifest["outputs"] = [f.name for f in self.finals]
         if self.work.exists() and overwrite and not resume:
@@ -160,32 +171,51 @@ class ChunkedJob:
 
     def _check_resumable(self, manifest: dict[str, Any], resume: bool) -> None:
         if not resume:
-            raise InputError(self.work, "an interrupted run left its finished chunks here; "
-                             "pass --resume to continue it or --overwrite to start over")
+            raise InputError(
+                self.work,
+                "an interrupted run left its finished chunks here; "
+                "pass --resume to continue it or --overwrite to start over",
+            )
         try:
             previous = json.loads((self.work / MANIFEST).read_text())
         except (OSError, json.JSONDecodeError):
-            raise InputError(self.work, "is not a job folder of this tool (no readable "
-                             f"{MANIFEST}); remove it or pass --overwrite") from None
+            raise InputError(
+                self.work,
+                f"is not a job folder of this tool (no readable {MANIFEST}); remove it or pass --overwrite",
+            ) from None
         if previous != manifest:
             before = previous.get("settings", {})
-            changed = sorted(k for k in set(before) | set(manifest["settings"])
-                             if before.get(k) != manifest["settings"].get(k))
+            changed = sorted(
+                k
+                for k in set(before) | set(manifest["settings"])
+                if before.get(k) != manifest["settings"].get(k)
+            )
             if previous.get("chunk_frames") != manifest["chunk_frames"]:
                 changed.append("chunk size")
             if previous.get("total_frames") != manifest["total_frames"]:
                 changed.append("frame count")
-            raise InputError(self.work, "the interrupted run used other settings "
-                             f"({', '.join(changed) or 'format'}); rerun with them or pass "
-                             "--overwrite to start over")
+            raise InputError(
+                self.work,
+                "the interrupted run used other settings "
+                f"({', '.join(changed) or 'format'}); rerun with them or pass "
+                "--overwrite to start over",
+            )
 
     # -- chunks ----------------------------------------------------------------------
     def chunks(self) -> list[Chunk]:
         """All chunks, in order."""
-        return [Chunk(i, start, min(start + self.chunk_frames, self.total_frames),
-                      tuple(self.work / (f"chunk_{i:06d}.mkv" if k == 0 else f"chunk_{i:06d}_{k}.mkv")
-                            for k in range(len(self.finals))))
-                for i, start in enumerate(range(0, self.total_frames, self.chunk_frames))]
+        return [
+            Chunk(
+                i,
+                start,
+                min(start + self.chunk_frames, self.total_frames),
+                tuple(
+                    self.work / (f"chunk_{i:06d}.mkv" if k == 0 else f"chunk_{i:06d}_{k}.mkv")
+                    for k in range(len(self.finals))
+                ),
+            )
+            for i, start in enumerate(range(0, self.total_frames, self.chunk_frames))
+        ]
 
     def _marker(self, chunk: Chunk) -> Path:
         return chunk.path.with_suffix(".done.npz")
@@ -198,8 +228,13 @@ class ChunkedJob:
         chunks = self.chunks()
         first = next((c.index for c in chunks if not self.is_done(c)), len(chunks))
         if first:
-            log.info("%s: resuming after %d finished chunks (%d of %d frames)", self.final,
-                     first, chunks[first - 1].stop, self.total_frames)
+            log.info(
+                "%s: resuming after %d finished chunks (%d of %d frames)",
+                self.final,
+                first,
+                chunks[first - 1].stop,
+                self.total_frames,
+            )
         yield from chunks[first:]
 
     @property
@@ -241,8 +276,9 @@ class ChunkedJob:
             with np.load(self._marker(done[-1])) as data:
                 return {k: data[k] for k in data.files}
         except (OSError, ValueError, zipfile.BadZipFile):
-            raise InputError(self._marker(done[-1]), "damaged job state; pass --overwrite "
-                             "to start over") from None
+            raise InputError(
+                self._marker(done[-1]), "damaged job state; pass --overwrite to start over"
+            ) from None
 
     # -- the end -----------------------------------------------------------------------
     def abandon(self) -> None:
@@ -284,8 +320,9 @@ class ChunkedJob:
         return self.final
 
 
-def join_videos(parts: list[Path], final: str | Path, *, overwrite: bool = False,
-                expected_frames: int | None = None) -> Path:
+def join_videos(
+    parts: list[Path], final: str | Path, *, overwrite: bool = False, expected_frames: int | None = None
+) -> Path:
     """Join our FFV1 videos `parts` (same size and frame rate) into `final` by copying
     their packets (no re-encoding), atomically; the result must hold the sum of the
     parts' frames (and `expected_frames`, when given)."""
@@ -301,8 +338,9 @@ def _join_into(parts: list[Path], target: AtomicFile, expected_frames: int | Non
         _concatenate(parts, target.tmp)
         written = probe(target.tmp).frame_count
         if written != total or (expected_frames is not None and written != expected_frames):
-            raise RuntimeError(f"{target.final}: joined file holds {written} frames, "
-                               f"expected {expected_frames or total}")
+            raise RuntimeError(
+                f"{target.final}: joined file holds {written} frames, expected {expected_frames or total}"
+            )
     except BaseException:
         target.abort()
         raise

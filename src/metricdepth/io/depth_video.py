@@ -35,8 +35,7 @@ def depth_step(max_depth: float) -> float:
     return 65536.0 * max_depth / _FULL
 
 
-def encode_depth(depth: np.ndarray, max_depth: float,
-                 invalid: np.ndarray | None = None) -> np.ndarray:
+def encode_depth(depth: np.ndarray, max_depth: float, invalid: np.ndarray | None = None) -> np.ndarray:
     """Pack depth into our files' pixel layout.
 
     depth: (H, W) float, metres, z-depth, finite and >= 0 where valid; values above
@@ -73,8 +72,7 @@ def is_depth_packing(bgr0: np.ndarray) -> bool:
 def looks_grey(bgr0: np.ndarray) -> bool:
     """True for a grey frame (blue = green = red everywhere, more than one value): a grey
     depth picture, whose low byte would otherwise be read as the packing's blue."""
-    return bool(np.array_equal(bgr0[..., 0], bgr0[..., 2])
-                and bgr0[..., 2].min() != bgr0[..., 2].max())
+    return bool(np.array_equal(bgr0[..., 0], bgr0[..., 2]) and bgr0[..., 2].min() != bgr0[..., 2].max())
 
 
 class DepthVideoWriter(VideoWriter):
@@ -84,15 +82,25 @@ class DepthVideoWriter(VideoWriter):
     ...     w.write(depth)
     """
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: Fraction | int, *,
-                 max_depth: float = DEFAULT_MAX_DEPTH, overwrite: bool = False,
-                 expected_frames: int | None = None, tags: dict[str, str] | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: Fraction | int,
+        *,
+        max_depth: float = DEFAULT_MAX_DEPTH,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+        tags: dict[str, str] | None = None,
+    ):
         if not max_depth > 0:
             raise ValueError(f"max_depth must be positive, got {max_depth}")
         self.max_depth = float(max_depth)
         all_tags = {TAG_MAX_DEPTH: repr(self.max_depth), TAG_ENCODING: DEPTH_ENCODING, **(tags or {})}
-        super().__init__(path, width, height, fps, overwrite=overwrite,
-                         expected_frames=expected_frames, tags=all_tags)
+        super().__init__(
+            path, width, height, fps, overwrite=overwrite, expected_frames=expected_frames, tags=all_tags
+        )
 
     def write(self, depth: np.ndarray, invalid: np.ndarray | None = None) -> None:
         """depth: (H, W) float metres; invalid: optional (H, W) bool written as max_depth."""
@@ -107,8 +115,7 @@ class DepthVideoReader(VideoReader):
     a colour video given as depth is refused with an InputError.
     """
 
-    def __init__(self, path: str | Path, max_depth: float = DEFAULT_MAX_DEPTH,
-                 info: VideoInfo | None = None):
+    def __init__(self, path: str | Path, max_depth: float = DEFAULT_MAX_DEPTH, info: VideoInfo | None = None):
         super().__init__(path, info)
         tag = self.info.tags.get(TAG_MAX_DEPTH)
         try:
@@ -123,13 +130,19 @@ class DepthVideoReader(VideoReader):
 
     def _decode(self, bgr0: np.ndarray, index: int) -> np.ndarray:
         if not is_depth_packing(bgr0):
-            raise InputError(self.path, f"frame {index} is not a depth video frame "
-                             "(red and green differ; expected the 16-bit depth packing)")
+            raise InputError(
+                self.path,
+                f"frame {index} is not a depth video frame "
+                "(red and green differ; expected the 16-bit depth packing)",
+            )
         if looks_grey(bgr0):
-            raise InputError(self.path, f"frame {index} is plain grey, not the 16-bit depth "
-                             "packing: it looks like MDVT's grey export (convert_metric_depth_"
-                             "video_to_other_format.py --bit8/--bit16, D_grey_depth.mkv) or "
-                             "another tool's 8-bit depth; give the X_depth.mkv it was made from")
+            raise InputError(
+                self.path,
+                f"frame {index} is plain grey, not the 16-bit depth "
+                "packing: it looks like MDVT's grey export (convert_metric_depth_"
+                "video_to_other_format.py --bit8/--bit16, D_grey_depth.mkv) or "
+                "another tool's 8-bit depth; give the X_depth.mkv it was made from",
+            )
         return decode_depth(bgr0, self.max_depth)
 
     # decoded values, not pixels: no pixel_format to choose

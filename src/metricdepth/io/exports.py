@@ -98,7 +98,7 @@ log = logging.getLogger(__name__)
 # -- names -------------------------------------------------------------------------
 
 FRAME_STEM = "depth_frame_"  # + 1-based number, image sequences
-NPZ_STEM = "depth_"          # + 0-based number, NPZ members
+NPZ_STEM = "depth_"  # + 0-based number, NPZ members
 EXR_CHANNEL = "Z"
 # Channel names other tools use for depth, in order of preference; matched case-insensitively
 # against the last dot-separated part of a channel name ("ViewLayer.Depth.Z" -> "Z").
@@ -137,8 +137,7 @@ def _as_depth(depth: np.ndarray) -> tuple[np.ndarray, int]:
     depth is refused: it is usually millimetres, not metres)."""
     depth = np.asarray(depth)
     if depth.ndim != 2 or depth.dtype.kind != "f":
-        raise ValueError("depth must be an (H, W) float array in metres, "
-                         f"got {depth.shape} {depth.dtype}")
+        raise ValueError(f"depth must be an (H, W) float array in metres, got {depth.shape} {depth.dtype}")
     depth = depth.astype(np.float32, copy=False)
     bad = ~(depth >= 0)  # NaN compares False
     if not bad.any():
@@ -148,13 +147,13 @@ def _as_depth(depth: np.ndarray) -> tuple[np.ndarray, int]:
 
 # -- shared writer bookkeeping -------------------------------------------------------
 
+
 class DepthFramesWriter(CommitOnExit):
     """Frame bookkeeping shared by the export writers: input checks, frame count, atomic
     commit or abort, context management. Subclasses write one frame in `_write_frame`,
     finish their file in `_finish` and drop open handles in `_release`."""
 
-    def __init__(self, target: AtomicFile | AtomicFolder, fps: Fraction | int,
-                 expected_frames: int | None):
+    def __init__(self, target: AtomicFile | AtomicFolder, fps: Fraction | int, expected_frames: int | None):
         self.fps = Fraction(fps)
         if self.fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
@@ -181,11 +180,17 @@ class DepthFramesWriter(CommitOnExit):
         if self.shape is None:
             self.shape = depth.shape
         elif depth.shape != self.shape:
-            raise ValueError(f"{self.path}: frame {self.frames_written} is {depth.shape}, "
-                             f"earlier frames are {self.shape}")
+            raise ValueError(
+                f"{self.path}: frame {self.frames_written} is {depth.shape}, earlier frames are {self.shape}"
+            )
         if changed and not self._sanitised:
-            log.warning("%s: frame %d has %d NaN or negative depth values; written as 0 "
-                        "(later frames are not reported)", self.path, self.frames_written, changed)
+            log.warning(
+                "%s: frame %d has %d NaN or negative depth values; written as 0 "
+                "(later frames are not reported)",
+                self.path,
+                self.frames_written,
+                changed,
+            )
         self._sanitised += changed
         self._write_frame(depth)
         self.frames_written += 1
@@ -198,8 +203,9 @@ class DepthFramesWriter(CommitOnExit):
             if self.frames_written == 0:
                 raise RuntimeError(f"{self.path}: no frames were written")
             if self.expected_frames is not None and self.frames_written != self.expected_frames:
-                raise RuntimeError(f"{self.path}: wrote {self.frames_written} frames, "
-                                   f"expected {self.expected_frames}")
+                raise RuntimeError(
+                    f"{self.path}: wrote {self.frames_written} frames, expected {self.expected_frames}"
+                )
             self._finish()
             final = self._target.commit()
         except BaseException:
@@ -227,8 +233,10 @@ class DepthFramesWriter(CommitOnExit):
 
 # -- EXR -------------------------------------------------------------------------------
 
-def write_depth_exr(path: str | Path, depth: np.ndarray, *, fps: Fraction | None = None,
-                    overwrite: bool = False) -> Path:
+
+def write_depth_exr(
+    path: str | Path, depth: np.ndarray, *, fps: Fraction | None = None, overwrite: bool = False
+) -> Path:
     """Write one depth frame as a single-channel ``Z`` FLOAT EXR (ZIP, lossless), atomically.
 
     depth: (H, W) float32, metres, z-depth (see the module docstring for NaN/negatives).
@@ -239,8 +247,11 @@ def write_depth_exr(path: str | Path, depth: np.ndarray, *, fps: Fraction | None
 
 def _write_exr(path: str | Path, depth: np.ndarray, fps: Fraction | None, overwrite: bool) -> Path:
     """`write_depth_exr` for depth (H, W) float32 metres already through `_as_depth`."""
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
-              "comments": f"{TOOL_NAME}: {EXR_CHANNEL} = z-depth in metres"}
+    header = {
+        "compression": OpenEXR.ZIP_COMPRESSION,
+        "type": OpenEXR.scanlineimage,
+        "comments": f"{TOOL_NAME}: {EXR_CHANNEL} = z-depth in metres",
+    }
     if fps is not None:
         header["framesPerSecond"] = Fraction(fps)
     with atomic_output(path, overwrite) as tmp, OpenEXR.File(header, {EXR_CHANNEL: depth}) as exr:
@@ -253,8 +264,11 @@ def _depth_channel(channels: dict[str, OpenEXR.Channel], path: Path) -> OpenEXR.
     for name in EXR_DEPTH_CHANNELS:
         if name in by_name:
             return by_name[name]
-    raise InputError(path, f"no depth channel in EXR (channels: {sorted(channels)}; "
-                           f"expected one of {[n.upper() for n in EXR_DEPTH_CHANNELS]})")
+    raise InputError(
+        path,
+        f"no depth channel in EXR (channels: {sorted(channels)}; "
+        f"expected one of {[n.upper() for n in EXR_DEPTH_CHANNELS]})",
+    )
 
 
 def read_depth_exr(path: str | Path) -> np.ndarray:
@@ -281,8 +295,14 @@ class DepthExrWriter(DepthFramesWriter):
     complete; each frame inside it is itself written atomically. With `overwrite`, an
     existing folder is replaced only if it holds nothing but ``depth_frame_*`` files."""
 
-    def __init__(self, folder: str | Path, fps: Fraction | int, *, overwrite: bool = False,
-                 expected_frames: int | None = None):
+    def __init__(
+        self,
+        folder: str | Path,
+        fps: Fraction | int,
+        *,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+    ):
         super().__init__(AtomicFolder(folder, overwrite, FRAME_STEM), fps, expected_frames)
 
     def _write_frame(self, depth: np.ndarray) -> None:
@@ -294,11 +314,11 @@ class DepthExrWriter(DepthFramesWriter):
 
 # -- zip-based writers ---------------------------------------------------------------------
 
+
 class _ZipDepthWriter(DepthFramesWriter):
     """A zip archive written member by member under a temporary name."""
 
-    def __init__(self, path: str | Path, fps: Fraction | int, overwrite: bool,
-                 expected_frames: int | None):
+    def __init__(self, path: str | Path, fps: Fraction | int, overwrite: bool, expected_frames: int | None):
         target = AtomicFile(path, overwrite)
         super().__init__(target, fps, expected_frames)
         self._zip = zipfile.ZipFile(target.tmp, "w", zipfile.ZIP_STORED, allowZip64=True)
@@ -334,8 +354,15 @@ class DepthNpzWriter(_ZipDepthWriter):
     """Writes an NPZ that `numpy.load` opens, one member per frame (layout in the module
     docstring). max_depth: metres, the cap of the source depth, recorded as metadata."""
 
-    def __init__(self, path: str | Path, fps: Fraction | int, *, max_depth: float = DEFAULT_MAX_DEPTH,
-                 overwrite: bool = False, expected_frames: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        fps: Fraction | int,
+        *,
+        max_depth: float = DEFAULT_MAX_DEPTH,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+    ):
         self.max_depth = float(max_depth)
         super().__init__(path, fps, overwrite, expected_frames)
 
@@ -344,9 +371,12 @@ class DepthNpzWriter(_ZipDepthWriter):
             np.lib.format.write_array(member, depth, allow_pickle=False)
 
     def _metadata(self) -> dict[str, str | bytes]:
-        values = {"fps": np.array(str(self.fps)), "max_depth": np.array(self.max_depth),
-                  "units": np.array("metres"),
-                  "frame_count": np.array(self.frames_written, np.int64)}
+        values = {
+            "fps": np.array(str(self.fps)),
+            "max_depth": np.array(self.max_depth),
+            "units": np.array("metres"),
+            "frame_count": np.array(self.frames_written, np.int64),
+        }
         return {f"{name}.npy": _npy_bytes(value) for name, value in values.items()}
 
 
@@ -354,9 +384,15 @@ class DepthPng16ZipWriter(_ZipDepthWriter):
     """Writes a zip of 16-bit PNG depth frames ``depth_frame_0001.png`` ... (layout in the
     module docstring). units_per_metre: PNG value per metre (1000: millimetres)."""
 
-    def __init__(self, path: str | Path, fps: Fraction | int, *,
-                 units_per_metre: float = PNG_UNITS_PER_METRE, overwrite: bool = False,
-                 expected_frames: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        fps: Fraction | int,
+        *,
+        units_per_metre: float = PNG_UNITS_PER_METRE,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+    ):
         if not units_per_metre > 0:
             raise ValueError(f"units_per_metre must be positive, got {units_per_metre}")
         self.units_per_metre = float(units_per_metre)
@@ -369,14 +405,20 @@ class DepthPng16ZipWriter(_ZipDepthWriter):
     def _metadata(self) -> dict[str, str | bytes]:
         height, width = self._frame_size()
         metadata = {
-            "tool": TOOL_NAME, "depth": "z-depth", "metres_per_unit": 1.0 / self.units_per_metre,
-            "max_depth_m": PNG_MAX_CODE / self.units_per_metre, "fps": str(self.fps),
-            "frame_count": self.frames_written, "width": width, "height": height,
+            "tool": TOOL_NAME,
+            "depth": "z-depth",
+            "metres_per_unit": 1.0 / self.units_per_metre,
+            "max_depth_m": PNG_MAX_CODE / self.units_per_metre,
+            "fps": str(self.fps),
+            "frame_count": self.frames_written,
+            "width": width,
+            "height": height,
         }
         return {PNG_METADATA: json.dumps(metadata, indent=2)}
 
 
 # -- colour-mapped preview -----------------------------------------------------------------
+
 
 def robust_depth_range(depth: np.ndarray) -> tuple[float, float]:
     """(near, far) in metres for colour mapping: the `PREVIEW_PERCENTILES` of the positive,
@@ -425,12 +467,18 @@ class DepthPreviewWriter(DepthFramesWriter):
     `robust_depth_range` of the first frame. palette: one of `PALETTES`.
     """
 
-    def __init__(self, path: str | Path, fps: Fraction | int, *,
-                 depth_range: tuple[float, float] | None = None, palette: str = "turbo",
-                 overwrite: bool = False, expected_frames: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        fps: Fraction | int,
+        *,
+        depth_range: tuple[float, float] | None = None,
+        palette: str = "turbo",
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+    ):
         if depth_range is not None and not 0 < depth_range[0] < depth_range[1]:
-            raise ValueError("depth_range must be (near, far) with 0 < near < far, "
-                             f"got {depth_range}")
+            raise ValueError(f"depth_range must be (near, far) with 0 < near < far, got {depth_range}")
         if palette not in _COLOUR_MAPS:
             raise ValueError(f"unknown palette {palette!r}; choose from {', '.join(PALETTES)}")
         self.depth_range = depth_range
@@ -444,13 +492,15 @@ class DepthPreviewWriter(DepthFramesWriter):
         if self.depth_range is None:
             self.depth_range = robust_depth_range(depth)
         near, far = self.depth_range
-        log.info("%s: %s colour range %.3g m (near) to %.3g m (far)", self.path, self.palette,
-                 near, far)
+        log.info("%s: %s colour range %.3g m (near) to %.3g m (far)", self.path, self.palette, near, far)
         height, width = depth.shape
-        container, stream = open_h264(self._target.tmp, width, height, self.fps,
-                                      preset=PREVIEW_PRESET, crf=PREVIEW_CRF)
-        container.metadata["comment"] = (f"{TOOL_NAME} depth preview: {self.palette} map of "
-                                         f"inverse depth, {near:.3g} m (near) to {far:.3g} m")
+        container, stream = open_h264(
+            self._target.tmp, width, height, self.fps, preset=PREVIEW_PRESET, crf=PREVIEW_CRF
+        )
+        container.metadata["comment"] = (
+            f"{TOOL_NAME} depth preview: {self.palette} map of "
+            f"inverse depth, {near:.3g} m (near) to {far:.3g} m"
+        )
         self._container, self._stream = container, stream
 
     def _write_frame(self, depth: np.ndarray) -> None:
@@ -468,8 +518,9 @@ class DepthPreviewWriter(DepthFramesWriter):
         self._container = None
         written = probe(self._target.tmp).frame_count
         if written != self.frames_written:
-            raise RuntimeError(f"{self.path}: file holds {written} frames, "
-                               f"{self.frames_written} were written")
+            raise RuntimeError(
+                f"{self.path}: file holds {written} frames, {self.frames_written} were written"
+            )
 
     def _release(self) -> None:
         if self._container is not None:
@@ -479,6 +530,7 @@ class DepthPreviewWriter(DepthFramesWriter):
 
 
 # -- ImmichVR: 8-bit inverse depth, normalised over the clip ----------------------------------
+
 
 def positive_depth_extent(depth: np.ndarray, no_depth: float) -> tuple[float, float] | None:
     """(smallest, largest) of the depth values in (0, no_depth) of `depth` (any shape,
@@ -495,9 +547,16 @@ class DepthFrames8ZipWriter(_ZipDepthWriter):
     far); no_depth: depth from which on a pixel counts as "no depth" (written as 0, like far).
     """
 
-    def __init__(self, path: str | Path, fps: Fraction | int, *, depth_range: tuple[float, float],
-                 no_depth: float = np.inf, overwrite: bool = False,
-                 expected_frames: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        fps: Fraction | int,
+        *,
+        depth_range: tuple[float, float],
+        no_depth: float = np.inf,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+    ):
         near, far = depth_range
         if not 0 < near < far:
             raise ValueError(f"depth_range must be (near, far) with 0 < near < far, got {depth_range}")
@@ -512,10 +571,15 @@ class DepthFrames8ZipWriter(_ZipDepthWriter):
     def _metadata(self) -> dict[str, str | bytes]:
         height, width = self._frame_size()
         metadata = {
-            "tool": TOOL_NAME, "depth": "z-depth", "near_m": self.near, "far_m": self.far,
+            "tool": TOOL_NAME,
+            "depth": "z-depth",
+            "near_m": self.near,
+            "far_m": self.far,
             "mapping": "code = round(255 * (1/d - 1/far_m) / (1/near_m - 1/far_m)); "
-                       "0 also where there is no depth",
-            "fps": str(self.fps), "frame_count": self.frames_written, "width": width,
+            "0 also where there is no depth",
+            "fps": str(self.fps),
+            "frame_count": self.frames_written,
+            "width": width,
             "height": height,
         }
         return {PNG_METADATA: json.dumps(metadata, indent=2)}
@@ -572,6 +636,7 @@ def _zip_png(archive: zipfile.ZipFile, name: str, path: Path, dtype: type) -> np
 
 # -- Annolid: depth.ndjson -----------------------------------------------------------------
 
+
 class AnnolidNdjsonWriter(DepthFramesWriter):
     """Writes Annolid's depth.ndjson, one record per frame (layout in the module docstring).
 
@@ -579,9 +644,16 @@ class AnnolidNdjsonWriter(DepthFramesWriter):
     each frame written (default 0, 1, 2, ...).
     """
 
-    def __init__(self, path: str | Path, fps: Fraction | int, *, video_name: str,
-                 frame_indices: Sequence[int] | None = None, overwrite: bool = False,
-                 expected_frames: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        fps: Fraction | int,
+        *,
+        video_name: str,
+        frame_indices: Sequence[int] | None = None,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+    ):
         target = AtomicFile(path, overwrite)
         super().__init__(target, fps, expected_frames)
         self.video_name = video_name
@@ -599,11 +671,21 @@ class AnnolidNdjsonWriter(DepthFramesWriter):
         index = self.frames_written if self.frame_indices is None else self.frame_indices[self.frames_written]
         height, width = depth.shape
         record = {
-            "version": ANNOLID_VERSION, "flags": {}, "shapes": [], "imagePath": "",
-            "imageHeight": height, "imageWidth": width,
-            "otherData": {"depth_map": {"image_data": base64.b64encode(png.tobytes()).decode("ascii"),
-                                        "scale": {"min": low, "max": high}, "dtype": "uint16"}},
-            "frame_index": int(index), "video_name": self.video_name,
+            "version": ANNOLID_VERSION,
+            "flags": {},
+            "shapes": [],
+            "imagePath": "",
+            "imageHeight": height,
+            "imageWidth": width,
+            "otherData": {
+                "depth_map": {
+                    "image_data": base64.b64encode(png.tobytes()).decode("ascii"),
+                    "scale": {"min": low, "max": high},
+                    "dtype": "uint16",
+                }
+            },
+            "frame_index": int(index),
+            "video_name": self.video_name,
         }
         self._file.write(json.dumps(record) + "\n")
 
@@ -632,8 +714,9 @@ def read_annolid_ndjson(path: str | Path) -> Iterator[tuple[int, str, np.ndarray
                 data = base64.b64decode(depth_map["image_data"], validate=True)
                 index, name = int(record["frame_index"]), str(record["video_name"])
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise InputError(where, f"not an Annolid depth record ({type(exc).__name__}: {exc})"
-                                 ) from None
+                raise InputError(
+                    where, f"not an Annolid depth record ({type(exc).__name__}: {exc})"
+                ) from None
             codes = _decode_png(data, np.uint16, where)
             yield index, name, (low + codes * ((high - low) / ANNOLID_MAX_CODE)).astype(np.float32)
 
@@ -644,8 +727,9 @@ CSV_COLUMNS = ("x", "y", "z", "intensity")
 CSV_COLOUR_COLUMNS = ("red", "green", "blue")
 
 
-def write_point_csv(path: str | Path, points: np.ndarray, colours: np.ndarray | None = None, *,
-                    overwrite: bool = False) -> Path:
+def write_point_csv(
+    path: str | Path, points: np.ndarray, colours: np.ndarray | None = None, *, overwrite: bool = False
+) -> Path:
     """Write points (N, 3) float, metres, and optional colours (N, 3) uint8 RGB as an
     Annolid point-cloud CSV (intensity = z), atomically."""
     points = np.asarray(points, np.float64).reshape(-1, 3)
@@ -660,8 +744,7 @@ def write_point_csv(path: str | Path, points: np.ndarray, colours: np.ndarray | 
         header += CSV_COLOUR_COLUMNS
         formats += ["%d"] * 3
     with atomic_output(path, overwrite) as tmp:
-        np.savetxt(tmp, np.hstack(columns), fmt=formats, delimiter=",", header=",".join(header),
-                   comments="")
+        np.savetxt(tmp, np.hstack(columns), fmt=formats, delimiter=",", header=",".join(header), comments="")
     return Path(path)
 
 

@@ -37,11 +37,16 @@ class MaskVideoReader(VideoReader):
 
     def _decode(self, rgb: np.ndarray, index: int) -> np.ndarray:
         grey = rgb[..., 1]
-        spread = max(int(np.abs(rgb[..., 0].astype(np.int16) - grey).max()),
-                     int(np.abs(rgb[..., 2].astype(np.int16) - grey).max()))
+        spread = max(
+            int(np.abs(rgb[..., 0].astype(np.int16) - grey).max()),
+            int(np.abs(rgb[..., 2].astype(np.int16) - grey).max()),
+        )
         if spread > MAX_CHANNEL_SPREAD:
-            raise InputError(self.path, f"frame {index} is not a mask (colour channels differ "
-                             f"by up to {spread}; a mask is grey, 255 = subject)")
+            raise InputError(
+                self.path,
+                f"frame {index} is not a mask (colour channels differ "
+                f"by up to {spread}; a mask is grey, 255 = subject)",
+            )
         return grey >= 128
 
     # decoded values, not pixels: no pixel_format to choose

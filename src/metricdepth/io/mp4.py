@@ -17,8 +17,9 @@ from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTr
 from .video import EncodedVideo
 
 
-def open_h264(path: Path, width: int, height: int, fps: Fraction, *, preset: str = "medium",
-              crf: int = 18) -> tuple[av.container.OutputContainer, av.video.stream.VideoStream]:
+def open_h264(
+    path: Path, width: int, height: int, fps: Fraction, *, preset: str = "medium", crf: int = 18
+) -> tuple[av.container.OutputContainer, av.video.stream.VideoStream]:
     """An MP4 container at `path` with one H.264 stream for frames of `width` x `height`
     pixels (rounded up to even) at `fps`; crf 18 is visually lossless."""
     container = av.open(str(path), "w", format="mp4", container_options={"movflags": "+faststart"})
@@ -42,14 +43,16 @@ def bt709_frame(rgb: np.ndarray, index: int, fps: Fraction) -> av.VideoFrame:
     height, width = rgb.shape[:2]
     even = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(even), format="rgb24").reformat(
-        format="yuv420p", dst_colorspace=Colorspace.ITU709)
+        format="yuv420p", dst_colorspace=Colorspace.ITU709
+    )
     frame.pts = index
     frame.time_base = 1 / Fraction(fps)
     return frame
 
 
-def encode(container: av.container.OutputContainer, stream: av.video.stream.VideoStream,
-           frame: av.VideoFrame | None) -> None:
+def encode(
+    container: av.container.OutputContainer, stream: av.video.stream.VideoStream, frame: av.VideoFrame | None
+) -> None:
     """Encode `frame` (None flushes the encoder) and mux what comes out."""
     for packet in stream.encode(frame):
         container.mux(packet)
@@ -58,12 +61,22 @@ def encode(container: av.container.OutputContainer, stream: av.video.stream.Vide
 class Mp4Writer(EncodedVideo):
     """H.264 MP4 of (H, W, 3) uint8 RGB frames, atomically (format in the module docstring)."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: Fraction, *,
-                 overwrite: bool = False, expected_frames: int | None = None,
-                 preset: str = "medium", crf: int = 18):
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: Fraction,
+        *,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+        preset: str = "medium",
+        crf: int = 18,
+    ):
         self._begin(path, fps, overwrite, expected_frames)
-        self._container, self._stream = open_h264(self._target.tmp, width, height, self.fps,
-                                                  preset=preset, crf=crf)
+        self._container, self._stream = open_h264(
+            self._target.tmp, width, height, self.fps, preset=preset, crf=crf
+        )
 
     def write(self, rgb: np.ndarray) -> None:
         """Write one (H, W, 3) uint8 RGB frame."""

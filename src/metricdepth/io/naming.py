@@ -17,11 +17,11 @@ MASK = "_mask.mkv"
 TRACKING = "_tracking.json"
 TRANSFORMATIONS = "_transformations.json"
 XFOVS = "_xfovs.json"
-DEPTH_NPZ = "_depth.npz"            # step 1 exports, beside the colour video
+DEPTH_NPZ = "_depth.npz"  # step 1 exports, beside the colour video
 DEPTH_PNG16_ZIP = "_depth_png16.zip"
 DEPTH_VIS = "_depth_vis.mp4"
-POINT_CLOUDS = "_pointclouds"       # a folder beside the depth video
-CAMERA_DEBUG = "_cameradebug.mkv"   # step 4's debug video, beside the depth video
+POINT_CLOUDS = "_pointclouds"  # a folder beside the depth video
+CAMERA_DEBUG = "_cameradebug.mkv"  # step 4's debug video, beside the depth video
 RESCALED = "_rescaled.mkv"
 TRIANGULATED_PLY = "_triangulated.ply"
 AVGMONODEPTH_PLY = "_avgmonodepth.ply"
@@ -64,8 +64,7 @@ def colour_video_of(depth_video: str | Path) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
-def find_sidecar(given: str | Path | None, video: str | Path | None, suffix: str,
-                 flag: str) -> Path | None:
+def find_sidecar(given: str | Path | None, video: str | Path | None, suffix: str, flag: str) -> Path | None:
     """The file for `flag`: `given` when the user named one, else the sidecar `suffix`
     beside `video` by the naming rule (see `sidecar_beside`), logging which one is used;
     None when there is neither."""

@@ -43,10 +43,22 @@ log = logging.getLogger(__name__)
 
 # PLY type names (both spellings of the standard) -> numpy type codes, without byte order.
 _PLY_TYPES = {
-    "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1",
-    "short": "i2", "int16": "i2", "ushort": "u2", "uint16": "u2",
-    "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
-    "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
+    "char": "i1",
+    "int8": "i1",
+    "uchar": "u1",
+    "uint8": "u1",
+    "short": "i2",
+    "int16": "i2",
+    "ushort": "u2",
+    "uint16": "u2",
+    "int": "i4",
+    "int32": "i4",
+    "uint": "u4",
+    "uint32": "u4",
+    "float": "f4",
+    "float32": "f4",
+    "double": "f8",
+    "float64": "f8",
 }
 _BYTE_ORDERS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": ""}
 _POSITION = ("x", "y", "z")
@@ -82,8 +94,7 @@ class PointCloud:
         if self.colors is not None:
             colors = np.asarray(self.colors)
             if colors.shape != (count, 3) or colors.dtype != np.uint8:
-                raise ValueError(f"colors must be ({count}, 3) uint8, "
-                                 f"got {colors.shape} {colors.dtype}")
+                raise ValueError(f"colors must be ({count}, 3) uint8, got {colors.shape} {colors.dtype}")
             object.__setattr__(self, "colors", colors)
         if self.ids is not None:
             object.__setattr__(self, "ids", _as_int32_ids(np.asarray(self.ids), count))
@@ -102,6 +113,7 @@ def _as_int32_ids(ids: np.ndarray, count: int) -> np.ndarray:
 
 
 # -- writing ---------------------------------------------------------------------
+
 
 def _record_fields(cloud: PointCloud) -> list[tuple[str, str, str]]:
     """(name, PLY type, numpy type) of each vertex property we write for `cloud`."""
@@ -126,12 +138,19 @@ def write_ply(path: str | Path, cloud: PointCloud, *, overwrite: bool = False) -
             records[channel] = cloud.colors[:, i]
     if cloud.ids is not None:
         records[_IDS] = cloud.ids
-    header = "\n".join([
-        "ply", "format binary_little_endian 1.0", f"comment {_COMMENT}",
-        f"element vertex {len(cloud)}",
-        *(f"property {ply_type} {name}" for name, ply_type, _ in fields),
-        "end_header",
-    ]) + "\n"
+    header = (
+        "\n".join(
+            [
+                "ply",
+                "format binary_little_endian 1.0",
+                f"comment {_COMMENT}",
+                f"element vertex {len(cloud)}",
+                *(f"property {ply_type} {name}" for name, ply_type, _ in fields),
+                "end_header",
+            ]
+        )
+        + "\n"
+    )
     with atomic_output(path, overwrite) as tmp, open(tmp, "wb") as file:
         file.write(header.encode("ascii"))
         file.write(records.tobytes())  # tofile's short write on a full disk has no errno
@@ -141,11 +160,12 @@ def write_ply(path: str | Path, cloud: PointCloud, *, overwrite: bool = False) -
 
 # -- reading ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Header:
-    byte_order: str                       # "<", ">", or "" for ascii
+    byte_order: str  # "<", ">", or "" for ascii
     vertex_count: int
-    properties: list[tuple[str, str]]     # (name, numpy type code without byte order)
+    properties: list[tuple[str, str]]  # (name, numpy type code without byte order)
 
 
 def _header_line(file: BinaryIO, path: Path) -> list[str]:
@@ -218,8 +238,9 @@ def _read_records(file: BinaryIO, path: Path, header: _Header) -> np.ndarray:
     if header.byte_order:
         data = file.read(count * dtype.itemsize)
         if len(data) < count * dtype.itemsize:
-            raise InputError(path, f"PLY file is truncated: {len(data) // dtype.itemsize} "
-                                   f"of {count} vertices present")
+            raise InputError(
+                path, f"PLY file is truncated: {len(data) // dtype.itemsize} of {count} vertices present"
+            )
         return np.frombuffer(data, dtype, count)
     return _parse_ascii(file, path, dtype, count)
 
@@ -229,8 +250,9 @@ def _parse_ascii(file: BinaryIO, path: Path, dtype: np.dtype, count: int) -> np.
     tokens = file.read().split()
     needed = count * len(names)
     if len(tokens) < needed:
-        raise InputError(path, f"PLY file is truncated: {len(tokens) // len(names)} "
-                               f"of {count} vertices present")
+        raise InputError(
+            path, f"PLY file is truncated: {len(tokens) // len(names)} of {count} vertices present"
+        )
     try:
         values = np.array(tokens[:needed], dtype=np.float64).reshape(count, len(names))
     except ValueError:

@@ -51,8 +51,9 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         raise InputError(path, f"{what} not found")
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
-        raise InputError(path, f"{size / 2**20:.0f} MB is too big for a JSON sidecar "
-                         f"(at most {MAX_JSON_BYTES >> 20} MB)")
+        raise InputError(
+            path, f"{size / 2**20:.0f} MB is too big for a JSON sidecar (at most {MAX_JSON_BYTES >> 20} MB)"
+        )
     try:
         return json.loads(path.read_bytes())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -68,6 +69,7 @@ def _check_length(path: Path, items: list, what: str, expected: int | None) -> N
 
 # --- tracking --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FrameTracks:
     """The tracked points visible in one frame.
@@ -82,19 +84,22 @@ class FrameTracks:
         return len(self.ids)
 
 
-def write_tracking(path: str | Path, frames: list[FrameTracks], overwrite: bool = False,
-                   integer_pixels: bool = False) -> Path:
+def write_tracking(
+    path: str | Path, frames: list[FrameTracks], overwrite: bool = False, integer_pixels: bool = False
+) -> Path:
     """Write one FrameTracks per video frame; `integer_pixels` rounds x, y to whole pixels
     (the older toolbox's readers index images with them as they are)."""
+
     def pixel(value: float) -> float | int:
         return int(round(value)) if integer_pixels else round(value, TRACK_DECIMALS)
-    payload = [[[int(i), pixel(float(x)), pixel(float(y))] for i, (x, y) in zip(f.ids, f.xy)]
-               for f in frames]
+
+    payload = [[[int(i), pixel(float(x)), pixel(float(y))] for i, (x, y) in zip(f.ids, f.xy)] for f in frames]
     return _write_json(path, payload, overwrite)
 
 
-def read_tracking(path: str | Path, frame_count: int | None = None,
-                  size: tuple[int, int] | None = None) -> list[FrameTracks]:
+def read_tracking(
+    path: str | Path, frame_count: int | None = None, size: tuple[int, int] | None = None
+) -> list[FrameTracks]:
     """Read a tracking file; check its length against `frame_count` and, with
     `size` = (width, height), that every point lies inside the image."""
     path = Path(path)
@@ -120,20 +125,22 @@ def read_tracking(path: str | Path, frame_count: int | None = None,
         xy = rows[:, 1:]
         if size is not None and len(xy):
             width, height = size
-            outside = ((xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5)
-                       | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5))
+            outside = (
+                (xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5) | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)
+            )
             if outside.any():
                 x, y = xy[np.argmax(outside)]
-                raise InputError(path, f"frame {index}: point ({x:g}, {y:g}) lies outside the "
-                                 f"{width}x{height} image")
+                raise InputError(
+                    path, f"frame {index}: point ({x:g}, {y:g}) lies outside the {width}x{height} image"
+                )
         frames.append(FrameTracks(ids.astype(np.int64), xy))
     return frames
 
 
 # --- transformations -------------------------------------------------------------
 
-def write_transformations(path: str | Path, world_from_cam: np.ndarray,
-                          overwrite: bool = False) -> Path:
+
+def write_transformations(path: str | Path, world_from_cam: np.ndarray, overwrite: bool = False) -> Path:
     """Write (N, 4, 4) camera-to-world poses; frame 0 must be the identity."""
     poses = np.asarray(world_from_cam, dtype=np.float64)
     if poses.ndim != 3 or poses.shape[1:] != (4, 4):
@@ -151,14 +158,21 @@ def read_transformations(path: str | Path, frame_count: int | None = None) -> np
     if not isinstance(data, list):
         raise InputError(path, "transformations file must be a list of 4x4 matrices")
     if frame_count is not None and len(data) == frame_count + 1 and _is_identity(data[0]):
-        log.info("%s: %d poses for %d frames: the first is the extra identity that MDVT's "
-                 "sam_track_video.py (MegaSaM) puts before frame 0; it is dropped",
-                 path.name, len(data), frame_count)
+        log.info(
+            "%s: %d poses for %d frames: the first is the extra identity that MDVT's "
+            "sam_track_video.py (MegaSaM) puts before frame 0; it is dropped",
+            path.name,
+            len(data),
+            frame_count,
+        )
         data = data[1:]
     elif frame_count is not None and len(data) == frame_count + 1:
-        raise InputError(path, f"has {len(data)} poses for {frame_count} frames, like the file "
-                         "of MDVT's sam_track_video.py (MegaSaM), but its first pose is not the "
-                         "identity that tool adds: remove the one extra pose and run again")
+        raise InputError(
+            path,
+            f"has {len(data)} poses for {frame_count} frames, like the file "
+            "of MDVT's sam_track_video.py (MegaSaM), but its first pose is not the "
+            "identity that tool adds: remove the one extra pose and run again",
+        )
     _check_length(path, data, "poses", frame_count)
     try:
         poses = np.asarray(data, dtype=np.float64)
@@ -173,10 +187,15 @@ def read_transformations(path: str | Path, frame_count: int | None = None) -> np
         if not np.allclose(pose[3], [0, 0, 0, 1]):
             raise InputError(path, f"pose {index}: bottom row must be 0 0 0 1")
         if np.abs(pose[:3, 3]).max() > MAX_TRANSLATION_M:
-            raise InputError(path, f"pose {index}: translation {pose[:3, 3].tolist()} is beyond "
-                             f"{MAX_TRANSLATION_M:g} m (a file in other units?)")
-        if not np.allclose(rotation @ rotation.T, np.eye(3), atol=POSE_ORTHONORMAL_TOL) \
-                or np.linalg.det(rotation) < 0:
+            raise InputError(
+                path,
+                f"pose {index}: translation {pose[:3, 3].tolist()} is beyond "
+                f"{MAX_TRANSLATION_M:g} m (a file in other units?)",
+            )
+        if (
+            not np.allclose(rotation @ rotation.T, np.eye(3), atol=POSE_ORTHONORMAL_TOL)
+            or np.linalg.det(rotation) < 0
+        ):
             raise InputError(path, f"pose {index}: rotation part is not a rotation")
     return poses
 
@@ -189,6 +208,7 @@ def _is_identity(item: Any) -> bool:
 
 
 # --- fields of view --------------------------------------------------------------
+
 
 def write_frame_values(path: str | Path, values: np.ndarray, overwrite: bool = False) -> Path:
     """Write (N,) per-frame numbers as a JSON list (FOVs, convergence distances)."""
@@ -205,7 +225,8 @@ def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
     path = Path(path)
     data = read_json(path)
     if not isinstance(data, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in data
+    ):
         raise InputError(path, "FOV file must be a list of numbers (degrees)")
     _check_length(path, data, "FOVs", frame_count)
     fovs = np.asarray(data, dtype=np.float64)
@@ -213,6 +234,7 @@ def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
     bad = ~((fovs > lo) & (fovs < hi))
     if bad.any():
         index = int(np.argmax(bad))
-        raise InputError(path, f"frame {index}: field of view {fovs[index]:g} degrees is outside "
-                         f"({lo:g}, {hi:g})")
+        raise InputError(
+            path, f"frame {index}: field of view {fovs[index]:g} degrees is outside ({lo:g}, {hi:g})"
+        )
     return fovs

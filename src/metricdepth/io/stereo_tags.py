@@ -3,10 +3,10 @@ output; step 8 reads them). Layout names: `stereo/layouts.py`'s registry."""
 
 from collections.abc import Mapping
 
-TAG_LAYOUT = "layout"                        # a name of stereo.layouts.REGISTRY
+TAG_LAYOUT = "layout"  # a name of stereo.layouts.REGISTRY
 TAG_PUPILLARY_DISTANCE = "pupillary_distance_mm"
-TAG_CONVERGENCE = "convergence"              # the --convergence given ("0": parallel eyes)
-TAG_STABILISED = "stabilised"                # "1": rendered locked to frame 0's camera
+TAG_CONVERGENCE = "convergence"  # the --convergence given ("0": parallel eyes)
+TAG_STABILISED = "stabilised"  # "1": rendered locked to frame 0's camera
 STEREO_TAGS = (TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_CONVERGENCE, TAG_STABILISED)
 
 

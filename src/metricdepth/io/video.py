@@ -86,8 +86,7 @@ def _exact_fps(stream: av.video.stream.VideoStream, tags: Mapping[str, str]) -> 
         tagged = None
     # Only a measured average rate can show a tag stale: one or two frames joined by a
     # packet copy have no average, and their guessed rate (the time base) means nothing.
-    if tagged is not None and tagged > 0 and (not average
-                                              or _same_rate(tagged, average, TAG_RATE_TOLERANCE)):
+    if tagged is not None and tagged > 0 and (not average or _same_rate(tagged, average, TAG_RATE_TOLERANCE)):
         return tagged
     if nominal and average and _same_rate(nominal, average):
         return Fraction(nominal)  # e.g. 30000/1001 rather than 8991000/300007
@@ -185,8 +184,9 @@ class VideoReader:
         return self.info.frame_count
 
     # -- decoding ----------------------------------------------------------------
-    def _decode_from(self, container: av.container.InputContainer,
-                     start: int) -> Iterator[tuple[int, av.VideoFrame]]:
+    def _decode_from(
+        self, container: av.container.InputContainer, start: int
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
         """(index, frame) from frame `start` on. Seeks to the key frame at or before
         `start` and decodes forward, indexing frames by their timestamps."""
         stream = container.streams.video[0]
@@ -206,11 +206,13 @@ class VideoReader:
                 if index >= start:
                     yield index, frame
         except av.error.FFmpegError as exc:
-            raise InputError(self.path, f"video is damaged: decoding failed near frame {index} "
-                             f"({exc})") from None
+            raise InputError(
+                self.path, f"video is damaged: decoding failed near frame {index} ({exc})"
+            ) from None
 
-    def frames(self, start: int = 0, stop: int | None = None,
-               pixel_format: str = "rgb24") -> Iterator[np.ndarray]:
+    def frames(
+        self, start: int = 0, stop: int | None = None, pixel_format: str = "rgb24"
+    ) -> Iterator[np.ndarray]:
         """Yield frames `start` .. `stop - 1` as uint8 arrays in `pixel_format`: (H, W, 3)
         for rgb24 (the default), (H, W, 4) B, G, R, unused for bgr0 (our files' own
         layout: no conversion at all), or any format PyAV converts to numpy.
@@ -237,8 +239,7 @@ class VideoReader:
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.frames()
 
-    def chunks(self, size: int, start: int = 0,
-               stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    def chunks(self, size: int, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (first_index, frames) with frames (n, ...) stacking what `frames` yields,
         n <= `size`. Each chunk is a new array, filled in place (no list, no copy)."""
         if size < 1:
@@ -298,8 +299,9 @@ class EncodedVideo(CommitOnExit):
     _container: av.container.OutputContainer | None = None
     _stream: av.video.stream.VideoStream
 
-    def _begin(self, path: str | Path, fps: Fraction | int, overwrite: bool,
-               expected_frames: int | None) -> None:
+    def _begin(
+        self, path: str | Path, fps: Fraction | int, overwrite: bool, expected_frames: int | None
+    ) -> None:
         self.fps = Fraction(fps)
         self.expected_frames = expected_frames
         self.frames_written = 0
@@ -325,12 +327,14 @@ class EncodedVideo(CommitOnExit):
             self._container.close()
             self._container = None
             if self.expected_frames is not None and self.frames_written != self.expected_frames:
-                raise RuntimeError(f"{self.path}: wrote {self.frames_written} frames, "
-                                   f"expected {self.expected_frames}")
+                raise RuntimeError(
+                    f"{self.path}: wrote {self.frames_written} frames, expected {self.expected_frames}"
+                )
             written = probe(self._target.tmp).frame_count
             if written != self.frames_written:
-                raise RuntimeError(f"{self.path}: file holds {written} frames, "
-                                   f"{self.frames_written} were written")
+                raise RuntimeError(
+                    f"{self.path}: file holds {written} frames, {self.frames_written} were written"
+                )
         except BaseException:
             self.abort()
             raise
@@ -357,17 +361,26 @@ class VideoWriter(EncodedVideo):
     lower-cased in `VideoInfo.tags`); the tool name and the exact fps are added.
     """
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: Fraction | int, *,
-                 overwrite: bool = False, expected_frames: int | None = None,
-                 tags: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: Fraction | int,
+        *,
+        overwrite: bool = False,
+        expected_frames: int | None = None,
+        tags: Mapping[str, str] | None = None,
+    ):
         if width <= 0 or height <= 0:
             raise ValueError(f"invalid frame size {width}x{height}")
         self.width, self.height = int(width), int(height)
         self._begin(path, fps, overwrite, expected_frames)
         # bitexact: no random UIDs or version strings, so the same frames always give the
         # same bytes (a resumed job can be compared with an uninterrupted one).
-        self._container = av.open(str(self._target.tmp), "w", format="matroska",
-                                  options={"fflags": "+bitexact"})
+        self._container = av.open(
+            str(self._target.tmp), "w", format="matroska", options={"fflags": "+bitexact"}
+        )
         all_tags = {TAG_TOOL: TOOL_NAME, TAG_FPS: str(self.fps), **(tags or {})}
         for key, value in all_tags.items():
             self._container.metadata[key] = str(value)
@@ -385,8 +398,10 @@ class VideoWriter(EncodedVideo):
         """Write one frame given in the file's own layout: (H, W, 4) uint8 B, G, R, unused.
         The fastest path: no colour conversion happens."""
         if pixels.shape != (self.height, self.width, 4) or pixels.dtype != np.uint8:
-            raise ValueError(f"bgr0 frame must be ({self.height}, {self.width}, 4) uint8, "
-                             f"got {pixels.shape} {pixels.dtype}")
+            raise ValueError(
+                f"bgr0 frame must be ({self.height}, {self.width}, 4) uint8, "
+                f"got {pixels.shape} {pixels.dtype}"
+            )
         frame = av.VideoFrame(self.width, self.height, "bgr0")
         rows = pixels.reshape(self.height, self.width * 4)
         if self._row_bytes != self.width * 4:
@@ -399,8 +414,9 @@ class VideoWriter(EncodedVideo):
     def write(self, frame: np.ndarray) -> None:
         """Write one (H, W, 3) uint8 RGB frame."""
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise ValueError(f"frame must be ({self.height}, {self.width}, 3) uint8, "
-                             f"got {frame.shape} {frame.dtype}")
+            raise ValueError(
+                f"frame must be ({self.height}, {self.width}, 3) uint8, got {frame.shape} {frame.dtype}"
+            )
         self._encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24"))
 
     def write_frames(self, frames: np.ndarray) -> None:

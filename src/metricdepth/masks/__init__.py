@@ -22,8 +22,9 @@ PROMPTED = ("sam2", "sam")  # the backends that take --points/--box/--auto
 AUTO = "auto"
 
 
-def resolve_backend(name: str, checkpoint: str | None = None, rembg_model: str = "u2netp",
-                    prompted: bool = False) -> str:
+def resolve_backend(
+    name: str, checkpoint: str | None = None, rembg_model: str = "u2netp", prompted: bool = False
+) -> str:
     """The backend `name` stands for ("auto": sam2 when prompted and its weights are here,
     else rembg if `rembg_model`'s file is here, else motion); refuses unknown names with
     the list of valid ones."""
@@ -36,6 +37,7 @@ def resolve_backend(name: str, checkpoint: str | None = None, rembg_model: str =
             return "sam2"
         return "rembg" if rembg_weights_available(rembg_model, checkpoint) else "motion"
     if name not in BACKENDS:
-        raise InputError("--backend", f"unknown mask backend {name!r}; choose one of "
-                         f"{', '.join((AUTO,) + BACKENDS)}")
+        raise InputError(
+            "--backend", f"unknown mask backend {name!r}; choose one of {', '.join((AUTO,) + BACKENDS)}"
+        )
     return name

@@ -136,8 +136,9 @@ class VoteBook:
         return out
 
 
-def collect_votes(frames: Iterator[np.ndarray], count: int,
-                  settings: MotionSettings) -> tuple[list[FrameTracks], VoteBook]:
+def collect_votes(
+    frames: Iterator[np.ndarray], count: int, settings: MotionSettings
+) -> tuple[list[FrameTracks], VoteBook]:
     """Pass 1: track (H, W, 3) uint8 RGB frames and vote on every point's motion."""
     tracker = None
     tracks: list[FrameTracks] = []
@@ -151,8 +152,7 @@ def collect_votes(frames: Iterator[np.ndarray], count: int,
             continue
         earlier = tracks[max(0, t - settings.baseline)]
         common, ia, ib = np.intersect1d(earlier.ids, tracks[t].ids, return_indices=True)
-        residual = model_residuals(earlier.xy[ia], tracks[t].xy[ib], settings.model,
-                                   settings.threshold)
+        residual = model_residuals(earlier.xy[ia], tracks[t].xy[ib], settings.model, settings.threshold)
         if residual is not None:
             book.add(t, common, residual > settings.threshold)
     return tracks, book
@@ -170,8 +170,13 @@ def edge_image(frame: np.ndarray, depth: np.ndarray | None) -> np.ndarray:
     return image
 
 
-def dense_mask(frame: np.ndarray, tracks: FrameTracks, state: np.ndarray,
-               settings: MotionSettings, depth: np.ndarray | None = None) -> np.ndarray:
+def dense_mask(
+    frame: np.ndarray,
+    tracks: FrameTracks,
+    state: np.ndarray,
+    settings: MotionSettings,
+    depth: np.ndarray | None = None,
+) -> np.ndarray:
     """Pass 2 for one frame: (H, W) bool mask of the moving content.
 
     frame: (H, W, 3) uint8 RGB. tracks: the frame's points; state: (N,) int8 per point,
@@ -205,9 +210,12 @@ def dense_mask(frame: np.ndarray, tracks: FrameTracks, state: np.ndarray,
     return mask
 
 
-def motion_masks(open_frames: Callable[[], Iterator[np.ndarray]], count: int,
-                 settings: MotionSettings | None = None,
-                 open_depth: Callable[[], Iterator[np.ndarray]] | None = None) -> Iterator[np.ndarray]:
+def motion_masks(
+    open_frames: Callable[[], Iterator[np.ndarray]],
+    count: int,
+    settings: MotionSettings | None = None,
+    open_depth: Callable[[], Iterator[np.ndarray]] | None = None,
+) -> Iterator[np.ndarray]:
     """Yield one (H, W) bool mask per frame (True = moving independently of the camera).
 
     open_frames: returns a fresh iterator of the `count` (H, W, 3) uint8 RGB frames (it is

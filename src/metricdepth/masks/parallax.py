@@ -68,14 +68,30 @@ class ParallaxSettings:
     def __post_init__(self) -> None:
         if self.baseline < 1 or self.sample_step < 1 or self.edge_band < 0:
             raise ValueError("baseline >= 1, sample_step >= 1, edge_band >= 0 needed")
-        if min(self.inlier_px, self.min_residual_px, self.noise_factor, self.fb_px, self.min_photo,
-               self.edge_step) <= 0 or self.strong < 1 or not 0 <= self.min_area < 1:
+        if (
+            min(
+                self.inlier_px,
+                self.min_residual_px,
+                self.noise_factor,
+                self.fb_px,
+                self.min_photo,
+                self.edge_step,
+            )
+            <= 0
+            or self.strong < 1
+            or not 0 <= self.min_area < 1
+        ):
             raise ValueError("positive pixel thresholds, strong >= 1, 0 <= min_area < 1 needed")
 
 
-def masks_at_working_size(masker: ParallaxMasker, frames: Iterator[np.ndarray],
-                          depths: Iterator[np.ndarray], width: int, height: int,
-                          long_side: int = WORK_LONG_SIDE) -> Iterator[np.ndarray]:
+def masks_at_working_size(
+    masker: ParallaxMasker,
+    frames: Iterator[np.ndarray],
+    depths: Iterator[np.ndarray],
+    width: int,
+    height: int,
+    long_side: int = WORK_LONG_SIDE,
+) -> Iterator[np.ndarray]:
     """`masker.run` on frames shrunk to at most `long_side` pixels (its thresholds are in
     pixels of such frames), each mask brought back to (height, width) bool. Frames that
     are small enough go through as they are."""
@@ -88,8 +104,7 @@ def masks_at_working_size(masker: ParallaxMasker, frames: Iterator[np.ndarray],
     # nearest: averaging depth across an edge would invent surfaces between
     small_depth = (cv2.resize(d, size, interpolation=cv2.INTER_NEAREST) for d in depths)
     for mask in masker.run(small, small_depth):
-        grown = cv2.resize(mask.astype(np.uint8) * 255, (width, height),
-                           interpolation=cv2.INTER_LINEAR)
+        grown = cv2.resize(mask.astype(np.uint8) * 255, (width, height), interpolation=cv2.INTER_LINEAR)
         yield grown > 127
 
 
@@ -116,8 +131,9 @@ def _normaliser(h: int, w: int, inverse: np.ndarray) -> np.ndarray:
     scaled to about [-1, 1], inverse depth scaled by its median."""
     s = 2.0 / max(h, w)
     med = float(np.median(inverse)) or 1.0
-    return np.array([[s, 0, 0, -s * (w - 1) / 2], [0, s, 0, -s * (h - 1) / 2],
-                     [0, 0, 1, 0], [0, 0, 0, 0]], np.float64) + np.diag([0, 0, 0, 1 / med])
+    return np.array(
+        [[s, 0, 0, -s * (w - 1) / 2], [0, s, 0, -s * (h - 1) / 2], [0, 0, 1, 0], [0, 0, 0, 0]], np.float64
+    ) + np.diag([0, 0, 0, 1 / med])
 
 
 def _dlt(X: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -143,8 +159,14 @@ def project_points(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     return h[..., :2] / w
 
 
-def fit_projection(src: np.ndarray, inverse: np.ndarray, dst: np.ndarray, inlier_px: float,
-                   shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray | None:
+def fit_projection(
+    src: np.ndarray,
+    inverse: np.ndarray,
+    dst: np.ndarray,
+    inlier_px: float,
+    shape: tuple[int, int],
+    rng: np.random.Generator,
+) -> np.ndarray | None:
     """Robust 3x4 P (pixels and inverse depth of view a -> pixels of view b), or None.
 
     src, dst: (N, 2) float pixels (x, y) of the same points in views a and b; inverse:
@@ -179,7 +201,7 @@ def fit_projection(src: np.ndarray, inverse: np.ndarray, dst: np.ndarray, inlier
 class _Pair:
     """Everything about frames (a, b = a + baseline) the residuals need."""
 
-    forward: np.ndarray   # (H, W, 2) flow a -> b
+    forward: np.ndarray  # (H, W, 2) flow a -> b
     backward: np.ndarray  # (H, W, 2) flow b -> a
     residual_a: np.ndarray  # (H, W) float32 flow score of a's pixels (nan: unknown)
     residual_b: np.ndarray  # (H, W) float32 flow score of b's pixels
@@ -198,8 +220,9 @@ class ParallaxMasker:
         self.settings = settings or ParallaxSettings()
         self.rng = np.random.default_rng(seed)
 
-    def pair_scores(self, grey_a: np.ndarray, grey_b: np.ndarray, depth_a: np.ndarray,
-                    depth_b: np.ndarray) -> _Pair:
+    def pair_scores(
+        self, grey_a: np.ndarray, grey_b: np.ndarray, depth_a: np.ndarray, depth_b: np.ndarray
+    ) -> _Pair:
         """Flows both ways and each view's residual score (residual / noise level) for
         (H, W) uint8 greys and (H, W) float32 depths (metres, <= 0 or nan unknown)."""
         forward, backward = dense_flow(grey_a, grey_b), dense_flow(grey_b, grey_a)
@@ -207,8 +230,9 @@ class ParallaxMasker:
         flow_b, photo_b = self._score(grey_b, depth_b, backward, forward, grey_a)
         return _Pair(forward, backward, flow_a, flow_b, photo_a, photo_b)
 
-    def _score(self, grey: np.ndarray, depth: np.ndarray, flow: np.ndarray,
-               back: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score(
+        self, grey: np.ndarray, depth: np.ndarray, flow: np.ndarray, back: np.ndarray, other: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Flow and photometric scores, (H, W) float32 each (nan: unknown), of the pixels of
         view a (`grey`, `depth`) given the flows a -> b (`flow`) and b -> a (`back`) and
         view b's grey image `other`."""
@@ -219,17 +243,27 @@ class ParallaxMasker:
         fb = np.linalg.norm(flow + sample_at(back, target), axis=-1)
         valid_depth = np.isfinite(depth) & (depth > 0)
         inverse = np.where(valid_depth, 1 / np.where(valid_depth, depth, 1), 0).astype(np.float32)
-        inside = ((target[..., 0] >= 0) & (target[..., 0] <= w - 1)
-                  & (target[..., 1] >= 0) & (target[..., 1] <= h - 1))
+        inside = (
+            (target[..., 0] >= 0)
+            & (target[..., 0] <= w - 1)
+            & (target[..., 1] >= 0)
+            & (target[..., 1] <= h - 1)
+        )
         reliable = valid_depth & inside & (fb < st.fb_px)
         textured = texture_map(grey) > np.percentile(texture_map(grey), 25)
         usable = reliable & textured
         step = st.sample_step
         sub = np.zeros_like(usable)
-        sub[step // 2::step, step // 2::step] = True
+        sub[step // 2 :: step, step // 2 :: step] = True
         ys, xs = np.nonzero(usable & sub)
-        P = fit_projection(grid[ys, xs].astype(np.float64), inverse[ys, xs].astype(np.float64),
-                           target[ys, xs].astype(np.float64), st.inlier_px, (h, w), self.rng)
+        P = fit_projection(
+            grid[ys, xs].astype(np.float64),
+            inverse[ys, xs].astype(np.float64),
+            target[ys, xs].astype(np.float64),
+            st.inlier_px,
+            (h, w),
+            self.rng,
+        )
         score = np.full((h, w), np.nan, np.float32)
         photo = score.copy()
         if P is None:
@@ -245,18 +279,22 @@ class ParallaxMasker:
         score[judged] = np.minimum(residual[judged] / scale, SCORE_CAP)
         # photometric: does the other view, warped by the static-scene prediction, match?
         smooth = cv2.GaussianBlur(grey, (0, 0), PHOTO_BLUR).astype(np.float32)
-        warped = sample_at(cv2.GaussianBlur(other, (0, 0), PHOTO_BLUR).astype(np.float32),
-                           predicted.astype(np.float32))
+        warped = sample_at(
+            cv2.GaussianBlur(other, (0, 0), PHOTO_BLUR).astype(np.float32), predicted.astype(np.float32)
+        )
         error = np.abs(smooth - warped)
         photo_noise = 1.4826 * float(np.median(error[ys, xs])) if len(ys) else st.min_photo
-        lands = ((predicted[..., 0] >= 0) & (predicted[..., 0] <= w - 1)
-                 & (predicted[..., 1] >= 0) & (predicted[..., 1] <= h - 1))
+        lands = (
+            (predicted[..., 0] >= 0)
+            & (predicted[..., 0] <= w - 1)
+            & (predicted[..., 1] >= 0)
+            & (predicted[..., 1] <= h - 1)
+        )
         seen = valid_depth & lands
         photo[seen] = error[seen] / max(st.min_photo, st.noise_factor * photo_noise)
         return score, photo
 
-    def run(self, frames: Iterator[np.ndarray],
-            depths: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    def run(self, frames: Iterator[np.ndarray], depths: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """Yield one (H, W) bool mask per (H, W, 3) uint8 RGB frame; `depths` gives the
         matching (H, W) float32 z-depth in metres. Frame t is yielded once frame
         t + 2 * baseline is read (its own and its neighbours' scores need it)."""
@@ -289,8 +327,13 @@ class ParallaxMasker:
     def _pair(self, store: dict[int, tuple[np.ndarray, np.ndarray]], a: int, b: int) -> _Pair:
         return self.pair_scores(store[a][0], store[b][0], store[a][1], store[b][1])
 
-    def _output(self, t: int, store: dict[int, tuple[np.ndarray, np.ndarray]],
-                pairs: dict[int, _Pair], scores: dict[int, np.ndarray]) -> np.ndarray:
+    def _output(
+        self,
+        t: int,
+        store: dict[int, tuple[np.ndarray, np.ndarray]],
+        pairs: dict[int, _Pair],
+        scores: dict[int, np.ndarray],
+    ) -> np.ndarray:
         """Frame t's mask; forgets what no later frame needs."""
         b = self.settings.baseline
         mask = self._segment(store[t][1], _temporal(t, b, pairs, scores))
@@ -372,7 +415,7 @@ def depth_edges(depth: np.ndarray, step: float) -> np.ndarray:
         first = [slice(None)] * 2
         second = [slice(None)] * 2
         first[axis], second[axis] = slice(None, -1), slice(1, None)
-        edge[tuple(first)] |= jump > step    # the earlier pixel is nearer
+        edge[tuple(first)] |= jump > step  # the earlier pixel is nearer
         edge[tuple(second)] |= jump < -step  # the later pixel is nearer
     return edge
 

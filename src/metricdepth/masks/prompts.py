@@ -64,8 +64,9 @@ def _check_pixel(flag: str, item: str, x: float, y: float, width: int, height: i
         raise InputError(flag, f"{item}: point ({x:g}, {y:g}) lies outside the {width}x{height} image")
 
 
-def parse_points(text: str | None, flag: str, positive: bool, width: int, height: int,
-                 frames: int) -> list[PointPrompt]:
+def parse_points(
+    text: str | None, flag: str, positive: bool, width: int, height: int, frames: int
+) -> list[PointPrompt]:
     """Parse `x,y[,frame]` items of `flag`; InputError for malformed items, points outside
     the width x height image or frames outside 0..frames-1."""
     prompts = []
@@ -106,8 +107,7 @@ class ObjectPrompt:
         return min(frames)
 
 
-def group_objects(points: list[PointPrompt], boxes: list[BoxPrompt],
-                  separate: bool) -> list[ObjectPrompt]:
+def group_objects(points: list[PointPrompt], boxes: list[BoxPrompt], separate: bool) -> list[ObjectPrompt]:
     """Objects from prompts: each box is one object; positive points form one object
     together (or one object each with `separate`); negative points join every object."""
     negatives = tuple(p for p in points if not p.positive)

@@ -74,20 +74,25 @@ class RembgMatter:
             raise InputError("--rembg_model", f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
         path = model_file(name, checkpoint)
         if not path.is_file():
-            raise InputError(path, f"rembg model file not found (give --checkpoint FILE, or put "
-                             f"{name}.onnx in $U2NET_HOME or ~/.u2net; install.sh --models small "
-                             "fetches u2netp)")
+            raise InputError(
+                path,
+                f"rembg model file not found (give --checkpoint FILE, or put "
+                f"{name}.onnx in $U2NET_HOME or ~/.u2net; install.sh --models small "
+                "fetches u2netp)",
+            )
         try:
             import onnxruntime
         except ImportError:
-            raise InputError("--backend", "the rembg backend needs onnxruntime: "
-                             "pip install -c constraints.txt onnxruntime") from None
+            raise InputError(
+                "--backend", "the rembg backend needs onnxruntime: pip install -c constraints.txt onnxruntime"
+            ) from None
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3
         try:
-            self.session = onnxruntime.InferenceSession(str(path), options,
-                                                        providers=["CPUExecutionProvider"])
+            self.session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # onnxruntime raises its own error types for bad files
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(path, f"not a loadable ONNX model ({first[:160]})") from None
@@ -119,8 +124,7 @@ class RembgMatter:
         return np.clip(full + 0.5, 0, 255).astype(np.uint8)
 
 
-def rembg_mattes(matter: RembgMatter, frames: Iterator[np.ndarray],
-                 window: int = 1) -> Iterator[np.ndarray]:
+def rembg_mattes(matter: RembgMatter, frames: Iterator[np.ndarray], window: int = 1) -> Iterator[np.ndarray]:
     """Yield one (H, W) uint8 matte per (H, W, 3) uint8 RGB frame; with `window` > 1 (odd),
     each is the mean of the mattes of the `window` frames centred on it (fewer at the
     ends), which steadies flickering edges."""

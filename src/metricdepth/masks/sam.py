@@ -24,9 +24,11 @@ from .prompts import ObjectPrompt
 
 MODEL_TYPES = ("vit_b", "vit_l", "vit_h")
 BOX_MARGIN = 0.1  # the carried box is the previous mask's box grown by this fraction per side
-HINT = ("the sam backend needs the segment-anything package and torchvision (pip install "
-        "segment-anything torchvision) and a checkpoint (--checkpoint sam_vit_b_01ec64.pth); "
-        "use --backend sam2 or --backend motion instead")
+HINT = (
+    "the sam backend needs the segment-anything package and torchvision (pip install "
+    "segment-anything torchvision) and a checkpoint (--checkpoint sam_vit_b_01ec64.pth); "
+    "use --backend sam2 or --backend motion instead"
+)
 
 
 def load_sam(checkpoint: str | Path | None, device: str, model_type: str = "vit_b"):
@@ -38,8 +40,9 @@ def load_sam(checkpoint: str | Path | None, device: str, model_type: str = "vit_
         import torchvision  # noqa: F401  (segment-anything imports it)
         from segment_anything import SamPredictor, sam_model_registry
     except Exception as exc:  # a broken torchvision fails in many ways
-        raise InputError("--backend sam", f"torchvision does not import ({exc.__class__.__name__}: "
-                         f"{exc}): {HINT}") from None
+        raise InputError(
+            "--backend sam", f"torchvision does not import ({exc.__class__.__name__}: {exc}): {HINT}"
+        ) from None
     if model_type not in MODEL_TYPES:
         raise InputError("--sam_model_type", f"must be one of {MODEL_TYPES}, got {model_type!r}")
     if checkpoint is None or not Path(checkpoint).is_file():
@@ -63,8 +66,9 @@ def carried_prompt(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return box, np.array([[x, y]], np.float64)
 
 
-def sam_masks(predictor, frames: Iterator[np.ndarray], objects: list[ObjectPrompt],
-              width: int, height: int) -> Iterator[np.ndarray]:
+def sam_masks(
+    predictor, frames: Iterator[np.ndarray], objects: list[ObjectPrompt], width: int, height: int
+) -> Iterator[np.ndarray]:
     """Yield (K, H, W) bool masks per (H, W, 3) uint8 RGB frame, K = len(objects)."""
     previous = np.zeros((len(objects), height, width), bool)
     for index, frame in enumerate(frames):
@@ -82,8 +86,9 @@ def sam_masks(predictor, frames: Iterator[np.ndarray], objects: list[ObjectPromp
                 labels = np.ones(1, int)
             else:
                 continue
-            result, scores, _ = predictor.predict(point_coords=coords, point_labels=labels,
-                                                  box=box_xy, multimask_output=False)
+            result, scores, _ = predictor.predict(
+                point_coords=coords, point_labels=labels, box=box_xy, multimask_output=False
+            )
             masks[k] = result[0].astype(bool)
         previous = masks
         yield masks

@@ -55,8 +55,11 @@ def load_sam2(checkpoint: str | Path | None, device: str):
     try:
         model = Sam2VideoModel.from_pretrained(source)
     except OSError as exc:
-        raise InputError(source, f"SAM 2 weights cannot be loaded ({exc.__class__.__name__}); "
-                         "download them with install.sh --models, or use --backend motion") from None
+        raise InputError(
+            source,
+            f"SAM 2 weights cannot be loaded ({exc.__class__.__name__}); "
+            "download them with install.sh --models, or use --backend motion",
+        ) from None
     return model.to(device).eval()
 
 
@@ -100,21 +103,28 @@ class Sam2VideoMasker:
         xy = np.array(coords, np.float32)
         xy[:, 0] = (xy[:, 0] + 0.5) * self.size / width - 0.5
         xy[:, 1] = (xy[:, 1] + 0.5) * self.size / height - 0.5
-        return {"point_coords": torch.from_numpy(xy)[None, None],
-                "point_labels": torch.tensor(labels, dtype=torch.int32)[None, None]}
+        return {
+            "point_coords": torch.from_numpy(xy)[None, None],
+            "point_labels": torch.tensor(labels, dtype=torch.int32)[None, None],
+        }
 
-    def run(self, frames: Iterator[np.ndarray], objects: list[ObjectPrompt], width: int,
-            height: int) -> Iterator[np.ndarray]:
+    def run(
+        self, frames: Iterator[np.ndarray], objects: list[ObjectPrompt], width: int, height: int
+    ) -> Iterator[np.ndarray]:
         """Yield (K, H, W) bool masks per frame, K = len(objects), in `objects` order.
 
         frames: (H, W, 3) uint8 RGB, H x W = height x width."""
         import torch
         from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
 
-        session = Sam2VideoInferenceSession(video_height=height, video_width=width,
-                                            inference_device=self.device,
-                                            inference_state_device="cpu",
-                                            video_storage_device="cpu", dtype=torch.float32)
+        session = Sam2VideoInferenceSession(
+            video_height=height,
+            video_width=width,
+            inference_device=self.device,
+            inference_state_device="cpu",
+            video_storage_device="cpu",
+            dtype=torch.float32,
+        )
         order = {obj.object_id: k for k, obj in enumerate(objects)}
         for index, frame in enumerate(frames):
             prompted = []
@@ -130,8 +140,9 @@ class Sam2VideoMasker:
                 continue
             with torch.no_grad():
                 out = self.model(session, frame_idx=index, frame=self.preprocess(frame))
-                logits = torch.nn.functional.interpolate(out.pred_masks.float(), (height, width),
-                                                         mode="bilinear", align_corners=False)
+                logits = torch.nn.functional.interpolate(
+                    out.pred_masks.float(), (height, width), mode="bilinear", align_corners=False
+                )
             for obj_id, logit in zip(out.object_ids, logits[:, 0].cpu().numpy()):
                 masks[order[obj_id]] = logit > 0
             self._forget(session, index)

@@ -5,5 +5,4 @@ from .config import STEP_NAMES, PipelineConfig, build_config
 from .run import run_pipeline
 from .summary import PipelineResult, format_summary
 
-__all__ = ["STEP_NAMES", "PipelineConfig", "PipelineResult", "build_config", "format_summary",
-           "run_pipeline"]
+__all__ = ["STEP_NAMES", "PipelineConfig", "PipelineResult", "build_config", "format_summary", "run_pipeline"]

@@ -17,10 +17,16 @@ from typing import Any
 from .config import PipelineConfig
 from .steps import STEPS, ClipFiles, Step
 
-SCRIPTS = {"depth": "video_metric_convert.py", "masks": "create_video_mask.py",
-           "tracks": "track_points_in_video.py", "camera": "camera_track.py",
-           "rescale": "rescale_depth.py", "stereo": "stereo_rerender.py",
-           "infill": "stereo_infill.py", "compress": "compress_video.py"}
+SCRIPTS = {
+    "depth": "video_metric_convert.py",
+    "masks": "create_video_mask.py",
+    "tracks": "track_points_in_video.py",
+    "camera": "camera_track.py",
+    "rescale": "rescale_depth.py",
+    "stereo": "stereo_rerender.py",
+    "infill": "stereo_infill.py",
+    "compress": "compress_video.py",
+}
 INTERNAL = frozenset({"resume", "overwrite"})  # how the pipeline runs a step, not what it does
 REPO = Path(__file__).resolve().parents[3]  # the checkout: scripts at its top, .venv inside
 
@@ -49,12 +55,13 @@ def step_command(step: Step, settings: Any, folder: Path) -> str:
     script, then every setting that differs from the script's default; paths relative
     to `folder`."""
     words = [_from(folder, REPO / ".venv" / "bin" / "python"), _from(folder, REPO / SCRIPTS[step.name])]
-    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else None
-                for f in dataclasses.fields(settings)}
+    defaults = {
+        f.name: f.default if f.default is not dataclasses.MISSING else None
+        for f in dataclasses.fields(settings)
+    }
     for field in dataclasses.fields(settings):
         if field.name not in INTERNAL and "help" in field.metadata:
-            words += _words(field.name, getattr(settings, field.name), defaults[field.name],
-                            folder)
+            words += _words(field.name, getattr(settings, field.name), defaults[field.name], folder)
     return " ".join(shlex.quote(w) for w in words)
 
 
@@ -63,5 +70,4 @@ def pipeline_commands(config: PipelineConfig, files: ClipFiles) -> list[str]:
     folder = files.colour.parent
     names = [s.name for s in STEPS]
     first, last = names.index(config.first_step), names.index(config.last_step)
-    return [step_command(step, step.settings(config, files), folder)
-            for step in STEPS[first: last + 1]]
+    return [step_command(step, step.settings(config, files), folder) for step in STEPS[first : last + 1]]

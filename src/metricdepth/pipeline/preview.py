@@ -37,13 +37,23 @@ def make_preview(video: Path, every: int, overwrite: bool) -> Path:
     info = probe(video)
     count = math.ceil(info.frame_count / every)
     if count < MIN_FRAMES:
-        raise InputError("--preview", f"one frame in {every} of {video.name}'s {info.frame_count} "
-                         f"frames leaves {count}; the camera step needs {MIN_FRAMES}: give a smaller N")
-    with VideoWriter(clip, info.width, info.height, info.fps / every, overwrite=overwrite,
-                     expected_frames=count,
-                     tags={"source": video.name, "preview_every": str(every)}) as writer:
-        for index, frame in enumerate(progress(VideoReader(video, info), total=info.frame_count,
-                                               desc=f"preview 1/{every}")):
+        raise InputError(
+            "--preview",
+            f"one frame in {every} of {video.name}'s {info.frame_count} "
+            f"frames leaves {count}; the camera step needs {MIN_FRAMES}: give a smaller N",
+        )
+    with VideoWriter(
+        clip,
+        info.width,
+        info.height,
+        info.fps / every,
+        overwrite=overwrite,
+        expected_frames=count,
+        tags={"source": video.name, "preview_every": str(every)},
+    ) as writer:
+        for index, frame in enumerate(
+            progress(VideoReader(video, info), total=info.frame_count, desc=f"preview 1/{every}")
+        ):
             if index % every == 0:
                 writer.write(frame)
     return clip
@@ -55,6 +65,7 @@ def preview_depth_frames(depth_frames: Path, video: Path, clip: Path, every: int
     files = list_depth_frames(depth_frames)
     frames = probe(video).frame_count
     if len(files) != frames:
-        raise InputError(depth_frames, f"holds {len(files)} depth images, but {video.name} has "
-                         f"{frames} frames")
+        raise InputError(
+            depth_frames, f"holds {len(files)} depth images, but {video.name} has {frames} frames"
+        )
     return link_depth_frames(files[::every], naming.output_path(clip, SCENE_DEPTH_FRAMES))

@@ -29,8 +29,8 @@ from ..io.video import VideoWriter
 log = logging.getLogger(__name__)
 
 ASSOCIATIONS = "associate.txt"
-MAX_TIME_DIFFERENCE_S = 0.02     # TUM associate.py's default: colour and depth this close pair
-DEPTH_FRAMES = "_depth_frames"   # folder beside the built video: the paired depth images
+MAX_TIME_DIFFERENCE_S = 0.02  # TUM associate.py's default: colour and depth this close pair
+DEPTH_FRAMES = "_depth_frames"  # folder beside the built video: the paired depth images
 DEPTH_FRAME_NAME = "depth_{:06d}.png"
 
 
@@ -52,8 +52,9 @@ def _listed_pairs(folder: Path, listing: Path) -> list[tuple[Path, Path]]:
         if not words:
             continue
         if len(words) != 4:
-            raise InputError(listing, f"line {number}: expected 't_rgb rgb_file t_depth "
-                             f"depth_file', got {line!r}")
+            raise InputError(
+                listing, f"line {number}: expected 't_rgb rgb_file t_depth depth_file', got {line!r}"
+            )
         pairs.append((folder / words[1], folder / words[3]))
     return pairs
 
@@ -64,8 +65,11 @@ def _nearest_pairs(folder: Path, colour: list[Path], depth: list[Path]) -> list[
     colour_t, depth_t = [_stamp(p) for p in colour], [_stamp(p) for p in depth]
     if None in colour_t or None in depth_t or not depth:
         if len(colour) != len(depth):
-            raise InputError(folder, f"rgb/ holds {len(colour)} images, depth/ {len(depth)}; "
-                             f"name them by timestamp or add an {ASSOCIATIONS} for every frame")
+            raise InputError(
+                folder,
+                f"rgb/ holds {len(colour)} images, depth/ {len(depth)}; "
+                f"name them by timestamp or add an {ASSOCIATIONS} for every frame",
+            )
         return list(zip(colour, depth))
     times = np.array(depth_t)
     pairs = []
@@ -90,8 +94,12 @@ def rgbd_pairs(folder: Path) -> list[tuple[Path, Path]]:
     pairs = _listed_pairs(folder, listing) if listing.is_file() else []
     if len(pairs) < len(colour):
         if pairs:
-            log.info("%s lists %d of %d colour frames; pairing by timestamp instead", listing,
-                     len(pairs), len(colour))
+            log.info(
+                "%s lists %d of %d colour frames; pairing by timestamp instead",
+                listing,
+                len(pairs),
+                len(colour),
+            )
         pairs = _nearest_pairs(folder, colour, depth)
     for pair in pairs:
         for path in pair:
@@ -100,8 +108,9 @@ def rgbd_pairs(folder: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def import_rgbd(folder: str | Path, video: str | Path, fps: int | Fraction,
-                overwrite: bool = False) -> tuple[Path, Path]:
+def import_rgbd(
+    folder: str | Path, video: str | Path, fps: int | Fraction, overwrite: bool = False
+) -> tuple[Path, Path]:
     """Build `video` (FFV1) from the colour frames of `folder` and a folder of its paired
     depth images beside it; return (video, depth folder). Every image is checked (readable,
     depth 16-bit and the colour frames' size) while both are written under temporary
@@ -123,15 +132,21 @@ def import_rgbd(folder: str | Path, video: str | Path, fps: int | Fraction,
     target = AtomicFolder(depth_dir, overwrite=True, member_prefix="depth_")
     target.tmp.mkdir()
     try:
-        with VideoWriter(video, width, height, fps, overwrite=overwrite,
-                         expected_frames=len(pairs), tags={"source": str(folder)}) as writer:
+        with VideoWriter(
+            video,
+            width,
+            height,
+            fps,
+            overwrite=overwrite,
+            expected_frames=len(pairs),
+            tags={"source": str(folder)},
+        ) as writer:
             for index, (colour, depth) in enumerate(pairs):
                 bgr = cv2.imread(str(colour), cv2.IMREAD_COLOR)
                 if bgr is None or bgr.shape[:2] != (height, width):
                     raise InputError(colour, f"not a readable {width}x{height} image")
                 if read_depth_frame(depth, 1.0)[0].shape != (height, width):
-                    raise InputError(depth, f"depth image is not {width}x{height} like the "
-                                     "colour images")
+                    raise InputError(depth, f"depth image is not {width}x{height} like the colour images")
                 writer.write(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
                 shutil.copyfile(depth, target.tmp / DEPTH_FRAME_NAME.format(index + 1))
             target.commit()  # inside the block: the video is committed after its folder

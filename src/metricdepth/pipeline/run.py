@@ -37,8 +37,11 @@ COMPRESS = STEP_NAMES.index("compress")
 def run_pipeline(config: PipelineConfig) -> PipelineResult:
     """Run the steps `config` asks for; return what ran and where the outputs are."""
     if config.print_commands and config.split_scenes:
-        raise InputError("--print_commands", "prints one clip's commands; it cannot be combined "
-                         "with --split_scenes (every scene is its own clip)")
+        raise InputError(
+            "--print_commands",
+            "prints one clip's commands; it cannot be combined "
+            "with --split_scenes (every scene is its own clip)",
+        )
     config, video = _prepare_video(config)
     if config.print_commands:
         return PipelineResult(video, commands=pipeline_commands(config, ClipFiles(video)))
@@ -60,18 +63,24 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
     if config.depth_backend == "frames" and config.depth_frames is not None:
         depth_frames = scenes.split_depth_frames(Path(config.depth_frames), video, ranges)
     for index, clip in enumerate(clips):
-        scene_config = config if depth_frames[index] is None else dataclasses.replace(
-            config, depth_frames=str(depth_frames[index]))
-        _run_steps(scene_config, ClipFiles(clip), result, f"scene {index + 1}/{len(clips)}", 0,
-                   min(last, INFILL))
+        scene_config = (
+            config
+            if depth_frames[index] is None
+            else dataclasses.replace(config, depth_frames=str(depth_frames[index]))
+        )
+        _run_steps(
+            scene_config, ClipFiles(clip), result, f"scene {index + 1}/{len(clips)}", 0, min(last, INFILL)
+        )
     if last == COMPRESS:
         joined = scenes.joined_path(video)
         if first <= COMPRESS and (config.overwrite or not joined.exists()):
             start = time.perf_counter()
-            scenes.join_videos([ClipFiles(c).infilled for c in clips], joined, probe(video),
-                               overwrite=config.overwrite)
-            result.records.append(StepRecord("all scenes", "join", "scenes joined", RAN,
-                                             time.perf_counter() - start, [joined]))
+            scenes.join_videos(
+                [ClipFiles(c).infilled for c in clips], joined, probe(video), overwrite=config.overwrite
+            )
+            result.records.append(
+                StepRecord("all scenes", "join", "scenes joined", RAN, time.perf_counter() - start, [joined])
+            )
         _run_steps(config, ClipFiles(video, joined=joined), result, video.name, COMPRESS, COMPRESS)
         result.final = result.records[-1].outputs[0]
     return result
@@ -110,25 +119,39 @@ def _preview(config: PipelineConfig, video: Path) -> tuple[PipelineConfig, Path]
 def _check_options(config: PipelineConfig, files: ClipFiles) -> None:
     """Refuse settings that would fail halfway, before anything runs."""
     first, last = STEP_NAMES.index(config.first_step), STEP_NAMES.index(config.last_step)
-    wanted = STEP_NAMES[first: last + 1]
+    wanted = STEP_NAMES[first : last + 1]
     if config.preview == 1:
         raise InputError("--preview", "1 is every frame (the full run); give N >= 2, or 0 for none")
     for step in STEPS:  # every step's settings checked (config file included) before step 1
         step.settings(config, files)
     fov_given = config.xfov is not None or config.yfov is not None
-    if (any(s in wanted for s in NEEDS_FOV) and not fov_given and not files.xfovs.exists()
-            and config.depth_backend not in FOV_ESTIMATING_BACKENDS):
-        raise InputError("--xfov", "no field of view: pass --xfov or --yfov (full angle, degrees: "
-                         "about 60-70 for phones and webcams, e.g. TUM RGB-D's Kinect 63.5), "
-                         "or estimate it with --depth_backend depthpro")
-    if config.depth_backend == "frames" and config.depth_frames is None and "depth" in wanted \
-            and not files.depth.exists():
-        raise InputError("--depth_frames", "the frames backend imports depth images: give "
-                         "--depth_frames DIR (or --rgbd DIR)")
+    if (
+        any(s in wanted for s in NEEDS_FOV)
+        and not fov_given
+        and not files.xfovs.exists()
+        and config.depth_backend not in FOV_ESTIMATING_BACKENDS
+    ):
+        raise InputError(
+            "--xfov",
+            "no field of view: pass --xfov or --yfov (full angle, degrees: "
+            "about 60-70 for phones and webcams, e.g. TUM RGB-D's Kinect 63.5), "
+            "or estimate it with --depth_backend depthpro",
+        )
+    if (
+        config.depth_backend == "frames"
+        and config.depth_frames is None
+        and "depth" in wanted
+        and not files.depth.exists()
+    ):
+        raise InputError(
+            "--depth_frames",
+            "the frames backend imports depth images: give --depth_frames DIR (or --rgbd DIR)",
+        )
 
 
-def _run_steps(config: PipelineConfig, files: ClipFiles, result: PipelineResult, clip: str,
-               lo: int, hi: int) -> None:
+def _run_steps(
+    config: PipelineConfig, files: ClipFiles, result: PipelineResult, clip: str, lo: int, hi: int
+) -> None:
     """Steps lo..hi (indices into STEPS) of one clip; steps before --from must be complete."""
     first = STEP_NAMES.index(config.first_step)
     for index in range(lo, hi + 1):
@@ -142,8 +165,11 @@ def _run_steps(config: PipelineConfig, files: ClipFiles, result: PipelineResult,
         if index < first:
             if not all(present):
                 missing = outputs[present.index(False)]
-                raise InputError("--from", f"{config.first_step}: the earlier step {step.name} of "
-                                 f"{clip} is not complete ({missing} is missing); run without --from")
+                raise InputError(
+                    "--from",
+                    f"{config.first_step}: the earlier step {step.name} of "
+                    f"{clip} is not complete ({missing} is missing); run without --from",
+                )
             result.records.append(StepRecord(clip, step.name, step.title, BEFORE_FROM, 0.0, outputs))
             continue
         if all(present) and not config.overwrite:
@@ -152,16 +178,30 @@ def _run_steps(config: PipelineConfig, files: ClipFiles, result: PipelineResult,
             continue
         if any(present) and not config.overwrite:
             absent = [str(p) for p, here in zip(outputs, present) if not here]
-            log.warning("%s: step %s stopped between its outputs (%s missing); running it again",
-                        clip, step.name, ", ".join(absent))
+            log.warning(
+                "%s: step %s stopped between its outputs (%s missing); running it again",
+                clip,
+                step.name,
+                ", ".join(absent),
+            )
             settings = dataclasses.replace(settings, overwrite=True)
         resumed = any(p.with_name(p.name + WORK_SUFFIX).is_dir() for p in outputs)
-        log.info("%s: step %d/%d %s (%s)%s", clip, step.number, len(STEPS), step.name, step.title,
-                 ", resuming" if resumed else "")
+        log.info(
+            "%s: step %d/%d %s (%s)%s",
+            clip,
+            step.number,
+            len(STEPS),
+            step.name,
+            step.title,
+            ", resuming" if resumed else "",
+        )
         start = time.perf_counter()
         _call(step, settings, config)
-        result.records.append(StepRecord(clip, step.name, step.title, RESUMED if resumed else RAN,
-                                         time.perf_counter() - start, outputs))
+        result.records.append(
+            StepRecord(
+                clip, step.name, step.title, RESUMED if resumed else RAN, time.perf_counter() - start, outputs
+            )
+        )
 
 
 def _call(step: Step, settings, config: PipelineConfig) -> None:
@@ -170,10 +210,13 @@ def _call(step: Step, settings, config: PipelineConfig) -> None:
         step.run(settings)
     except InputError as exc:
         if step.name == "depth" and exc.source == "--checkpoint" and config.depth_checkpoint is None:
-            raise InputError("--depth_backend", f"the weights of depth model "
-                             f"{config.depth_backend} are not on this machine ({exc.problem}). "
-                             "Two ways out: run ./install.sh --models small once while online "
-                             "(fetches the small default model), or import depth you have: "
-                             "--depth_backend frames --depth_frames DIR (or --rgbd DIR for "
-                             "an RGB-D recording)") from None
+            raise InputError(
+                "--depth_backend",
+                f"the weights of depth model "
+                f"{config.depth_backend} are not on this machine ({exc.problem}). "
+                "Two ways out: run ./install.sh --models small once while online "
+                "(fetches the small default model), or import depth you have: "
+                "--depth_backend frames --depth_frames DIR (or --rgbd DIR for "
+                "an RGB-D recording)",
+            ) from None
         raise

@@ -25,10 +25,10 @@ from ..progress import progress
 
 log = logging.getLogger(__name__)
 
-SCENES_DIR = "_scenes"                 # folder beside the video: the scene clips
-SCENES_JSON = "scenes.json"            # [[start, stop], ...] frame ranges, stop exclusive
+SCENES_DIR = "_scenes"  # folder beside the video: the scene clips
+SCENES_JSON = "scenes.json"  # [[start, stop], ...] frame ranges, stop exclusive
 JOINED_STEREO = "_scenes_infilled.mkv"  # the scenes' filled stereo videos, joined
-SCENE_DEPTH_FRAMES = "_depth_frames"    # frames backend: a scene's share of the depth images
+SCENE_DEPTH_FRAMES = "_depth_frames"  # frames backend: a scene's share of the depth images
 
 SCENE_DETECT_BACKEND = "pyav"
 
@@ -46,8 +46,11 @@ def detect_scenes(video: Path, threshold: float, min_scene_frames: int) -> list[
     from scenedetect import ContentDetector, detect
 
     info = probe(video)
-    found = detect(str(video), ContentDetector(threshold=threshold, min_scene_len=min_scene_frames),
-                   backend=SCENE_DETECT_BACKEND)
+    found = detect(
+        str(video),
+        ContentDetector(threshold=threshold, min_scene_len=min_scene_frames),
+        backend=SCENE_DETECT_BACKEND,
+    )
     starts = sorted({start.frame_num for start, _ in found} | {0})
     ranges = [(a, b) for a, b in zip(starts, starts[1:] + [info.frame_count]) if b > a]
     log.info("%s: %d scene(s) at frames %s", video, len(ranges), [a for a, _ in ranges])
@@ -64,8 +67,11 @@ def scene_ranges(video: Path, threshold: float, min_scene_frames: int) -> list[t
         except (json.JSONDecodeError, TypeError):
             raise InputError(stored, "damaged scene list; remove the folder or pass --overwrite") from None
         if not ranges or ranges[-1][1] != probe(video).frame_count:
-            raise InputError(stored, f"does not cover {video.name}'s frames (another video?); "
-                             "remove the folder or pass --overwrite")
+            raise InputError(
+                stored,
+                f"does not cover {video.name}'s frames (another video?); "
+                "remove the folder or pass --overwrite",
+            )
         return ranges
     ranges = detect_scenes(video, threshold, min_scene_frames)
     folder.mkdir(exist_ok=True)
@@ -89,10 +95,14 @@ def cut_scenes(video: Path, ranges: list[tuple[int, int]], overwrite: bool) -> l
         clips.append(clip)
         if clip.exists() and not overwrite:
             continue
-        with VideoWriter(clip, info.width, info.height, info.fps, overwrite=overwrite,
-                         expected_frames=stop - start) as writer:
-            for frame in progress(VideoReader(video, info).frames(start, stop), total=stop - start,
-                                  desc=f"scene {index + 1}/{len(ranges)}"):
+        with VideoWriter(
+            clip, info.width, info.height, info.fps, overwrite=overwrite, expected_frames=stop - start
+        ) as writer:
+            for frame in progress(
+                VideoReader(video, info).frames(start, stop),
+                total=stop - start,
+                desc=f"scene {index + 1}/{len(ranges)}",
+            ):
                 writer.write(frame)
     return clips
 
@@ -102,11 +112,13 @@ def split_depth_frames(depth_frames: Path, video: Path, ranges: list[tuple[int, 
     images in frame order, cut like the video. Returns the folders in scene order."""
     files = list_depth_frames(depth_frames)
     if len(files) != ranges[-1][1]:
-        raise InputError(depth_frames, f"holds {len(files)} depth images, but {video.name} has "
-                         f"{ranges[-1][1]} frames")
-    return [link_depth_frames(files[start:stop],
-                              naming.output_path(scene_clip(video, index), SCENE_DEPTH_FRAMES))
-            for index, (start, stop) in enumerate(ranges)]
+        raise InputError(
+            depth_frames, f"holds {len(files)} depth images, but {video.name} has {ranges[-1][1]} frames"
+        )
+    return [
+        link_depth_frames(files[start:stop], naming.output_path(scene_clip(video, index), SCENE_DEPTH_FRAMES))
+        for index, (start, stop) in enumerate(ranges)
+    ]
 
 
 def link_depth_frames(files: list[Path], final: Path) -> Path:

@@ -32,9 +32,24 @@ from .config import STEP_NAMES, PipelineConfig
 
 # Settings that join the steps (their inputs and outputs) and how they run: the
 # pipeline sets them, a config file section may not.
-WIRED = frozenset({"color_video", "depth_video", "mask_video", "track_file",
-                   "transformation_file", "sbs_color_video", "sbs_mask_video", "batch",
-                   "output", "overwrite", "resume", "xfov", "yfov", "xfov_file"})
+WIRED = frozenset(
+    {
+        "color_video",
+        "depth_video",
+        "mask_video",
+        "track_file",
+        "transformation_file",
+        "sbs_color_video",
+        "sbs_mask_video",
+        "batch",
+        "output",
+        "overwrite",
+        "resume",
+        "xfov",
+        "yfov",
+        "xfov_file",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,49 +121,82 @@ def _device(config: PipelineConfig) -> dict[str, Any]:
 
 
 def _depth(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    return {"color_video": str(files.colour), "backend": config.depth_backend,
-            "checkpoint": config.depth_checkpoint, "depth_frames": config.depth_frames,
-            "depth_scale": config.depth_scale, "xfov": config.xfov, "yfov": config.yfov,
-            **_device(config)}
+    return {
+        "color_video": str(files.colour),
+        "backend": config.depth_backend,
+        "checkpoint": config.depth_checkpoint,
+        "depth_frames": config.depth_frames,
+        "depth_scale": config.depth_scale,
+        "xfov": config.xfov,
+        "yfov": config.yfov,
+        **_device(config),
+    }
 
 
 def _masks(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    return {"color_video": str(files.colour), "backend": config.mask_backend,
-            "depth_video": str(files.depth), **_device(config)}
+    return {
+        "color_video": str(files.colour),
+        "backend": config.mask_backend,
+        "depth_video": str(files.depth),
+        **_device(config),
+    }
 
 
 def _tracks(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
     # step 1's depth keeps lk from seeding on silhouettes and ends tracks that get hidden
-    return {"color_video": str(files.colour), "mask_video": str(files.mask),
-            "depth_video": str(files.depth), "backend": config.track_backend, **_device(config)}
+    return {
+        "color_video": str(files.colour),
+        "mask_video": str(files.mask),
+        "depth_video": str(files.depth),
+        "backend": config.track_backend,
+        **_device(config),
+    }
 
 
 def _camera(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    return {"track_file": files.tracks, "depth_video": files.depth, "color_video": files.colour,
-            "mask_video": files.mask, **_fov(config, files)}
+    return {
+        "track_file": files.tracks,
+        "depth_video": files.depth,
+        "color_video": files.colour,
+        "mask_video": files.mask,
+        **_fov(config, files),
+    }
 
 
 def _rescale(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    return {"depth_video": files.depth, "track_file": files.tracks,
-            "transformation_file": files.poses, "color_video": files.colour,
-            "mask_video": files.mask, **_fov(config, files)}
+    return {
+        "depth_video": files.depth,
+        "track_file": files.tracks,
+        "transformation_file": files.poses,
+        "color_video": files.colour,
+        "mask_video": files.mask,
+        **_fov(config, files),
+    }
 
 
 def _stereo(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    return {"depth_video": files.rescaled, "color_video": files.colour, **_fov(config, files),
-            **_device(config)}
+    return {
+        "depth_video": files.rescaled,
+        "color_video": files.colour,
+        **_fov(config, files),
+        **_device(config),
+    }
 
 
 def _infill(config: PipelineConfig, files: ClipFiles) -> dict[str, Any]:
-    wiring = {"sbs_color_video": files.stereo, "sbs_mask_video": files.infill_mask,
-              "backend": config.infill_backend, "mask_video": files.mask,
-              **_fov(config, files), **_device(config)}
+    wiring = {
+        "sbs_color_video": files.stereo,
+        "sbs_mask_video": files.infill_mask,
+        "backend": config.infill_backend,
+        "mask_video": files.mask,
+        **_fov(config, files),
+        **_device(config),
+    }
     convergence = str(config.steps.get("stereo", {}).get("convergence", "")).strip()
     if convergence in ("", "0", "0.0"):
         # Background from neighbouring frames needs eyes rendered from each frame's own
         # camera without a convergence shift (docs/step7_infill.md).
-        wiring.update(color_video=files.colour, depth_video=files.rescaled,
-                      transformation_file=files.poses)
+        wiring.update(color_video=files.colour, depth_video=files.rescaled, transformation_file=files.poses)
     return wiring
 
 
@@ -185,13 +233,19 @@ class Step:
         fields = {f.name for f in dataclasses.fields(self.config_cls)}
         unknown = sorted(set(section) - fields)
         if unknown:
-            raise InputError(config.config, f"[{self.name}] has unknown settings "
-                             f"{', '.join(unknown)}; valid: {', '.join(sorted(fields - WIRED))}")
+            raise InputError(
+                config.config,
+                f"[{self.name}] has unknown settings "
+                f"{', '.join(unknown)}; valid: {', '.join(sorted(fields - WIRED))}",
+            )
         wired = sorted(set(section) & WIRED)
         if wired:
-            raise InputError(config.config, f"[{self.name}] sets {', '.join(wired)}, which the "
-                             "pipeline sets itself (file names, FOV: use --xfov/--yfov; "
-                             "--overwrite)")
+            raise InputError(
+                config.config,
+                f"[{self.name}] sets {', '.join(wired)}, which the "
+                "pipeline sets itself (file names, FOV: use --xfov/--yfov; "
+                "--overwrite)",
+            )
         values = {k: v for k, v in self.wiring(config, files).items() if k in fields}
         values.update(section)
         values["overwrite"] = config.overwrite
@@ -203,22 +257,35 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("depth", "metric depth", DepthConfig, convert, _depth,
-         lambda f, s: [f.depth]),
-    Step("masks", "subject masks", MaskConfig, create_mask, _masks,
-         lambda f, s: [f.mask]),
-    Step("tracks", "point tracks", TrackConfig, track_points, _tracks,
-         lambda f, s: [f.tracks]),
-    Step("camera", "camera poses", CameraTrackConfig, camera_track, _camera,
-         lambda f, s: [f.poses]),
-    Step("rescale", "depth rescaled by triangulation", RescaleConfig, rescale_depth, _rescale,
-         lambda f, s: [f.rescaled, f.triangulated, f.avgmonodepth]),
-    Step("stereo", "side-by-side stereo", StereoConfig, stereo_rerender, _stereo,
-         lambda f, s: [f.stereo, f.infill_mask]),
-    Step("infill", "disocclusions filled", InfillConfig, infill, _infill,
-         lambda f, s: [f.infilled]),
-    Step("compress", "player-ready file", CompressConfig, compress, _compress,
-         lambda f, s: [compress_output(s)]),
+    Step("depth", "metric depth", DepthConfig, convert, _depth, lambda f, s: [f.depth]),
+    Step("masks", "subject masks", MaskConfig, create_mask, _masks, lambda f, s: [f.mask]),
+    Step("tracks", "point tracks", TrackConfig, track_points, _tracks, lambda f, s: [f.tracks]),
+    Step("camera", "camera poses", CameraTrackConfig, camera_track, _camera, lambda f, s: [f.poses]),
+    Step(
+        "rescale",
+        "depth rescaled by triangulation",
+        RescaleConfig,
+        rescale_depth,
+        _rescale,
+        lambda f, s: [f.rescaled, f.triangulated, f.avgmonodepth],
+    ),
+    Step(
+        "stereo",
+        "side-by-side stereo",
+        StereoConfig,
+        stereo_rerender,
+        _stereo,
+        lambda f, s: [f.stereo, f.infill_mask],
+    ),
+    Step("infill", "disocclusions filled", InfillConfig, infill, _infill, lambda f, s: [f.infilled]),
+    Step(
+        "compress",
+        "player-ready file",
+        CompressConfig,
+        compress,
+        _compress,
+        lambda f, s: [compress_output(s)],
+    ),
 )
 assert tuple(s.name for s in STEPS) == STEP_NAMES
 

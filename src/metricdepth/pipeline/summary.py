@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RAN = "ran"
-RESUMED = "resumed"          # continued an interrupted run
-SKIPPED = "complete"         # outputs existed: not run
+RESUMED = "resumed"  # continued an interrupted run
+SKIPPED = "complete"  # outputs existed: not run
 BEFORE_FROM = "before --from"  # complete, before the first step asked for
 
 
@@ -42,8 +42,9 @@ def format_summary(result: PipelineResult) -> str:
     """A table of the run, then where the outputs are (--print_commands: the commands)."""
     if result.commands:
         return "\n".join(result.commands)
-    lines = [f"pipeline summary for {result.video}"
-             + (f" ({result.scenes} scenes)" if result.scenes > 1 else "")]
+    lines = [
+        f"pipeline summary for {result.video}" + (f" ({result.scenes} scenes)" if result.scenes > 1 else "")
+    ]
     show_clip = result.scenes > 1
     pad = " " * 15 if show_clip else ""
     for r in result.records:

@@ -39,8 +39,7 @@ def effective_baseline(baseline_m: float, xfov_deg: float, master_xfov_deg: floa
     """Metres between the eyes after the --master_xfov scaling (module docstring)."""
     if master_xfov_deg is None:
         return baseline_m
-    return baseline_m * math.tan(math.radians(master_xfov_deg) / 2) / math.tan(
-        math.radians(xfov_deg) / 2)
+    return baseline_m * math.tan(math.radians(master_xfov_deg) / 2) / math.tan(math.radians(xfov_deg) / 2)
 
 
 def convergence_shift_px(fx: float, baseline_m: float, convergence_m: float) -> float:
@@ -71,18 +70,20 @@ def read_convergence_file(path: str | Path, frame_count: int) -> np.ndarray:
     path = Path(path)
     data = read_json(path, "convergence file (--convergence takes metres or a JSON file)")
     if not isinstance(data, list) or not all(
-            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in data):
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in data
+    ):
         raise InputError(path, "convergence file must be a list of distances in metres")
     if len(data) != frame_count:
-        raise InputError(path, f"has {len(data)} convergence distances, the video has "
-                         f"{frame_count} frames")
+        raise InputError(path, f"has {len(data)} convergence distances, the video has {frame_count} frames")
     values = np.array([np.nan if v is None else v for v in data], np.float64)
     valid = ~np.isnan(values)
     bad = valid & ~(np.isfinite(values) & (values >= 0))
     if bad.any():
         index = int(np.argmax(bad))
-        raise InputError(path, f"frame {index}: convergence {values[index]} is not a distance "
-                         "in metres (>= 0; 0 = no shift)")
+        raise InputError(
+            path,
+            f"frame {index}: convergence {values[index]} is not a distance in metres (>= 0; 0 = no shift)",
+        )
     if not valid.any():
         return np.zeros(frame_count)
     last_valid = np.maximum.accumulate(np.where(valid, np.arange(frame_count), -1))

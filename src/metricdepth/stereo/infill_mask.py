@@ -73,8 +73,15 @@ def write_hole(mask_px: np.ndarray, nx: float, ny: float, green: bool) -> None:
 
 
 @numba.njit(cache=True)
-def finish_row(inv_depth: np.ndarray, colour: np.ndarray, mask: np.ndarray,
-               dir_x: np.ndarray, dir_y: np.ndarray, green: bool, fill: bool) -> int:
+def finish_row(
+    inv_depth: np.ndarray,
+    colour: np.ndarray,
+    mask: np.ndarray,
+    dir_x: np.ndarray,
+    dir_y: np.ndarray,
+    green: bool,
+    fill: bool,
+) -> int:
     """Encode the holes of one rendered row (inv_depth == 0) and colour them.
 
     inv_depth: (W,) float32, 1/metres, 0 = hole. colour, mask: (W, 3) uint8 row views.

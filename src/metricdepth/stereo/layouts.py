@@ -49,8 +49,9 @@ class Layout:
     @property
     def matroska_stereo_mode(self) -> str:
         """Matroska StereoMode, as FFmpeg's muxer names it."""
-        return {"side_by_side": "left_right", "top_bottom": "top_bottom",
-                "anaglyph": "anaglyph_cyan_red"}[self.packing]
+        return {"side_by_side": "left_right", "top_bottom": "top_bottom", "anaglyph": "anaglyph_cyan_red"}[
+            self.packing
+        ]
 
     @property
     def st3d_mode(self) -> int | None:
@@ -74,17 +75,22 @@ class Layout:
         return frame[:, :half], frame[:, half:]
 
 
-REGISTRY = {layout.name: layout for layout in (
-    Layout("full_sbs", "side_by_side", half=False, vr180=False, file_tag="_LRF_Full_SBS"),
-    Layout("half_sbs", "side_by_side", half=True, vr180=False, file_tag="_LR_Half_SBS"),
-    Layout("top_bottom", "top_bottom", half=False, vr180=False, file_tag="_TB_Full_OU"),
-    Layout("half_top_bottom", "top_bottom", half=True, vr180=False, file_tag="_TB_Half_OU"),
-    Layout("anaglyph", "anaglyph", half=False, vr180=False, file_tag="_Anaglyph"),
-    Layout("vr180", "side_by_side", half=False, vr180=True, file_tag="_180_LRF_Full_SBS"),
-)}
+REGISTRY = {
+    layout.name: layout
+    for layout in (
+        Layout("full_sbs", "side_by_side", half=False, vr180=False, file_tag="_LRF_Full_SBS"),
+        Layout("half_sbs", "side_by_side", half=True, vr180=False, file_tag="_LR_Half_SBS"),
+        Layout("top_bottom", "top_bottom", half=False, vr180=False, file_tag="_TB_Full_OU"),
+        Layout("half_top_bottom", "top_bottom", half=True, vr180=False, file_tag="_TB_Half_OU"),
+        Layout("anaglyph", "anaglyph", half=False, vr180=False, file_tag="_Anaglyph"),
+        Layout("vr180", "side_by_side", half=False, vr180=True, file_tag="_180_LRF_Full_SBS"),
+    )
+}
 LAYOUTS = tuple(REGISTRY)
-LAYOUT_HELP = ("full_sbs (2W x H), half_sbs (W x H), top_bottom (W x 2H), half_top_bottom "
-               "(W x H), anaglyph (red-cyan, W x H), vr180 (equirectangular per eye, side by side)")
+LAYOUT_HELP = (
+    "full_sbs (2W x H), half_sbs (W x H), top_bottom (W x 2H), half_top_bottom "
+    "(W x H), anaglyph (red-cyan, W x H), vr180 (equirectangular per eye, side by side)"
+)
 
 
 def vr180_size(intr: Intrinsics) -> int:
@@ -94,9 +100,14 @@ def vr180_size(intr: Intrinsics) -> int:
 
 def frame_size(layout: str, width: int, height: int, eye_side: int = 0) -> tuple[int, int]:
     """(width, height) of a stereo frame for eyes of `width` x `height` pixels."""
-    sizes = {"full_sbs": (2 * width, height), "half_sbs": (2 * (width // 2), height),
-             "top_bottom": (width, 2 * height), "half_top_bottom": (width, 2 * (height // 2)),
-             "anaglyph": (width, height), "vr180": (2 * eye_side, eye_side)}
+    sizes = {
+        "full_sbs": (2 * width, height),
+        "half_sbs": (2 * (width // 2), height),
+        "top_bottom": (width, 2 * height),
+        "half_top_bottom": (width, 2 * (height // 2)),
+        "anaglyph": (width, height),
+        "vr180": (2 * eye_side, eye_side),
+    }
     return sizes[layout]
 
 
@@ -127,8 +138,13 @@ def _half_width(image: np.ndarray, is_mask: bool) -> np.ndarray:
     return ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8)
 
 
-def compose(layout: str, left: np.ndarray, right: np.ndarray, is_mask: bool,
-            maps: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def compose(
+    layout: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    is_mask: bool,
+    maps: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Pack two (H, W, 3) uint8 eye images (colours, or infill masks when `is_mask`)
     into one frame of `layout`; `maps` from equirect_maps for vr180."""
     if layout == "full_sbs":
@@ -148,7 +164,9 @@ def compose(layout: str, left: np.ndarray, right: np.ndarray, is_mask: bool,
         if maps is None:
             raise ValueError("vr180 needs the maps of equirect_maps")
         interpolation = cv2.INTER_NEAREST if is_mask else cv2.INTER_LINEAR
-        eyes = [cv2.remap(eye, maps[0], maps[1], interpolation, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=0) for eye in (left, right)]
+        eyes = [
+            cv2.remap(eye, maps[0], maps[1], interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            for eye in (left, right)
+        ]
         return np.concatenate(eyes, axis=1)
     raise ValueError(f"unknown layout {layout!r}; choose from {LAYOUTS}")

@@ -68,8 +68,11 @@ def _left_side(v: float, left: float, right: float) -> bool:
 @numba.njit(cache=True, inline="always")
 def _crossing(iz: np.ndarray, yy: int, q: int, left: float, right: float) -> bool:
     """Whether the outline between `left` and `right` crosses row yy between q and q+1."""
-    return (_left_side(iz[yy, q], left, right) and not _left_side(iz[yy, q + 1], left, right)
-            and _is_step(iz[yy, q], iz[yy, q + 1], 0.5 * MIN_REL_STEP))
+    return (
+        _left_side(iz[yy, q], left, right)
+        and not _left_side(iz[yy, q + 1], left, right)
+        and _is_step(iz[yy, q], iz[yy, q + 1], 0.5 * MIN_REL_STEP)
+    )
 
 
 @numba.njit(cache=True)
@@ -143,8 +146,7 @@ def _straight_position(columns: np.ndarray, x: int, lo: np.ndarray, hi: np.ndarr
 
 
 @numba.njit(cache=True)
-def _fit_quadratic(u: np.ndarray, v: np.ndarray, loose_u: np.ndarray, count: int,
-                   coef: np.ndarray) -> bool:
+def _fit_quadratic(u: np.ndarray, v: np.ndarray, loose_u: np.ndarray, count: int, coef: np.ndarray) -> bool:
     """Weighted least-squares v = c0 + c1 u + c2 u^2 through `count` crossings (u, v),
     pixels, relative to the edge's middle. A crossing is known to half a pixel along v,
     or along u where loose_u (then its v is uncertain by the slope times that). coef: (3,)
@@ -170,8 +172,19 @@ def _fit_quadratic(u: np.ndarray, v: np.ndarray, loose_u: np.ndarray, count: int
 
 
 @numba.njit(cache=True)
-def _grow(iz: np.ndarray, y: int, x: int, left: float, right: float, is_left: bool,
-          y0: int, x0: int, label: np.ndarray, mark: int, stack: np.ndarray) -> None:
+def _grow(
+    iz: np.ndarray,
+    y: int,
+    x: int,
+    left: float,
+    right: float,
+    is_left: bool,
+    y0: int,
+    x0: int,
+    label: np.ndarray,
+    mark: int,
+    stack: np.ndarray,
+) -> None:
     """Mark with `mark`, in the window label (rows y0.., columns x0..), the pixels on the
     side `is_left` of the edge that connect to pixel (y, x) through pixels on that side
     (4-neighbours): the near or far surface itself, without other objects that happen to
@@ -185,17 +198,30 @@ def _grow(iz: np.ndarray, y: int, x: int, left: float, right: float, is_left: bo
         r, c = stack[top] // cols, stack[top] % cols
         for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
             rr, cc = r + dr, c + dc
-            if (0 <= rr < rows and 0 <= cc < cols and label[rr, cc] == 0
-                    and _left_side(iz[y0 + rr, x0 + cc], left, right) == is_left):
+            if (
+                0 <= rr < rows
+                and 0 <= cc < cols
+                and label[rr, cc] == 0
+                and _left_side(iz[y0 + rr, x0 + cc], left, right) == is_left
+            ):
                 label[rr, cc] = mark
                 stack[top] = rr * cols + cc
                 top += 1
 
 
 @numba.njit(cache=True)
-def _curve_position(iz: np.ndarray, y: int, x: int, xs: np.ndarray, ys: np.ndarray,
-                    across_row: np.ndarray, u: np.ndarray, v: np.ndarray,
-                    loose_u: np.ndarray, coef: np.ndarray) -> float:
+def _curve_position(
+    iz: np.ndarray,
+    y: int,
+    x: int,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    across_row: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    loose_u: np.ndarray,
+    coef: np.ndarray,
+) -> float:
     """Position in (0, 1) past x from a quadratic fitted to the outline's crossings near
     the edge (between the two surfaces of the edge, _grow), or NaN. xs, ys, across_row,
     u, v, loose_u: scratch of (2 FIT_RADIUS + 1)^2 * 2 items; coef: (3,) scratch."""
@@ -213,13 +239,19 @@ def _curve_position(iz: np.ndarray, y: int, x: int, xs: np.ndarray, ys: np.ndarr
             if label[r, c] == 0:
                 continue
             yy, xx = y0 + r, x0 + c
-            if (c + 1 < label.shape[1] and label[r, c + 1] == 3 - label[r, c]
-                    and _is_step(iz[yy, xx], iz[yy, xx + 1], 0.5 * MIN_REL_STEP)):
+            if (
+                c + 1 < label.shape[1]
+                and label[r, c + 1] == 3 - label[r, c]
+                and _is_step(iz[yy, xx], iz[yy, xx + 1], 0.5 * MIN_REL_STEP)
+            ):
                 xs[count], ys[count], across_row[count] = xx + 0.5 - (x + 0.5), yy - y, True
                 count += 1
                 in_rows += 1
-            if (r + 1 < label.shape[0] and label[r + 1, c] == 3 - label[r, c]
-                    and _is_step(iz[yy, xx], iz[yy + 1, xx], 0.5 * MIN_REL_STEP)):
+            if (
+                r + 1 < label.shape[0]
+                and label[r + 1, c] == 3 - label[r, c]
+                and _is_step(iz[yy, xx], iz[yy + 1, xx], 0.5 * MIN_REL_STEP)
+            ):
                 xs[count], ys[count], across_row[count] = xx - (x + 0.5), yy + 0.5 - y, False
                 count += 1
     steep = 2 * in_rows >= count  # mostly crossings of rows: fit x as a function of y
@@ -264,9 +296,18 @@ def outline_at(inv_depth: np.ndarray, y: int, x: int) -> float:
     pos = _straight_position(columns, x, np.empty(LINE_STEPS), np.empty(LINE_STEPS))
     if math.isnan(pos):
         size = (2 * FIT_RADIUS + 1) ** 2 * 2
-        pos = _curve_position(inv_depth, y, x, np.empty(size), np.empty(size),
-                              np.empty(size, np.bool_), np.empty(size), np.empty(size),
-                              np.empty(size, np.bool_), np.empty(3))
+        pos = _curve_position(
+            inv_depth,
+            y,
+            x,
+            np.empty(size),
+            np.empty(size),
+            np.empty(size, np.bool_),
+            np.empty(size),
+            np.empty(size),
+            np.empty(size, np.bool_),
+            np.empty(3),
+        )
     if math.isnan(pos):
         return 0.5
     return min(max(pos, _EDGE_MARGIN), 1.0 - _EDGE_MARGIN)

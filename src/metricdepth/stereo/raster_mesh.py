@@ -38,8 +38,9 @@ _EDGE_PX = 1e-4  # the bounding box reaches this far (pixels): centres on an edg
 
 
 @numba.njit(cache=True)
-def _project(R: np.ndarray, t: np.ndarray, src: np.ndarray, dst: np.ndarray,
-             x: float, y: float, z: float) -> tuple[float, float, float, float, float, bool]:
+def _project(
+    R: np.ndarray, t: np.ndarray, src: np.ndarray, dst: np.ndarray, x: float, y: float, z: float
+) -> tuple[float, float, float, float, float, bool]:
     """Source pixel (x, y) at z-depth z -> eye pixel (x', y'), eye inverse depth and the
     parallax (x' - x_inf, y' - y_inf); src, dst: (fx, fy, cx, cy). ok = False when the
     point or its ray's point at infinity is not in front of the eye."""
@@ -57,8 +58,7 @@ def _project(R: np.ndarray, t: np.ndarray, src: np.ndarray, dst: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _bounds(px: np.ndarray, py: np.ndarray, height: int, width: int
-            ) -> tuple[int, int, int, int, float]:
+def _bounds(px: np.ndarray, py: np.ndarray, height: int, width: int) -> tuple[int, int, int, int, float]:
     """Pixel rows/columns (x0, x1, y0, y1, inclusive) a triangle with corners px, py (3,)
     can cover in an image of height x width, and 1 / its signed area. A degenerate
     triangle gets an empty range."""
@@ -73,8 +73,9 @@ def _bounds(px: np.ndarray, py: np.ndarray, height: int, width: int
 
 
 @numba.njit(cache=True)
-def _weights(px: np.ndarray, py: np.ndarray, x: float, y: float,
-             inv_area: float) -> tuple[float, float, float]:
+def _weights(
+    px: np.ndarray, py: np.ndarray, x: float, y: float, inv_area: float
+) -> tuple[float, float, float]:
     """Barycentric weights of pixel (x, y) in the triangle px, py (3,)."""
     w0 = ((px[1] - x) * (py[2] - y) - (px[2] - x) * (py[1] - y)) * inv_area
     w1 = ((px[2] - x) * (py[0] - y) - (px[0] - x) * (py[2] - y)) * inv_area
@@ -82,8 +83,9 @@ def _weights(px: np.ndarray, py: np.ndarray, x: float, y: float,
 
 
 @numba.njit(cache=True, inline="always")
-def _depth_at(px: np.ndarray, py: np.ndarray, iz: np.ndarray, x: float, y: float,
-              inv_area: float) -> tuple[bool, np.float32, float, float, float]:
+def _depth_at(
+    px: np.ndarray, py: np.ndarray, iz: np.ndarray, x: float, y: float, inv_area: float
+) -> tuple[bool, np.float32, float, float, float]:
     """Whether pixel (x, y) lies in the triangle px, py (3,), its inverse depth there
     interpolated from iz (3,) and rounded to float32 as the buffers store it (so equal
     depths compare as ties, whatever order the triangles come in), and its barycentric
@@ -94,8 +96,15 @@ def _depth_at(px: np.ndarray, py: np.ndarray, iz: np.ndarray, x: float, y: float
 
 
 @numba.njit(cache=True)
-def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
-              zbuf: np.ndarray, out: np.ndarray, margin: float) -> None:
+def _triangle(
+    px: np.ndarray,
+    py: np.ndarray,
+    iz: np.ndarray,
+    cols: np.ndarray,
+    zbuf: np.ndarray,
+    out: np.ndarray,
+    margin: float,
+) -> None:
     """Draw one triangle. px, py: (3,) eye pixels; iz: (3,) eye inverse depth;
     cols: (3, 3) float32 vertex colours; zbuf (H, W) float32; out (H, W, 3) uint8.
     A pixel is taken when empty or when the triangle is nearer by more than `margin`
@@ -117,8 +126,9 @@ def _triangle(px: np.ndarray, py: np.ndarray, iz: np.ndarray, cols: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
-           gbuf: np.ndarray, gdir: np.ndarray) -> None:
+def _ghost(
+    px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float, gbuf: np.ndarray, gdir: np.ndarray
+) -> None:
     """Draw a cut triangle into the ghost buffer with direction (nx, ny)."""
     height, width = gbuf.shape
     x0, x1, y0, y1, inv_area = _bounds(px, py, height, width)
@@ -132,8 +142,17 @@ def _ghost(px: np.ndarray, py: np.ndarray, iz: np.ndarray, nx: float, ny: float,
 
 
 @numba.njit(cache=True)
-def _edge(parx: np.ndarray, pary: np.ndarray, ize: np.ndarray, ok: np.ndarray, x: int,
-          y: int, dx: int, dy: int, cut_px: float) -> tuple[float, bool]:
+def _edge(
+    parx: np.ndarray,
+    pary: np.ndarray,
+    ize: np.ndarray,
+    ok: np.ndarray,
+    x: int,
+    y: int,
+    dx: int,
+    dy: int,
+    cut_px: float,
+) -> tuple[float, bool]:
     """Parallax step size and whether it is kept, for the edge from vertex (x, y) to
     (x + dx, y + dy), with the collinear edges before and after it (ize: the vertices'
     eye inverse depths, for the relative steps)."""
@@ -162,8 +181,7 @@ _MAX_BAND_OVERLAP = 4.0  # bands reaching more eye rows than this many frames in
 
 
 @numba.njit(cache=True)
-def _bands(ye: np.ndarray, ok: np.ndarray, band_rows: int
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bands(ye: np.ndarray, ok: np.ndarray, band_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split the squares' source rows into bands of `band_rows` for the parallel triangle
     pass. Returns, for B bands, int64 arrays: the bands' source rows (B + 1,) (band b
     draws the squares whose top row is in [rows[b], rows[b + 1])), the first eye row
@@ -190,15 +208,22 @@ def _bands(ye: np.ndarray, ok: np.ndarray, band_rows: int
         else:
             offsets[b + 1] = offsets[b]
     if offsets[count] > _MAX_BAND_OVERLAP * height:
-        return (np.array([0, height - 1], np.int64), np.zeros(1, np.int64),
-                np.array([0, height], np.int64))
+        return (np.array([0, height - 1], np.int64), np.zeros(1, np.int64), np.array([0, height], np.int64))
     return rows, first_row, offsets
 
 
 @numba.njit(parallel=True, cache=True)
-def _merge_bands(first_row: np.ndarray, offsets: np.ndarray, zband: np.ndarray,
-                 cband: np.ndarray, gband: np.ndarray, dband: np.ndarray, zbuf: np.ndarray,
-                 out: np.ndarray, gdir: np.ndarray) -> None:
+def _merge_bands(
+    first_row: np.ndarray,
+    offsets: np.ndarray,
+    zband: np.ndarray,
+    cband: np.ndarray,
+    gband: np.ndarray,
+    dband: np.ndarray,
+    zbuf: np.ndarray,
+    out: np.ndarray,
+    gdir: np.ndarray,
+) -> None:
     """Merge the bands' buffers (row i of all bands stacked, _bands' layout) into the
     frame's zbuf (H, W), out (H, W, 3) and gdir (H, W, 2): nearer wins, the earlier band
     on a tie, for the surface and for the ghosts alike."""
@@ -221,10 +246,24 @@ def _merge_bands(first_row: np.ndarray, offsets: np.ndarray, zband: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _draw_band(y0: int, y1: int, row0: int, colour: np.ndarray, xe: np.ndarray,
-               ye: np.ndarray, ize: np.ndarray, parx: np.ndarray, pary: np.ndarray,
-               ok: np.ndarray, cut_px: float, capped: np.ndarray, zbuf: np.ndarray,
-               out: np.ndarray, gbuf: np.ndarray, gdir: np.ndarray) -> None:
+def _draw_band(
+    y0: int,
+    y1: int,
+    row0: int,
+    colour: np.ndarray,
+    xe: np.ndarray,
+    ye: np.ndarray,
+    ize: np.ndarray,
+    parx: np.ndarray,
+    pary: np.ndarray,
+    ok: np.ndarray,
+    cut_px: float,
+    capped: np.ndarray,
+    zbuf: np.ndarray,
+    out: np.ndarray,
+    gbuf: np.ndarray,
+    gdir: np.ndarray,
+) -> None:
     """Draw the two triangles of every square with top-left vertex in source rows
     [y0, y1): joined ones into zbuf / out, cut ones into the ghost buffers gbuf / gdir;
     row 0 of all four buffers is eye row row0 (rows outside are not drawn). Marks the
@@ -254,8 +293,9 @@ def _draw_band(y0: int, y1: int, row0: int, colour: np.ndarray, xe: np.ndarray,
                     i, j = k, (k + 1) % 3
                     if vx[j] + vy[j] < vx[i] + vy[i]:
                         i, j = j, i  # walk the edge in +x / +y
-                    diff, keep = _edge(parx, pary, ize, ok, vx[i], vy[i], vx[j] - vx[i],
-                                       vy[j] - vy[i], cut_px)
+                    diff, keep = _edge(
+                        parx, pary, ize, ok, vx[i], vy[i], vx[j] - vx[i], vy[j] - vy[i], cut_px
+                    )
                     joined = joined and keep
                     if diff > worst:
                         worst = diff
@@ -282,11 +322,22 @@ def _draw_band(y0: int, y1: int, row0: int, colour: np.ndarray, xe: np.ndarray,
 
 
 @numba.njit(parallel=True, cache=True)
-def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
-                src: np.ndarray, R: np.ndarray,
-                t: np.ndarray, dst: np.ndarray, cut_px: float, green: bool, fill: bool,
-                out_colour: np.ndarray, out_mask: np.ndarray,
-                out_inv_depth: np.ndarray, band_rows: int = BAND_ROWS) -> None:
+def render_mesh(
+    colour: np.ndarray,
+    depth: np.ndarray,
+    inv_depth: np.ndarray,
+    src: np.ndarray,
+    R: np.ndarray,
+    t: np.ndarray,
+    dst: np.ndarray,
+    cut_px: float,
+    green: bool,
+    fill: bool,
+    out_colour: np.ndarray,
+    out_mask: np.ndarray,
+    out_inv_depth: np.ndarray,
+    band_rows: int = BAND_ROWS,
+) -> None:
     """Render one eye of one frame.
 
     colour: (H, W, 3) uint8 source image; depth: (H, W) float32, metres, z-depth.
@@ -309,7 +360,8 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
     for y in numba.prange(height):
         for x in range(width):
             xe[y, x], ye[y, x], ize[y, x], parx[y, x], pary[y, x], ok[y, x] = _project(
-                R, t, src, dst, x, y, depth[y, x])
+                R, t, src, dst, x, y, depth[y, x]
+            )
 
     # the triangles, in bands of source rows drawn in parallel, each into buffers of the
     # eye rows it can reach; merged in band order, nearer wins and the earlier band on a
@@ -326,9 +378,24 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
     dband = np.zeros((offsets[-1], width, 2), np.float32)
     for band in numba.prange(len(first_row)):
         lo, hi = offsets[band], offsets[band + 1]
-        _draw_band(rows[band], rows[band + 1], first_row[band], colour, xe, ye, ize, parx,
-                   pary, ok, cut_px, capped, zband[lo:hi], cband[lo:hi], gband[lo:hi],
-                   dband[lo:hi])
+        _draw_band(
+            rows[band],
+            rows[band + 1],
+            first_row[band],
+            colour,
+            xe,
+            ye,
+            ize,
+            parx,
+            pary,
+            ok,
+            cut_px,
+            capped,
+            zband[lo:hi],
+            cband[lo:hi],
+            gband[lo:hi],
+            dband[lo:hi],
+        )
     zbuf = out_inv_depth
     gdir = np.zeros((height, width, 2), np.float32)
     _merge_bands(first_row, offsets, zband, cband, gband, dband, zbuf, out_colour, gdir)
@@ -385,7 +452,8 @@ def render_mesh(colour: np.ndarray, depth: np.ndarray, inv_depth: np.ndarray,
 
     unresolved = 0
     for y in range(height):
-        unresolved += finish_row(zbuf[y], out_colour[y], out_mask[y], gdir[y, :, 0],
-                                 gdir[y, :, 1], green, fill)
+        unresolved += finish_row(
+            zbuf[y], out_colour[y], out_mask[y], gdir[y, :, 0], gdir[y, :, 1], green, fill
+        )
     if unresolved:
         finish_whole_rows(zbuf, out_mask, green)

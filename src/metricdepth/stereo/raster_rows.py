@@ -30,8 +30,9 @@ from .surface import border_inv_depth, kept_along_x, relative_step
 
 
 @numba.njit(cache=True, inline="always")
-def _put(X: int, iz: float, c0: np.ndarray, c1: np.ndarray, t: float,
-         zbuf: np.ndarray, out: np.ndarray) -> None:
+def _put(
+    X: int, iz: float, c0: np.ndarray, c1: np.ndarray, t: float, zbuf: np.ndarray, out: np.ndarray
+) -> None:
     """Z-test pixel X of the row at inverse depth iz; write colour (1 - t) c0 + t c1."""
     if iz > zbuf[X]:
         zbuf[X] = iz
@@ -41,8 +42,7 @@ def _put(X: int, iz: float, c0: np.ndarray, c1: np.ndarray, t: float,
 
 
 @numba.njit(cache=True, inline="always")
-def _cap(lo: float, hi: float, iz: float, c: np.ndarray, zbuf: np.ndarray,
-         out: np.ndarray) -> None:
+def _cap(lo: float, hi: float, iz: float, c: np.ndarray, zbuf: np.ndarray, out: np.ndarray) -> None:
     """Constant-colour, constant-depth piece [lo, hi] (pixels) of one vertex."""
     width = zbuf.shape[0]
     first = max(int(math.ceil(lo)), 0)
@@ -52,8 +52,16 @@ def _cap(lo: float, hi: float, iz: float, c: np.ndarray, zbuf: np.ndarray,
 
 
 @numba.njit(cache=True, inline="always")
-def _span(a: float, b: float, iza: float, izb: float, ca: np.ndarray, cb: np.ndarray,
-          zbuf: np.ndarray, out: np.ndarray) -> None:
+def _span(
+    a: float,
+    b: float,
+    iza: float,
+    izb: float,
+    ca: np.ndarray,
+    cb: np.ndarray,
+    zbuf: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """Joined edge from x' = a to x' = b: interpolate inverse depth and colour. An edge
     with b <= a faces away from the eye (the surface folds behind itself): not drawn."""
     width = zbuf.shape[0]
@@ -87,17 +95,32 @@ def row_cuts(inv_depth: np.ndarray, gains: np.ndarray, cut_px: float) -> np.ndar
         for e in range(eyes):
             gain = gains[e]
             for x in range(width - 1):
-                cuts[e, y, x] = not kept_along_x(gain * diz[x + 1], gain * diz[x],
-                                                 gain * diz[x + 2], cut_px, rel[x + 1], rel[x],
-                                                 rel[x + 2])
+                cuts[e, y, x] = not kept_along_x(
+                    gain * diz[x + 1],
+                    gain * diz[x],
+                    gain * diz[x + 2],
+                    cut_px,
+                    rel[x + 1],
+                    rel[x],
+                    rel[x + 2],
+                )
     return cuts
 
 
 @numba.njit(parallel=True, cache=True)
-def render_rows(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
-                outline: np.ndarray, gains: np.ndarray, shifts: np.ndarray, green: bool,
-                fill: bool, out_colour: np.ndarray, out_mask: np.ndarray,
-                out_inv_depth: np.ndarray) -> None:
+def render_rows(
+    colour: np.ndarray,
+    inv_depth: np.ndarray,
+    cuts: np.ndarray,
+    outline: np.ndarray,
+    gains: np.ndarray,
+    shifts: np.ndarray,
+    green: bool,
+    fill: bool,
+    out_colour: np.ndarray,
+    out_mask: np.ndarray,
+    out_inv_depth: np.ndarray,
+) -> None:
     """Render E eyes of one frame.
 
     colour: (H, W, 3) uint8 source image. inv_depth: (H, W) float32, 1/metres (z-depth).
@@ -140,10 +163,17 @@ def render_rows(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
                 else:
                     _span(a, b, iza, izb, src[x], src[x + 1], zbuf, out)
                 a, iza = b, izb
-            iz_edge = border_inv_depth(row_iz, width - 1, width > 1 and not cuts[e, y, width - 2],
-                                      0.5)
-            _span(a, width - 0.5 + shift + gain * iz_edge, iza, iz_edge, src[width - 1],
-                  src[width - 1], zbuf, out)
+            iz_edge = border_inv_depth(row_iz, width - 1, width > 1 and not cuts[e, y, width - 2], 0.5)
+            _span(
+                a,
+                width - 0.5 + shift + gain * iz_edge,
+                iza,
+                iz_edge,
+                src[width - 1],
+                src[width - 1],
+                zbuf,
+                out,
+            )
             unresolved[e, y] = finish_row(zbuf, out, out_mask[e, y], dir_x, dir_y, green, fill)
     for e in range(eyes):
         if unresolved[e].any():

@@ -26,10 +26,16 @@ def _encode(v: float) -> int:
     return int((v * 0.5 + 0.5) * 255.0 + 0.5)
 
 
-def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch.Tensor,
-                      outline: torch.Tensor, gains: list[float], shifts: list[float],
-                      green: bool, fill: bool
-                      ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+def render_rows_torch(
+    colour: torch.Tensor,
+    inv_depth: torch.Tensor,
+    cuts: torch.Tensor,
+    outline: torch.Tensor,
+    gains: list[float],
+    shifts: list[float],
+    green: bool,
+    fill: bool,
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """colour: (H, W, 3) uint8; inv_depth: (H, W) float32, 1/metres; cuts: (E, H, W - 1)
     bool (raster_rows.row_cuts); outline: (H, W - 1) float32 (outline.outline_positions);
     gains, shifts per eye as in raster_rows.render_rows. Returns per eye (colour
@@ -62,10 +68,26 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch
             (a, b, iz_a, iz_b, va, vb, joined & (b > a), reach),  # joined edges
             (a, a + outline, iz_a, iz_a, va, va, cut, 1),  # caps at cuts
             (b - (1.0 - outline), b, iz_b, iz_b, vb, vb, cut, 1),
-            (-0.5 + shift + gain * edge_left, first, edge_left, inv_depth[:, :1],
-             vertex[:, :1], vertex[:, :1], None, reach),  # the borders
-            (last, width - 0.5 + shift + gain * edge_right, inv_depth[:, -1:], edge_right,
-             vertex[:, -1:], vertex[:, -1:], None, reach),
+            (
+                -0.5 + shift + gain * edge_left,
+                first,
+                edge_left,
+                inv_depth[:, :1],
+                vertex[:, :1],
+                vertex[:, :1],
+                None,
+                reach,
+            ),  # the borders
+            (
+                last,
+                width - 0.5 + shift + gain * edge_right,
+                inv_depth[:, -1:],
+                edge_right,
+                vertex[:, -1:],
+                vertex[:, -1:],
+                None,
+                reach,
+            ),
         ]
         cand_x, cand_row, cand_v0, cand_v1, cand_t, cand_iz = [], [], [], [], [], []
         for lo, hi, iz_lo, iz_hi, v0, v1, where, count in pieces:
@@ -84,8 +106,7 @@ def render_rows_torch(colour: torch.Tensor, inv_depth: torch.Tensor, cuts: torch
                 cand_t.append(torch.where(v0 == v1, torch.zeros_like(t), t)[keep])
                 cand_iz.append((iz_lo + t * (iz_hi - iz_lo))[keep])
         pix = torch.cat(cand_x) + torch.cat(cand_row)
-        v0, v1, t, iz = (torch.cat(cand_v0), torch.cat(cand_v1), torch.cat(cand_t),
-                         torch.cat(cand_iz))
+        v0, v1, t, iz = (torch.cat(cand_v0), torch.cat(cand_v1), torch.cat(cand_t), torch.cat(cand_iz))
         ids = torch.arange(len(pix), device=device)
         key = (iz.double() * 2.0**_IZ_BITS).round().long() * (1 << _ID_BITS) + ids
         best = torch.full((height * width,), -1, dtype=torch.long, device=device)
@@ -111,8 +132,7 @@ def _border(own: torch.Tensor, inward: torch.Tensor, joined: torch.Tensor) -> to
     return torch.where(joined & (edge > 0), edge, own)
 
 
-def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bool
-            ) -> torch.Tensor:
+def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bool) -> torch.Tensor:
     """The rules of infill_mask.finish_row and finish_whole_rows for a whole frame:
     (H, W) float32 eye inverse depth (0 = hole) -> (H, W, 3) uint8 mask; fills the holes
     of (H, W, 3) uint8 `colour` in place when `fill`."""
@@ -137,6 +157,7 @@ def _finish(inv_depth: torch.Tensor, colour: torch.Tensor, green: bool, fill: bo
     if green:
         mask[holes] = torch.tensor(GREEN, dtype=torch.uint8, device=device)
         return mask
+
     def code(n: tuple[float, float, float]) -> torch.Tensor:
         return torch.tensor([_encode(c) for c in n], dtype=torch.uint8, device=device)
 

@@ -65,9 +65,13 @@ class EyeView:
         return self.inverse_depth == 0
 
 
-def eye_at(intr: Intrinsics, offset_m: float, shift_px: float = 0.0,
-           world_from_source: np.ndarray | None = None,
-           world_from_centre: np.ndarray | None = None) -> Eye:
+def eye_at(
+    intr: Intrinsics,
+    offset_m: float,
+    shift_px: float = 0.0,
+    world_from_source: np.ndarray | None = None,
+    world_from_centre: np.ndarray | None = None,
+) -> Eye:
     """A parallel eye `offset_m` metres along the x axis of a centre camera (positive =
     right), its image shifted `shift_px` pixels to the right (cx + shift_px).
 
@@ -84,28 +88,38 @@ def eye_at(intr: Intrinsics, offset_m: float, shift_px: float = 0.0,
     return Eye(eye_from_source, shifted)
 
 
-def stereo_eyes(intr: Intrinsics, baseline_m: float, shift_px: float = 0.0,
-                world_from_source: np.ndarray | None = None,
-                world_from_centre: np.ndarray | None = None) -> tuple[Eye, Eye]:
+def stereo_eyes(
+    intr: Intrinsics,
+    baseline_m: float,
+    shift_px: float = 0.0,
+    world_from_source: np.ndarray | None = None,
+    world_from_centre: np.ndarray | None = None,
+) -> tuple[Eye, Eye]:
     """(left, right) parallel eyes `baseline_m` apart, symmetric about the centre camera;
     the left image shifted by -shift_px and the right by +shift_px (convergence.py)."""
     half = baseline_m / 2.0
-    return (eye_at(intr, -half, -shift_px, world_from_source, world_from_centre),
-            eye_at(intr, half, shift_px, world_from_source, world_from_centre))
+    return (
+        eye_at(intr, -half, -shift_px, world_from_source, world_from_centre),
+        eye_at(intr, half, shift_px, world_from_source, world_from_centre),
+    )
 
 
 def _scanline_params(eye: Eye, intr: Intrinsics) -> tuple[float, float] | None:
     """(gain, shift) of the scanline path if `eye` moves only along x, else None."""
     T, e = np.asarray(eye.eye_from_source, np.float64), eye.intrinsics
-    if (np.abs(T[:3, :3] - np.eye(3)).max() > _HORIZONTAL_TOL
-            or abs(T[1, 3]) > _HORIZONTAL_TOL or abs(T[2, 3]) > _HORIZONTAL_TOL
-            or (e.fx, e.fy, e.cy) != (intr.fx, intr.fy, intr.cy)):
+    if (
+        np.abs(T[:3, :3] - np.eye(3)).max() > _HORIZONTAL_TOL
+        or abs(T[1, 3]) > _HORIZONTAL_TOL
+        or abs(T[2, 3]) > _HORIZONTAL_TOL
+        or (e.fx, e.fy, e.cy) != (intr.fx, intr.fy, intr.cy)
+    ):
         return None
     return intr.fx * T[0, 3], e.cx - intr.cx
 
 
-def _check(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: Sequence[Eye],
-           cut_px: float) -> None:
+def _check(
+    colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: Sequence[Eye], cut_px: float
+) -> None:
     size = (intr.height, intr.width)
     if colour.shape != (*size, 3) or colour.dtype != np.uint8:
         raise ValueError(f"colour must be {size + (3,)} uint8, got {colour.shape} {colour.dtype}")
@@ -118,9 +132,17 @@ def _check(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: Sequen
             raise ValueError("eyes must have the source image size")
 
 
-def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: Sequence[Eye],
-                *, cut_px: float = DEFAULT_CUT_PX, green_and_black: bool = False,
-                black_holes: bool = False, device: str = "cpu") -> list[EyeView]:
+def render_eyes(
+    colour: np.ndarray,
+    depth: np.ndarray,
+    intr: Intrinsics,
+    eyes: Sequence[Eye],
+    *,
+    cut_px: float = DEFAULT_CUT_PX,
+    green_and_black: bool = False,
+    black_holes: bool = False,
+    device: str = "cpu",
+) -> list[EyeView]:
     """Render each eye of `eyes` from one source frame.
 
     colour: (H, W, 3) uint8 RGB. depth: (H, W) float, metres, z-depth (clamped to at
@@ -159,34 +181,67 @@ def render_eyes(colour: np.ndarray, depth: np.ndarray, intr: Intrinsics, eyes: S
         out_mask = np.empty_like(out_colour)
         out_iz = np.empty((intr.height, intr.width), np.float32)
         T = np.asarray(eye.eye_from_source, np.float64)
-        render_mesh(colour, depth, inv_depth, src, np.ascontiguousarray(T[:3, :3]),
-                    np.ascontiguousarray(T[:3, 3]), np.array([e.fx, e.fy, e.cx, e.cy]),
-                    cut_px, green_and_black, fill, out_colour, out_mask, out_iz)
+        render_mesh(
+            colour,
+            depth,
+            inv_depth,
+            src,
+            np.ascontiguousarray(T[:3, :3]),
+            np.ascontiguousarray(T[:3, 3]),
+            np.array([e.fx, e.fy, e.cx, e.cy]),
+            cut_px,
+            green_and_black,
+            fill,
+            out_colour,
+            out_mask,
+            out_iz,
+        )
         views[i] = EyeView(out_colour, out_mask, out_iz)
     return [view for view in views if view is not None]  # every eye is rendered by now
 
 
-def _rows_cpu(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray, outline: np.ndarray,
-              gains: np.ndarray, shifts: np.ndarray, green: bool, fill: bool) -> list[EyeView]:
+def _rows_cpu(
+    colour: np.ndarray,
+    inv_depth: np.ndarray,
+    cuts: np.ndarray,
+    outline: np.ndarray,
+    gains: np.ndarray,
+    shifts: np.ndarray,
+    green: bool,
+    fill: bool,
+) -> list[EyeView]:
     count = len(gains)
     out_colour = np.empty((count, *colour.shape), np.uint8)
     out_mask = np.empty_like(out_colour)
     out_iz = np.empty((count, *inv_depth.shape), np.float32)
-    render_rows(colour, inv_depth, cuts, outline, gains, shifts, green, fill, out_colour,
-                out_mask, out_iz)
+    render_rows(colour, inv_depth, cuts, outline, gains, shifts, green, fill, out_colour, out_mask, out_iz)
     return [EyeView(out_colour[e], out_mask[e], out_iz[e]) for e in range(count)]
 
 
-def _rows_torch(colour: np.ndarray, inv_depth: np.ndarray, cuts: np.ndarray,
-                outline: np.ndarray, gains: np.ndarray, shifts: np.ndarray, green: bool,
-                fill: bool, device: str) -> list[EyeView]:
+def _rows_torch(
+    colour: np.ndarray,
+    inv_depth: np.ndarray,
+    cuts: np.ndarray,
+    outline: np.ndarray,
+    gains: np.ndarray,
+    shifts: np.ndarray,
+    green: bool,
+    fill: bool,
+    device: str,
+) -> list[EyeView]:
     import torch
 
     from .raster_torch import render_rows_torch
 
     dev = torch.device(device)
-    results = render_rows_torch(torch.from_numpy(colour).to(dev),
-                                torch.from_numpy(inv_depth).to(dev), torch.from_numpy(cuts).to(dev),
-                                torch.from_numpy(outline.astype(np.float32)).to(dev),
-                                gains.tolist(), shifts.tolist(), green, fill)
+    results = render_rows_torch(
+        torch.from_numpy(colour).to(dev),
+        torch.from_numpy(inv_depth).to(dev),
+        torch.from_numpy(cuts).to(dev),
+        torch.from_numpy(outline.astype(np.float32)).to(dev),
+        gains.tolist(),
+        shifts.tolist(),
+        green,
+        fill,
+    )
     return [EyeView(c.cpu().numpy(), m.cpu().numpy(), z.cpu().numpy()) for c, m, z in results]

@@ -50,56 +50,89 @@ log = logging.getLogger(__name__)
 class StereoConfig:
     """Settings of step 6 (each field is a flag of stereo_rerender.py)."""
 
-    depth_video: Path = option(None, "depth video (metres, our 16-bit packing); the outputs "
-                              "are written beside it", required=True)
+    depth_video: Path = option(
+        None, "depth video (metres, our 16-bit packing); the outputs are written beside it", required=True
+    )
     color_video: Path = option(None, "the colour video the depth belongs to", required=True)
     max_depth: float = max_depth_option()
     xfov: float | None = xfov_option()
     yfov: float | None = yfov_option()
     xfov_file: Path | None = xfov_file_option()
-    pupillary_distance: float = option(63.0, "distance between the eyes, millimetres",
-                                       gt=0, le=1000)
-    convergence: str = option("", "depth at the screen plane: metres (0 = no shift: parallel "
-                              "eyes, infinity at the screen, right for headsets), or a JSON "
-                              "file with metres per frame (NaN or null = no subject: the last "
-                              "value holds); not given: the --mask_video subject's smoothed "
-                              "depth, else no shift", aliases=("--convergence_file",))
-    mask_video: Path | None = option(None, "subject mask video (255 = subject): converge on "
-                                     "the subject")
-    transformation_file: Path | None = option(None, "camera poses (JSON, camera-to-world per frame): "
-                                      "render every frame from frame 0's camera (stabilised)")
-    master_xfov: float | None = option(None, "horizontal FOV the viewer's screen covers, "
-                                       "degrees: disparities scale by tan(master_xfov/2) / "
-                                       "tan(xfov/2) (docs/step6_stereo.md)", gt=1, lt=179)
+    pupillary_distance: float = option(63.0, "distance between the eyes, millimetres", gt=0, le=1000)
+    convergence: str = option(
+        "",
+        "depth at the screen plane: metres (0 = no shift: parallel "
+        "eyes, infinity at the screen, right for headsets), or a JSON "
+        "file with metres per frame (NaN or null = no subject: the last "
+        "value holds); not given: the --mask_video subject's smoothed "
+        "depth, else no shift",
+        aliases=("--convergence_file",),
+    )
+    mask_video: Path | None = option(None, "subject mask video (255 = subject): converge on the subject")
+    transformation_file: Path | None = option(
+        None,
+        "camera poses (JSON, camera-to-world per frame): "
+        "render every frame from frame 0's camera (stabilised)",
+    )
+    master_xfov: float | None = option(
+        None,
+        "horizontal FOV the viewer's screen covers, "
+        "degrees: disparities scale by tan(master_xfov/2) / "
+        "tan(xfov/2) (docs/step6_stereo.md)",
+        gt=1,
+        lt=179,
+    )
     layout: str = option("full_sbs", "frame layout: " + LAYOUT_HELP, choices=LAYOUTS)
     vr180: bool = option(False, "the same as --layout vr180 (the older toolbox's flag)")
-    vr180_size: int = option(0, "vr180: pixels per side of each eye's image; 0 = pi * fx "
-                             "(the source's resolution at the centre)", ge=0, le=16384)
-    green_and_black_infill_mask: bool = option(False, "infill mask with holes green "
-                                               "(0,255,0) and the rest black, no directions")
-    black_holes: bool = option(False, "leave holes black in the stereo video (default: "
-                               "the background next to a hole is stretched into it)")
-    cut_threshold: float = option(DEFAULT_CUT_PX, "pixels: neighbouring pixels whose "
-                                  "parallax in an eye differs by more are not joined (the "
-                                  "depth step becomes a hole)", gt=0, le=MAX_CUT_PX)
-    infill_mask: bool = option(False, "the older toolbox's switch to write the infill mask",
-                               inert="the infill mask is always written")
-    remove_edges: bool = option(False, "the older toolbox's switch to cut the surface at depth "
-                                "steps", inert="depth steps always become holes (see "
-                                "--cut_threshold)")
-    create_sbs_depth_video: bool = option(False, "also write D_stereo.mkv_depth.mkv: each "
-                                          "eye's rendered depth side by side, packed like "
-                                          "a depth video (holes at max_depth); full_sbs only")
-    touchly1: bool = option(False, "write D_Touchly1.mkv for the Touchly player instead: the "
-                            "colour frame above its depth as 8-bit grey (near = white), no "
-                            "stereo rendering")
-    touchly_min_depth: float = option(0.0, "--touchly1: depth drawn white, metres", ge=0,
-                                      le=1e6)
-    touchly_max_depth: float = option(5.0, "--touchly1: depth drawn black (and beyond), metres",
-                                      gt=0, le=1e6)
+    vr180_size: int = option(
+        0,
+        "vr180: pixels per side of each eye's image; 0 = pi * fx (the source's resolution at the centre)",
+        ge=0,
+        le=16384,
+    )
+    green_and_black_infill_mask: bool = option(
+        False, "infill mask with holes green (0,255,0) and the rest black, no directions"
+    )
+    black_holes: bool = option(
+        False,
+        "leave holes black in the stereo video (default: the background next to a hole is stretched into it)",
+    )
+    cut_threshold: float = option(
+        DEFAULT_CUT_PX,
+        "pixels: neighbouring pixels whose "
+        "parallax in an eye differs by more are not joined (the "
+        "depth step becomes a hole)",
+        gt=0,
+        le=MAX_CUT_PX,
+    )
+    infill_mask: bool = option(
+        False,
+        "the older toolbox's switch to write the infill mask",
+        inert="the infill mask is always written",
+    )
+    remove_edges: bool = option(
+        False,
+        "the older toolbox's switch to cut the surface at depth steps",
+        inert="depth steps always become holes (see --cut_threshold)",
+    )
+    create_sbs_depth_video: bool = option(
+        False,
+        "also write D_stereo.mkv_depth.mkv: each "
+        "eye's rendered depth side by side, packed like "
+        "a depth video (holes at max_depth); full_sbs only",
+    )
+    touchly1: bool = option(
+        False,
+        "write D_Touchly1.mkv for the Touchly player instead: the "
+        "colour frame above its depth as 8-bit grey (near = white), no "
+        "stereo rendering",
+    )
+    touchly_min_depth: float = option(0.0, "--touchly1: depth drawn white, metres", ge=0, le=1e6)
+    touchly_max_depth: float = option(5.0, "--touchly1: depth drawn black (and beyond), metres", gt=0, le=1e6)
     max_frames: int = option(-1, "render only the first N frames (-1: all)", ge=-1)
-    device: str = option("cpu", "cpu, or a torch device such as cuda (plain eyes; "
-                         "stabilised rendering runs on the CPU)")
+    device: str = option(
+        "cpu", "cpu, or a torch device such as cuda (plain eyes; stabilised rendering runs on the CPU)"
+    )
     chunk_frames: int = option(32, "frames per resumable chunk", ge=1, le=100_000)
     overwrite: bool = option(False, "replace existing outputs (and an interrupted job)")
     resume: bool = option(False, "continue an interrupted job with the same settings")
@@ -126,7 +159,7 @@ class _Inputs:
     infill_mask: Path
     sbs_depth: Path | None  # --create_sbs_depth_video
     subject_file: Path | None  # with --mask_video: the convergence it gave, per frame
-    max_depth: float        # the depth video's, for the SBS depth video
+    max_depth: float  # the depth video's, for the SBS depth video
 
 
 def _check(config: StereoConfig) -> _Inputs:
@@ -136,12 +169,17 @@ def _check(config: StereoConfig) -> _Inputs:
         raise InputError("--pupillary_distance", f"{config.pupillary_distance} mm must be positive")
     if not 0 < config.cut_threshold <= MAX_CUT_PX:
         raise InputError("--cut_threshold", f"{config.cut_threshold} is outside (0, {MAX_CUT_PX:g}]")
-    for flag, bad in (("--chunk_frames", config.chunk_frames < 1),
-                      ("--vr180_size", config.vr180_size < 0),
-                      ("--max_frames", config.max_frames == 0 or config.max_frames < -1)):
+    for flag, bad in (
+        ("--chunk_frames", config.chunk_frames < 1),
+        ("--vr180_size", config.vr180_size < 0),
+        ("--max_frames", config.max_frames == 0 or config.max_frames < -1),
+    ):
         if bad:
-            raise InputError(flag, "must be a positive number of frames or pixels "
-                             "(--max_frames -1: all, --vr180_size 0: automatic)")
+            raise InputError(
+                flag,
+                "must be a positive number of frames or pixels "
+                "(--max_frames -1: all, --vr180_size 0: automatic)",
+            )
     if config.master_xfov is not None:
         check_fov(config.master_xfov, "--master_xfov")
     if config.device != "cpu":
@@ -152,27 +190,46 @@ def _check(config: StereoConfig) -> _Inputs:
     next(depth.frames(0, 1))  # refuses a colour video given as depth before any output
     count = colour.frame_count
     frames = count if config.max_frames < 0 else min(config.max_frames, count)
-    xfovs = resolve_xfovs(count, colour.width, colour.height, xfov=config.xfov, yfov=config.yfov,
-                          xfov_file=config.xfov_file or None, depth_video=depth.path)
+    xfovs = resolve_xfovs(
+        count,
+        colour.width,
+        colour.height,
+        xfov=config.xfov,
+        yfov=config.yfov,
+        xfov_file=config.xfov_file or None,
+        depth_video=depth.path,
+    )
     if config.mask_video:
         check_matching(colour, MaskVideoReader(config.mask_video).info, "mask video")
     convergence = parse_convergence(config.convergence, count)
     if convergence is not None and config.mask_video:
-        raise InputError("--convergence", "give --convergence or --mask_video (converge on the "
-                         "subject), not both")
-    poses = (read_transformations(config.transformation_file, count)
-             if config.transformation_file else None)
+        raise InputError(
+            "--convergence", "give --convergence or --mask_video (converge on the subject), not both"
+        )
+    poses = read_transformations(config.transformation_file, count) if config.transformation_file else None
     stereo = naming.output_path(depth.path, naming.STEREO)
     infill_mask = naming.output_path(stereo, naming.INFILL_MASK)
     sbs_depth = naming.output_path(stereo, naming.DEPTH) if config.create_sbs_depth_video else None
     if sbs_depth is not None and config.layout != "full_sbs":
         raise InputError("--create_sbs_depth_video", f"needs --layout full_sbs, not {config.layout}")
-    subject_file = (naming.output_path(depth.path, naming.CONVERGENCE) if config.mask_video
-                    else None)
-    check_outputs([p for p in (stereo, infill_mask, sbs_depth, subject_file) if p is not None],
-                  config.overwrite)
-    return _Inputs(frames, colour.width, colour.height, colour.fps, xfovs, convergence,
-                   poses, stereo, infill_mask, sbs_depth, subject_file, depth.max_depth)
+    subject_file = naming.output_path(depth.path, naming.CONVERGENCE) if config.mask_video else None
+    check_outputs(
+        [p for p in (stereo, infill_mask, sbs_depth, subject_file) if p is not None], config.overwrite
+    )
+    return _Inputs(
+        frames,
+        colour.width,
+        colour.height,
+        colour.fps,
+        xfovs,
+        convergence,
+        poses,
+        stereo,
+        infill_mask,
+        sbs_depth,
+        subject_file,
+        depth.max_depth,
+    )
 
 
 def _check_device(device: str) -> None:
@@ -194,11 +251,16 @@ def stereo_rerender(config: StereoConfig) -> dict[str, Path]:
     if config.touchly1:
         return {"touchly1": _touchly1(config)}
     inputs = _check(config)
-    settings = {k: v for k, v in dataclasses.asdict(config).items()
-                if k not in ("overwrite", "resume")}
-    job = ChunkedJob(inputs.stereo, inputs.frames, config.chunk_frames, settings,
-                     overwrite=config.overwrite, resume=config.resume,
-                     extra_outputs=[p for p in (inputs.infill_mask, inputs.sbs_depth) if p])
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("overwrite", "resume")}
+    job = ChunkedJob(
+        inputs.stereo,
+        inputs.frames,
+        config.chunk_frames,
+        settings,
+        overwrite=config.overwrite,
+        resume=config.resume,
+        extra_outputs=[p for p in (inputs.infill_mask, inputs.sbs_depth) if p],
+    )
     with job:
         _render(config, inputs, job)
         job.finish()
@@ -225,17 +287,25 @@ def _write_convergence(config: StereoConfig, inputs: _Inputs, path: Path) -> Pat
 def _touchly1(config: StereoConfig) -> Path:
     """D_Touchly1.mkv (see touchly.py), after the same input checks as the stereo video."""
     if config.touchly_max_depth <= config.touchly_min_depth:
-        raise InputError("--touchly_max_depth", f"{config.touchly_max_depth} m must be beyond "
-                         f"--touchly_min_depth {config.touchly_min_depth} m")
+        raise InputError(
+            "--touchly_max_depth",
+            f"{config.touchly_max_depth} m must be beyond --touchly_min_depth {config.touchly_min_depth} m",
+        )
     colour = probe(config.color_video)
     depth = DepthVideoReader(config.depth_video, config.max_depth)
     check_matching(colour, depth.info, "depth video")
     next(depth.frames(0, 1))
     out = check_writable(naming.output_path(depth.path, TOUCHLY1), config.overwrite)
-    frames = colour.frame_count if config.max_frames < 0 else min(config.max_frames,
-                                                                  colour.frame_count)
-    return write_touchly1(Path(config.color_video), depth, out, frames,
-                          config.touchly_min_depth, config.touchly_max_depth, config.overwrite)
+    frames = colour.frame_count if config.max_frames < 0 else min(config.max_frames, colour.frame_count)
+    return write_touchly1(
+        Path(config.color_video),
+        depth,
+        out,
+        frames,
+        config.touchly_min_depth,
+        config.touchly_max_depth,
+        config.overwrite,
+    )
 
 
 def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
@@ -246,23 +316,47 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
     out_w, out_h = frame_size(config.layout, inputs.width, inputs.height, renderer.eye_side)
     # Recorded so that later steps can tell plain parallel eyes from shifted or
     # stabilised ones (step 7's background-from-other-frames assumes plain eyes).
-    tags = {TAG_LAYOUT: config.layout, TAG_PUPILLARY_DISTANCE: f"{config.pupillary_distance:g}",
-            "source": Path(config.color_video).name,
-            TAG_CONVERGENCE: config.convergence or "0",
-            TAG_STABILISED: "1" if config.transformation_file else "0"}
+    tags = {
+        TAG_LAYOUT: config.layout,
+        TAG_PUPILLARY_DISTANCE: f"{config.pupillary_distance:g}",
+        "source": Path(config.color_video).name,
+        TAG_CONVERGENCE: config.convergence or "0",
+        TAG_STABILISED: "1" if config.transformation_file else "0",
+    }
     with progress(total=inputs.frames, desc="stereo") as bar:
         bar.update(job.frames_done)
         for chunk in job.pending():
             with contextlib.ExitStack() as stack:
                 stereo_out, mask_out = (
-                    stack.enter_context(VideoWriter(path, out_w, out_h, inputs.fps,
-                                                    overwrite=True, expected_frames=chunk.length,
-                                                    tags=tags))
-                    for path in chunk.paths[:2])
-                depth_out = None if inputs.sbs_depth is None else stack.enter_context(
-                    DepthVideoWriter(chunk.paths[2], out_w, out_h, inputs.fps,
-                                     max_depth=inputs.max_depth, overwrite=True,
-                                     expected_frames=chunk.length, tags=tags))
+                    stack.enter_context(
+                        VideoWriter(
+                            path,
+                            out_w,
+                            out_h,
+                            inputs.fps,
+                            overwrite=True,
+                            expected_frames=chunk.length,
+                            tags=tags,
+                        )
+                    )
+                    for path in chunk.paths[:2]
+                )
+                depth_out = (
+                    None
+                    if inputs.sbs_depth is None
+                    else stack.enter_context(
+                        DepthVideoWriter(
+                            chunk.paths[2],
+                            out_w,
+                            out_h,
+                            inputs.fps,
+                            max_depth=inputs.max_depth,
+                            overwrite=True,
+                            expected_frames=chunk.length,
+                            tags=tags,
+                        )
+                    )
+                )
                 for index, colour, depth, mask in _frames(config, chunk.start, chunk.stop):
                     if subject is not None:
                         convergence = subject.update(depth, mask)
@@ -270,8 +364,7 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
                         convergence = float(inputs.convergence[index])
                     else:
                         convergence = 0.0
-                    stereo_frame, mask_frame, eye_depth = renderer.render(index, colour, depth,
-                                                                          convergence)
+                    stereo_frame, mask_frame, eye_depth = renderer.render(index, colour, depth, convergence)
                     stereo_out.write(stereo_frame)
                     mask_out.write(mask_frame)
                     if depth_out is not None and eye_depth is not None:
@@ -285,8 +378,11 @@ def _frames(config: StereoConfig, start: int, stop: int):
     None) for frames start .. stop - 1."""
     colours = VideoReader(config.color_video).frames(start, stop)
     depths = DepthVideoReader(config.depth_video, config.max_depth).frames(start, stop)
-    masks = (MaskVideoReader(config.mask_video).frames(start, stop) if config.mask_video
-             else itertools.repeat(None))
+    masks = (
+        MaskVideoReader(config.mask_video).frames(start, stop)
+        if config.mask_video
+        else itertools.repeat(None)
+    )
     yield from zip(range(start, stop), colours, depths, masks)
 
 
@@ -307,28 +403,40 @@ class _FrameRenderer:
             self._intrinsics[xfov] = Intrinsics.from_fov(w, h, xfov=xfov)
         return self._intrinsics[xfov]
 
-    def render(self, index: int, colour: np.ndarray, depth: np.ndarray, convergence_m: float
-               ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    def render(
+        self, index: int, colour: np.ndarray, depth: np.ndarray, convergence_m: float
+    ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
         """Frame `index` -> (stereo frame, infill mask frame: (h, w, 3) uint8 each; with
         --create_sbs_depth_video the eyes' depth, see `_side_by_side_depth`)."""
         config, intr = self.config, self.intrinsics(index)
-        baseline = effective_baseline(config.pupillary_distance / 1000.0, intr.xfov,
-                                      config.master_xfov)
+        baseline = effective_baseline(config.pupillary_distance / 1000.0, intr.xfov, config.master_xfov)
         shift = convergence_shift_px(intr.fx, baseline, convergence_m)
         poses = self.inputs.poses
-        eyes = (stereo_eyes(intr, baseline, shift) if poses is None
-                else stereo_eyes(intr, baseline, shift, poses[index], poses[0]))
-        left, right = render_eyes(colour, depth, intr, eyes, cut_px=config.cut_threshold,
-                                  green_and_black=config.green_and_black_infill_mask,
-                                  black_holes=config.black_holes, device=config.device)
+        eyes = (
+            stereo_eyes(intr, baseline, shift)
+            if poses is None
+            else stereo_eyes(intr, baseline, shift, poses[index], poses[0])
+        )
+        left, right = render_eyes(
+            colour,
+            depth,
+            intr,
+            eyes,
+            cut_px=config.cut_threshold,
+            green_and_black=config.green_and_black_infill_mask,
+            black_holes=config.black_holes,
+            device=config.device,
+        )
         maps = None
         if config.layout == "vr180":
             if intr.fx not in self._maps:
                 self._maps[intr.fx] = equirect_maps(intr, self.eye_side)
             maps = self._maps[intr.fx]
-        return (compose(config.layout, left.colour, right.colour, False, maps),
-                compose(config.layout, left.mask, right.mask, True, maps),
-                _side_by_side_depth(left, right) if self.inputs.sbs_depth else None)
+        return (
+            compose(config.layout, left.colour, right.colour, False, maps),
+            compose(config.layout, left.mask, right.mask, True, maps),
+            _side_by_side_depth(left, right) if self.inputs.sbs_depth else None,
+        )
 
 
 def _side_by_side_depth(left: EyeView, right: EyeView) -> tuple[np.ndarray, np.ndarray]:

@@ -52,13 +52,22 @@ def relative_step(iz_from: float, iz_to: float) -> float:
 @numba.njit(cache=True, inline="always")
 def _small_step_kept(rel: float, rel_before: float, rel_after: float) -> bool:
     """An edge within cut_px: kept unless its relative step is a discontinuity."""
-    return not (abs(rel) > REL_CUT
-                and min(abs(rel - rel_before), abs(rel - rel_after)) > REL_CUT)
+    return not (abs(rel) > REL_CUT and min(abs(rel - rel_before), abs(rel - rel_after)) > REL_CUT)
 
 
 @numba.njit(cache=True, inline="always")
-def kept(sx: float, sy: float, bx: float, by: float, ax: float, ay: float,
-         cut_px: float, rel: float, rel_before: float, rel_after: float) -> bool:
+def kept(
+    sx: float,
+    sy: float,
+    bx: float,
+    by: float,
+    ax: float,
+    ay: float,
+    cut_px: float,
+    rel: float,
+    rel_before: float,
+    rel_after: float,
+) -> bool:
     """Whether an edge with parallax step (sx, sy) (pixels) stays joined, given the steps
     (bx, by) of the edge before it and (ax, ay) of the edge after it on the same line
     (0, 0 where there is none), and the three edges' relative inverse-depth steps
@@ -72,8 +81,9 @@ def kept(sx: float, sy: float, bx: float, by: float, ax: float, ay: float,
 
 
 @numba.njit(cache=True, inline="always")
-def kept_along_x(step: float, before: float, after: float, cut_px: float, rel: float,
-                 rel_before: float, rel_after: float) -> bool:
+def kept_along_x(
+    step: float, before: float, after: float, cut_px: float, rel: float, rel_before: float, rel_after: float
+) -> bool:
     """`kept` for steps along the x axis only (the scanline renderer), pixels."""
     size = abs(step)
     if size <= cut_px:

@@ -24,13 +24,23 @@ def touchly_grey(depth: np.ndarray, near_m: float, far_m: float) -> np.ndarray:
     return (255 - np.rint(scaled)).astype(np.uint8)
 
 
-def write_touchly1(colour_path: Path, depth: DepthVideoReader, out: Path, frames: int,
-                   near_m: float, far_m: float, overwrite: bool) -> Path:
+def write_touchly1(
+    colour_path: Path,
+    depth: DepthVideoReader,
+    out: Path,
+    frames: int,
+    near_m: float,
+    far_m: float,
+    overwrite: bool,
+) -> Path:
     """Write `frames` Touchly1 frames: colour (H, W, 3) above the grey depth (H, W, 3)."""
     info = depth.info
-    with VideoReader(colour_path) as colour, \
-            VideoWriter(out, info.width, 2 * info.height, info.fps, overwrite=overwrite,
-                        expected_frames=frames) as writer:
+    with (
+        VideoReader(colour_path) as colour,
+        VideoWriter(
+            out, info.width, 2 * info.height, info.fps, overwrite=overwrite, expected_frames=frames
+        ) as writer,
+    ):
         pairs = zip(colour.frames(0, frames), depth.frames(0, frames))
         for image, z in progress(pairs, total=frames, desc="Touchly1"):
             grey = touchly_grey(z, near_m, far_m)

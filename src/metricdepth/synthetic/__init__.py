@@ -9,5 +9,12 @@ render any other view (`render`, `sample`, `second_eye`) of the same scene.
 from .render import Scene, SceneObject, SyntheticView
 from .scene import SyntheticClip, SyntheticShot, make_scene, plan_scene
 
-__all__ = ["Scene", "SceneObject", "SyntheticClip", "SyntheticShot", "SyntheticView",
-           "make_scene", "plan_scene"]
+__all__ = [
+    "Scene",
+    "SceneObject",
+    "SyntheticClip",
+    "SyntheticShot",
+    "SyntheticView",
+    "make_scene",
+    "plan_scene",
+]

@@ -52,8 +52,13 @@ def check_outputs(colour_path: str | Path, overwrite: bool) -> dict[str, Path]:
     return paths
 
 
-def write_clip(clip: SyntheticShot, colour_path: str | Path, *, pupillary_distance_m: float = 0.063,
-               overwrite: bool = False) -> dict[str, Path]:
+def write_clip(
+    clip: SyntheticShot,
+    colour_path: str | Path,
+    *,
+    pupillary_distance_m: float = 0.063,
+    overwrite: bool = False,
+) -> dict[str, Path]:
     """Write `clip` and its ground truth; return the paths by role (see `clip_paths`).
 
     Frames are rendered (a `SyntheticShot`) or taken from a `SyntheticClip` one at a time
@@ -67,11 +72,12 @@ def write_clip(clip: SyntheticShot, colour_path: str | Path, *, pupillary_distan
     roles = ("depth", "mask", "transformations", "xfovs", "truth_stereo", "colour")
     with AtomicGroup([paths[role] for role in roles], overwrite) as group:
         staged = {role: group.stage(paths[role]) for role in roles}
-        with VideoWriter(staged["colour"], width, height, clip.fps, expected_frames=n) as video, \
-                DepthVideoWriter(staged["depth"], width, height, clip.fps, expected_frames=n) as depth, \
-                MaskVideoWriter(staged["mask"], width, height, clip.fps, expected_frames=n) as mask, \
-                VideoWriter(staged["truth_stereo"], 2 * width, height, clip.fps,
-                            expected_frames=n) as stereo:
+        with (
+            VideoWriter(staged["colour"], width, height, clip.fps, expected_frames=n) as video,
+            DepthVideoWriter(staged["depth"], width, height, clip.fps, expected_frames=n) as depth,
+            MaskVideoWriter(staged["mask"], width, height, clip.fps, expected_frames=n) as mask,
+            VideoWriter(staged["truth_stereo"], 2 * width, height, clip.fps, expected_frames=n) as stereo,
+        ):
             for i in range(n):
                 view = clip.view(i)
                 video.write(view.colour)

@@ -38,8 +38,14 @@ OBJECT_WAVELENGTHS_M = (0.1, 0.8)  # texture band of objects (seen from nearer)
 BASE_RGB = (60.0, 195.0)  # range of base colour levels
 
 # name, axis and side of each room face, in surface-id order; the normal points inwards
-ROOM_FACES = (("floor", 1, +1), ("ceiling", 1, -1), ("left_wall", 0, -1),
-              ("right_wall", 0, +1), ("back_wall", 2, -1), ("far_wall", 2, +1))
+ROOM_FACES = (
+    ("floor", 1, +1),
+    ("ceiling", 1, -1),
+    ("left_wall", 0, -1),
+    ("right_wall", 0, +1),
+    ("back_wall", 2, -1),
+    ("far_wall", 2, +1),
+)
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,11 @@ class _Builder:
         band = (lo * self.texture_scale, hi * self.texture_scale)
         return random_texture(self.rng, self.rng.uniform(*BASE_RGB, 3), band, planar)
 
-    def static(self, name: str, shape: Shape, room_pose: np.ndarray,
-               planar: bool = False) -> SceneObject:
+    def static(self, name: str, shape: Shape, room_pose: np.ndarray, planar: bool = False) -> SceneObject:
         """A static object at `room_pose` ((4, 4) room_from_local); `planar`: a room face."""
         pose = self.world_from_room @ room_pose
         band = ROOM_WAVELENGTHS_M if planar else OBJECT_WAVELENGTHS_M
-        return SceneObject(name, shape, self.texture(band, planar), pose,
-                           pose[:3, :3].T @ self.light_world)
+        return SceneObject(name, shape, self.texture(band, planar), pose, pose[:3, :3].T @ self.light_world)
 
 
 def _room_faces(b: _Builder, half: np.ndarray) -> list[SceneObject]:
@@ -109,8 +113,7 @@ def _random_static(b: _Builder, index: int) -> tuple[str, Shape, np.ndarray, flo
     return f"sphere_{index}", Sphere(radius), np.eye(3), radius, lift
 
 
-def _static_objects(b: _Builder, half: np.ndarray, camera_z: float,
-                    count: int) -> list[SceneObject]:
+def _static_objects(b: _Builder, half: np.ndarray, camera_z: float, count: int) -> list[SceneObject]:
     """Up to `count` boxes and spheres on (or above) the floor, footprints not overlapping,
     at least STATIC_AHEAD_M beyond the first camera (room z `camera_z`, metres)."""
     placed: list[tuple[np.ndarray, float]] = []  # footprint centre (x, z) and radius
@@ -129,12 +132,12 @@ def _static_objects(b: _Builder, half: np.ndarray, camera_z: float,
     return objects
 
 
-def _moving_object(b: _Builder, kind: Literal["sphere", "box"], half: np.ndarray, middle_x: float,
-                   camera_z: float) -> SceneObject:
+def _moving_object(
+    b: _Builder, kind: Literal["sphere", "box"], half: np.ndarray, middle_x: float, camera_z: float
+) -> SceneObject:
     """A sphere or box looping in front of the camera: across, up and down, nearer and back."""
     rng = b.rng
-    shape = (Sphere(MOVING_SPHERE_RADIUS_M) if kind == "sphere"
-             else Box(np.array(MOVING_BOX_HALF_SIZE_M)))
+    shape = Sphere(MOVING_SPHERE_RADIUS_M) if kind == "sphere" else Box(np.array(MOVING_BOX_HALF_SIZE_M))
     rot_room = rotation_about_axis(np.array([0.0, 1.0, 0.0]), rng.uniform(0.0, 2.0 * math.pi))
     centre_room = np.array([middle_x, half[1] - MOVING_HEIGHT_M, camera_z + MOVING_AHEAD_M])
     offsets_room = np.diag(MOVING_SWING_M)
@@ -160,16 +163,19 @@ def _first_camera(rng: np.random.Generator, half: np.ndarray, travel_x: float) -
     `travel_x` (metres, signed) is the camera's coming sideways travel; it starts off-centre
     by half of it so that the whole path stays in the middle of the room.
     """
-    eye = np.array([-travel_x / 2 + rng.uniform(-0.3, 0.3),
-                    half[1] - rng.uniform(*EYE_HEIGHT_M),
-                    -half[2] + CAMERA_TO_BACK_WALL_M])
+    eye = np.array(
+        [
+            -travel_x / 2 + rng.uniform(-0.3, 0.3),
+            half[1] - rng.uniform(*EYE_HEIGHT_M),
+            -half[2] + CAMERA_TO_BACK_WALL_M,
+        ]
+    )
     yaw, pitch_down = np.radians(rng.uniform(-8.0, 8.0)), np.radians(rng.uniform(5.0, 12.0))
     x, y, _ = np.eye(3)  # room and camera axes agree at zero angles (x right, y down)
     return make_pose(rotation_about_axis(y, yaw) @ rotation_about_axis(x, -pitch_down), eye)
 
 
-def camera_path(rng: np.random.Generator, frames: int, travel_x: float,
-                rotation_deg: float) -> np.ndarray:
+def camera_path(rng: np.random.Generator, frames: int, travel_x: float, rotation_deg: float) -> np.ndarray:
     """(frames, 4, 4) float64 world_from_cam, world = camera of frame 0 (frame 0 is identity).
 
     The camera slides `travel_x` metres sideways (eased in and out), moves forward and back
@@ -181,8 +187,9 @@ def camera_path(rng: np.random.Generator, frames: int, travel_x: float,
     ease, bump, wave = (1.0 - np.cos(math.pi * s)) / 2, np.sin(math.pi * s), np.sin(2 * math.pi * s)
     k = rng.uniform(0.7, 1.3, size=5)  # per-seed amplitude factors
     distance = abs(travel_x)
-    translation = np.stack([travel_x * ease, 0.1 * k[0] * distance * wave,
-                            0.35 * k[1] * distance * bump], axis=1)
+    translation = np.stack(
+        [travel_x * ease, 0.1 * k[0] * distance * wave, 0.35 * k[1] * distance * bump], axis=1
+    )
     rot = math.radians(rotation_deg)
     yaw = -math.copysign(rot, travel_x) * ease + 0.3 * k[2] * rot * wave
     pitch = 0.3 * k[3] * rot * wave
@@ -190,14 +197,16 @@ def camera_path(rng: np.random.Generator, frames: int, travel_x: float,
     x, y, z = np.eye(3)
     poses = np.empty((frames, 4, 4))
     for i in range(frames):
-        rotation = (rotation_about_axis(y, yaw[i]) @ rotation_about_axis(x, pitch[i])
-                    @ rotation_about_axis(z, roll[i]))
+        rotation = (
+            rotation_about_axis(y, yaw[i])
+            @ rotation_about_axis(x, pitch[i])
+            @ rotation_about_axis(z, roll[i])
+        )
         poses[i] = make_pose(rotation, translation[i])
     return poses
 
 
-def build_scene(rng: np.random.Generator, frames: int,
-                options: LayoutOptions) -> tuple[Scene, np.ndarray]:
+def build_scene(rng: np.random.Generator, frames: int, options: LayoutOptions) -> tuple[Scene, np.ndarray]:
     """A random room with objects, and the camera's (frames, 4, 4) float64 world_from_cam.
 
     World = camera of frame 0. Object order (= surface ids 1, 2, ...): the six room faces

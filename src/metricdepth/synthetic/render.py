@@ -116,8 +116,11 @@ class Scene:
     @cached_property
     def surface_names(self) -> tuple[str, ...]:
         """Name of each surface id: the object's name, with the face ("box_2:+x") for boxes."""
-        return ("none",) + tuple(f"{obj.name}:{face}" if face else obj.name
-                                 for obj in self.objects for face in obj.shape.face_names)
+        return ("none",) + tuple(
+            f"{obj.name}:{face}" if face else obj.name
+            for obj in self.objects
+            for face in obj.shape.face_names
+        )
 
     @cached_property
     def moving_ids(self) -> range:
@@ -127,8 +130,7 @@ class Scene:
                 return range(first, first + len(obj.shape.face_names))
         return range(0)
 
-    def sample(self, intr: Intrinsics, world_from_cam: np.ndarray, xy: np.ndarray,
-               s: float) -> SyntheticView:
+    def sample(self, intr: Intrinsics, world_from_cam: np.ndarray, xy: np.ndarray, s: float) -> SyntheticView:
         """Cast one ray through each pixel position at clip phase `s`.
 
         xy: (..., 2) float, pixels (x, y), any sub-pixel position.
@@ -137,22 +139,28 @@ class Scene:
         xy = np.asarray(xy, dtype=np.float64)
         shape = xy.shape[:-1]
         xy = xy.reshape(-1, 2)
-        dirs_cam = np.stack([(xy[:, 0] - intr.cx) / intr.fx, (xy[:, 1] - intr.cy) / intr.fy,
-                             np.ones(len(xy))], axis=1)  # z = 1: the ray parameter is z-depth
+        dirs_cam = np.stack(
+            [(xy[:, 0] - intr.cx) / intr.fx, (xy[:, 1] - intr.cy) / intr.fy, np.ones(len(xy))], axis=1
+        )  # z = 1: the ray parameter is z-depth
         pose = np.asarray(world_from_cam, dtype=np.float64)
         depth, ids, colour = self._cast(pose[:3, 3], dirs_cam @ pose[:3, :3].T, s)
         rgb = np.clip(np.rint(colour), 0, 255).astype(np.uint8)
         moving = (ids >= self.moving_ids.start) & (ids < self.moving_ids.stop)
-        return SyntheticView(rgb.reshape(*shape, 3), depth.astype(np.float32).reshape(shape),
-                             ids.reshape(shape), moving.reshape(shape))
+        return SyntheticView(
+            rgb.reshape(*shape, 3),
+            depth.astype(np.float32).reshape(shape),
+            ids.reshape(shape),
+            moving.reshape(shape),
+        )
 
     def render(self, intr: Intrinsics, world_from_cam: np.ndarray, s: float) -> SyntheticView:
         """The full (H, W) image of a camera with pose `world_from_cam` at clip phase `s`."""
         x, y = pixel_grid(intr.width, intr.height)
         return self.sample(intr, world_from_cam, np.stack([x, y], axis=-1), s)
 
-    def _cast(self, origin: np.ndarray, dirs: np.ndarray,
-              s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _cast(
+        self, origin: np.ndarray, dirs: np.ndarray, s: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest hit of rays origin + t dirs (world frame, metres).
 
         Returns t (N,) float64 (+inf: miss), surface ids (N,) int16, colour (N, 3) float32.
@@ -173,8 +181,7 @@ class Scene:
 
         ids = np.full(n, NO_SURFACE, dtype=np.int16)
         colour = np.zeros((n, 3), dtype=np.float32)
-        for k, (obj, first, (origin_local, rot)) in enumerate(
-                zip(self.objects, self.first_ids, local)):
+        for k, (obj, first, (origin_local, rot)) in enumerate(zip(self.objects, self.first_ids, local)):
             rows = np.flatnonzero(hit == k)
             points = origin_local + t_best[rows, None] * (dirs[rows] @ rot)
             ids[rows] = first + obj.shape.face(points)

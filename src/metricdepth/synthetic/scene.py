@@ -71,8 +71,9 @@ class SyntheticShot:
         """The exact (H, W) view of frame `frame` (colour, depth, surface ids, moving mask)."""
         return self.render(self.world_from_cam[frame], frame)
 
-    def render(self, world_from_cam: np.ndarray, frame: float,
-               intrinsics: Intrinsics | None = None) -> SyntheticView:
+    def render(
+        self, world_from_cam: np.ndarray, frame: float, intrinsics: Intrinsics | None = None
+    ) -> SyntheticView:
         """The exact (H, W) view of any camera at frame time `frame` (fractional allowed).
 
         world_from_cam: (4, 4) float64, OpenCV axes, world = camera of frame 0; the camera
@@ -110,13 +111,23 @@ class SyntheticClip(SyntheticShot):
 
     def view(self, frame: int) -> SyntheticView:
         """Frame `frame` as stored (the same as rendering it again)."""
-        return SyntheticView(self.colour[frame], self.depth[frame], self.surface_ids[frame],
-                             self.moving_mask[frame])
+        return SyntheticView(
+            self.colour[frame], self.depth[frame], self.surface_ids[frame], self.moving_mask[frame]
+        )
 
 
-def _check(seed: int, width: int, height: int, frames: int, moving: str | None,
-           static_objects: int, camera_translation_m: float, camera_rotation_deg: float,
-           texture_scale: float, fps: Fraction) -> None:
+def _check(
+    seed: int,
+    width: int,
+    height: int,
+    frames: int,
+    moving: str | None,
+    static_objects: int,
+    camera_translation_m: float,
+    camera_rotation_deg: float,
+    texture_scale: float,
+    fps: Fraction,
+) -> None:
     """Refuse settings the generator cannot honour, saying what is allowed."""
     if not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an integer, got {seed!r}")
@@ -127,22 +138,33 @@ def _check(seed: int, width: int, height: int, frames: int, moving: str | None,
     if static_objects < 0:
         raise ValueError(f"static_objects must be >= 0, got {static_objects}")
     if not 0.0 <= camera_translation_m <= MAX_CAMERA_TRANSLATION_M:
-        raise ValueError(f"camera_translation_m must be in [0, {MAX_CAMERA_TRANSLATION_M}], "
-                         f"got {camera_translation_m}")
+        raise ValueError(
+            f"camera_translation_m must be in [0, {MAX_CAMERA_TRANSLATION_M}], got {camera_translation_m}"
+        )
     if not 0.0 <= camera_rotation_deg <= MAX_CAMERA_ROTATION_DEG:
-        raise ValueError(f"camera_rotation_deg must be in [0, {MAX_CAMERA_ROTATION_DEG}], "
-                         f"got {camera_rotation_deg}")
+        raise ValueError(
+            f"camera_rotation_deg must be in [0, {MAX_CAMERA_ROTATION_DEG}], got {camera_rotation_deg}"
+        )
     if not texture_scale > 0.0:
         raise ValueError(f"texture_scale must be > 0, got {texture_scale}")
     if fps <= 0:
         raise ValueError(f"fps must be > 0, got {fps}")
 
 
-def plan_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int = 64,
-               xfov: float = 60.0, *, fps: Fraction | int = Fraction(30),
-               moving: Literal["sphere", "box"] | None = "sphere", static_objects: int = 5,
-               camera_translation_m: float = 1.0, camera_rotation_deg: float = 10.0,
-               texture_scale: float = 1.0) -> SyntheticShot:
+def plan_scene(
+    seed: int = 0,
+    width: int = 320,
+    height: int = 240,
+    frames: int = 64,
+    xfov: float = 60.0,
+    *,
+    fps: Fraction | int = Fraction(30),
+    moving: Literal["sphere", "box"] | None = "sphere",
+    static_objects: int = 5,
+    camera_translation_m: float = 1.0,
+    camera_rotation_deg: float = 10.0,
+    texture_scale: float = 1.0,
+) -> SyntheticShot:
     """A random synthetic clip, deterministic from `seed`, with no frame rendered yet.
 
     width, height: image size, pixels. frames: clip length. xfov: full horizontal field of
@@ -159,24 +181,52 @@ def plan_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int =
         limit aliasing, lower it for finer detail in larger ones.
     """
     fps = Fraction(fps)
-    _check(seed, width, height, frames, moving, static_objects, camera_translation_m,
-           camera_rotation_deg, texture_scale, fps)
+    _check(
+        seed,
+        width,
+        height,
+        frames,
+        moving,
+        static_objects,
+        camera_translation_m,
+        camera_rotation_deg,
+        texture_scale,
+        fps,
+    )
     intr = Intrinsics.from_fov(width, height, xfov=xfov)
-    options = LayoutOptions(moving, static_objects, camera_translation_m, camera_rotation_deg,
-                            texture_scale)
+    options = LayoutOptions(moving, static_objects, camera_translation_m, camera_rotation_deg, texture_scale)
     scene, world_from_cam = build_scene(np.random.default_rng(seed), frames, options)
     return SyntheticShot(scene, intr, fps, float(xfov), world_from_cam)
 
 
-def make_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int = 64,
-               xfov: float = 60.0, *, fps: Fraction | int = Fraction(30),
-               moving: Literal["sphere", "box"] | None = "sphere", static_objects: int = 5,
-               camera_translation_m: float = 1.0, camera_rotation_deg: float = 10.0,
-               texture_scale: float = 1.0) -> SyntheticClip:
+def make_scene(
+    seed: int = 0,
+    width: int = 320,
+    height: int = 240,
+    frames: int = 64,
+    xfov: float = 60.0,
+    *,
+    fps: Fraction | int = Fraction(30),
+    moving: Literal["sphere", "box"] | None = "sphere",
+    static_objects: int = 5,
+    camera_translation_m: float = 1.0,
+    camera_rotation_deg: float = 10.0,
+    texture_scale: float = 1.0,
+) -> SyntheticClip:
     """`plan_scene` (same arguments) with every frame rendered (see `SyntheticClip`)."""
-    shot = plan_scene(seed, width, height, frames, xfov, fps=fps, moving=moving,
-                      static_objects=static_objects, camera_translation_m=camera_translation_m,
-                      camera_rotation_deg=camera_rotation_deg, texture_scale=texture_scale)
+    shot = plan_scene(
+        seed,
+        width,
+        height,
+        frames,
+        xfov,
+        fps=fps,
+        moving=moving,
+        static_objects=static_objects,
+        camera_translation_m=camera_translation_m,
+        camera_rotation_deg=camera_rotation_deg,
+        texture_scale=texture_scale,
+    )
     n, intr = shot.frames, shot.intrinsics
     colour = np.empty((n, intr.height, intr.width, 3), dtype=np.uint8)
     depth = np.empty((n, intr.height, intr.width), dtype=np.float32)
@@ -186,5 +236,6 @@ def make_scene(seed: int = 0, width: int = 320, height: int = 240, frames: int =
         view = shot.view(i)
         colour[i], depth[i] = view.colour, view.depth
         moving_mask[i], surface_ids[i] = view.moving_mask, view.surface_ids
-    return SyntheticClip(shot.scene, intr, shot.fps, shot.xfov, shot.world_from_cam,
-                         colour, depth, moving_mask, surface_ids)
+    return SyntheticClip(
+        shot.scene, intr, shot.fps, shot.xfov, shot.world_from_cam, colour, depth, moving_mask, surface_ids
+    )

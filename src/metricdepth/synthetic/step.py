@@ -21,7 +21,7 @@ from .scene import plan_scene
 
 log = logging.getLogger(__name__)
 
-MAX_SIDE_PX = 4096    # a frame's ray casting holds a few float64 arrays of this squared
+MAX_SIDE_PX = 4096  # a frame's ray casting holds a few float64 arrays of this squared
 MAX_FRAMES = 100_000
 
 
@@ -35,10 +35,12 @@ class SyntheticConfig:
     frames: int = option(64, "number of frames", ge=1, le=MAX_FRAMES)
     width: int = option(320, "pixels", ge=2, le=MAX_SIDE_PX)
     height: int = option(240, "pixels", ge=2, le=MAX_SIDE_PX)
-    xfov: float = option(60.0, "full horizontal field of view, degrees",
-                         gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1])
-    pupillary_distance: float = option(63.0, "millimetres between the two eyes of the "
-                                       "ground-truth stereo view", gt=0, le=1000)
+    xfov: float = option(
+        60.0, "full horizontal field of view, degrees", gt=FOV_RANGE_DEG[0], lt=FOV_RANGE_DEG[1]
+    )
+    pupillary_distance: float = option(
+        63.0, "millimetres between the two eyes of the ground-truth stereo view", gt=0, le=1000
+    )
     static: bool = option(False, "no moving object")
     overwrite: bool = option(False, "replace existing files")
 
@@ -51,9 +53,14 @@ def make_synthetic(config: SyntheticConfig) -> dict[str, Path]:
     if out.exists() and not out.is_dir():
         raise InputError(out, "exists and is not a folder")
     try:
-        shot = plan_scene(seed=config.seed, width=config.width, height=config.height,
-                          frames=config.frames, xfov=config.xfov,
-                          moving=None if config.static else "sphere")
+        shot = plan_scene(
+            seed=config.seed,
+            width=config.width,
+            height=config.height,
+            frames=config.frames,
+            xfov=config.xfov,
+            moving=None if config.static else "sphere",
+        )
     except ValueError as exc:
         raise InputError(None, str(exc)) from None
     created = not out.exists()
@@ -62,8 +69,12 @@ def make_synthetic(config: SyntheticConfig) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     log.info("writing %d frames of %dx%d", config.frames, config.width, config.height)
     try:
-        return write_clip(shot, out / name, pupillary_distance_m=config.pupillary_distance / 1000,
-                          overwrite=config.overwrite)
+        return write_clip(
+            shot,
+            out / name,
+            pupillary_distance_m=config.pupillary_distance / 1000,
+            overwrite=config.overwrite,
+        )
     except BaseException:
         if created:
             with contextlib.suppress(OSError):

@@ -59,8 +59,9 @@ def _amplitude(count: int, variance: float) -> float:
     return math.sqrt(2.0 * variance / count)  # var(a sin(random phase)) = a^2 / 2
 
 
-def random_texture(rng: np.random.Generator, base_rgb: np.ndarray,
-                   wavelength_m: tuple[float, float], planar: bool = False) -> WaveTexture:
+def random_texture(
+    rng: np.random.Generator, base_rgb: np.ndarray, wavelength_m: tuple[float, float], planar: bool = False
+) -> WaveTexture:
     """A random wave texture around `base_rgb` ((3,) RGB levels in [1, 254]).
 
     Wavelengths are log-uniform in `wavelength_m` = (shortest, longest) metres, so every
@@ -78,13 +79,16 @@ def random_texture(rng: np.random.Generator, base_rgb: np.ndarray,
     hue = rng.normal(size=(CHROMA_WAVES, 3))
     hue -= (hue @ grey)[:, None] * grey  # no grey component: pure colour shifts
     hue /= np.linalg.norm(hue, axis=1, keepdims=True)
-    weights = np.concatenate([
-        np.full((LUMA_WAVES, 3), _amplitude(LUMA_WAVES, 1.0)),
-        _amplitude(CHROMA_WAVES, CHROMA_VARIANCE) * math.sqrt(3.0) * hue,
-    ])  # a unit hue vector's squared components average 1/3: sqrt(3) restores the variance
+    weights = np.concatenate(
+        [
+            np.full((LUMA_WAVES, 3), _amplitude(LUMA_WAVES, 1.0)),
+            _amplitude(CHROMA_WAVES, CHROMA_VARIANCE) * math.sqrt(3.0) * hue,
+        ]
+    )  # a unit hue vector's squared components average 1/3: sqrt(3) restores the variance
 
     base = np.asarray(base_rgb, dtype=np.float64)
     swing = CONTRAST * np.minimum(base, 255.0 - base)
     f32 = np.float32
-    return WaveTexture(omega.astype(f32), phase.astype(f32), weights.astype(f32),
-                       base.astype(f32), swing.astype(f32))
+    return WaveTexture(
+        omega.astype(f32), phase.astype(f32), weights.astype(f32), base.astype(f32), swing.astype(f32)
+    )

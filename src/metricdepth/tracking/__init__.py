@@ -26,6 +26,7 @@ def resolve_backend(name: str) -> str:
     if name == AUTO:
         return "cotracker" if cotracker_available() else "lk"
     if name not in BACKENDS:
-        raise InputError("--backend", f"unknown tracker {name!r}; choose one of "
-                         f"{', '.join((AUTO,) + BACKENDS)}")
+        raise InputError(
+            "--backend", f"unknown tracker {name!r}; choose one of {', '.join((AUTO,) + BACKENDS)}"
+        )
     return name

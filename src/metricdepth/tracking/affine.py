@@ -43,8 +43,9 @@ def _offsets(half: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Bilinear samples of (H, W) float32 `image` at (N, P) float32 positions -> (N, P) float32."""
-    return cv2.remap(image, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        image, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def _normalise(patches: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +79,14 @@ class Templates:
 
     @staticmethod
     def concat(a: Templates, b: Templates) -> Templates:
-        return Templates(*(np.concatenate([x, y]) for x, y in
-                           zip((a.patch, a.steepest, a.hessian_inv, a.ok),
-                               (b.patch, b.steepest, b.hessian_inv, b.ok))))
+        return Templates(
+            *(
+                np.concatenate([x, y])
+                for x, y in zip(
+                    (a.patch, a.steepest, a.hessian_inv, a.ok), (b.patch, b.steepest, b.hessian_inv, b.ok)
+                )
+            )
+        )
 
 
 class AffineAligner:
@@ -91,13 +97,17 @@ class AffineAligner:
         self.damping = damping
         self.ox, self.oy = _offsets(half)
         sigma = WEIGHT_SIGMA_FACTOR * half
-        w = np.exp(-(self.ox ** 2 + self.oy ** 2) / (2 * sigma ** 2)).astype(np.float32)
+        w = np.exp(-(self.ox**2 + self.oy**2) / (2 * sigma**2)).astype(np.float32)
         self.weights = (w / w.sum())[None, :]
 
     def empty(self) -> Templates:
         p = len(self.ox)
-        return Templates(np.zeros((0, p), np.float32), np.zeros((0, p, 6), np.float32),
-                         np.zeros((0, 6, 6), np.float32), np.zeros(0, bool))
+        return Templates(
+            np.zeros((0, p), np.float32),
+            np.zeros((0, p, 6), np.float32),
+            np.zeros((0, 6, 6), np.float32),
+            np.zeros(0, bool),
+        )
 
     def templates(self, grey: np.ndarray, xy: np.ndarray) -> Templates:
         """Templates of (N, 2) float32 pixels (x, y) in (H, W) uint8 `grey`."""
@@ -116,19 +126,25 @@ class AffineAligner:
         weighted = steepest * self.weights[..., None]
         hessian = np.einsum("npi,npj->nij", weighted, steepest)
         trace = np.trace(hessian, axis1=1, axis2=2)
-        ok = (scale > 0) & (np.linalg.det(hessian.astype(np.float64))
-                            > MIN_CONDITION * trace.astype(np.float64) ** 6 / 6 ** 6)
+        ok = (scale > 0) & (
+            np.linalg.det(hessian.astype(np.float64)) > MIN_CONDITION * trace.astype(np.float64) ** 6 / 6**6
+        )
         hessian[~ok] = np.eye(6)
         # Damping of the four matrix parameters (Levenberg-Marquardt style): where the
         # texture hardly fixes scale or shear (smooth or striped patches), the warp stays
         # near its previous value instead of wandering off.
         diagonal = np.einsum("nii->ni", hessian)
         diagonal[:, :4] += self.damping * diagonal[:, 4:].mean(1, keepdims=True)
-        return Templates(patch.astype(np.float32), weighted.astype(np.float32),
-                         np.linalg.inv(hessian).astype(np.float32), ok)
+        return Templates(
+            patch.astype(np.float32),
+            weighted.astype(np.float32),
+            np.linalg.inv(hessian).astype(np.float32),
+            ok,
+        )
 
-    def align(self, templates: Templates, grey: np.ndarray, xy: np.ndarray, warp: np.ndarray,
-              iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def align(
+        self, templates: Templates, grey: np.ndarray, xy: np.ndarray, warp: np.ndarray, iterations: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Align templates with (H, W) uint8 `grey`, starting from centres (N, 2) float32
         pixels and matrices (N, 2, 2). Returns refined centres (N, 2) float32, matrices
         (N, 2, 2) float32 and (N,) float32 normalised cross-correlation after alignment."""
@@ -142,8 +158,9 @@ class AffineAligner:
             y = centre[:, 1, None] + m[:, 1, 0, None] * self.ox + m[:, 1, 1, None] * self.oy
             current, _ = _normalise(_sample(image, x, y), self.weights)
             error = current - templates.patch
-            delta = np.einsum("nij,nj->ni", templates.hessian_inv,
-                              np.einsum("npi,np->ni", templates.steepest, error))
+            delta = np.einsum(
+                "nij,nj->ni", templates.hessian_inv, np.einsum("npi,np->ni", templates.steepest, error)
+            )
             # inverse composition: W <- W o dW^-1, dW = [[1 + d0, d1, d4], [d2, 1 + d3, d5]]
             dm = np.stack([1 + delta[:, 0], delta[:, 1], delta[:, 2], 1 + delta[:, 3]], 1).reshape(-1, 2, 2)
             dm_inv = np.linalg.inv(dm)
@@ -157,8 +174,9 @@ class AffineAligner:
         ncc[~templates.ok] = 0.0
         return centre.astype(np.float32), m.astype(np.float32), ncc.astype(np.float32)
 
-    def align_seen(self, templates: Templates, grey: np.ndarray, xy: np.ndarray, warp: np.ndarray,
-                   iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def align_seen(
+        self, templates: Templates, grey: np.ndarray, xy: np.ndarray, warp: np.ndarray, iterations: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Align templates with (H, W) uint8 `grey` using only the pixels that still show
         them (partly occluded windows): translation only, matrices (N, 2, 2) kept; a pixel
         counts as seen while its residual is below OCCLUDED_RESIDUAL (gain and bias fitted

@@ -34,9 +34,11 @@ from .lk import texture_map, to_grey
 HUB_REPO = "facebookresearch/co-tracker"
 HUB_MODEL = "cotracker3_offline"
 HUB_FOLDER = "facebookresearch_co-tracker_main"  # torch.hub's cache folder for HUB_REPO
-INSTALL_HINT = ("install the CoTracker package (pip install "
-                "git+https://github.com/facebookresearch/co-tracker) or load it once with "
-                f"torch.hub.load('{HUB_REPO}', '{HUB_MODEL}') while online; or use --backend lk")
+INSTALL_HINT = (
+    "install the CoTracker package (pip install "
+    "git+https://github.com/facebookresearch/co-tracker) or load it once with "
+    f"torch.hub.load('{HUB_REPO}', '{HUB_MODEL}') while online; or use --backend lk"
+)
 VISIBLE_THRESHOLD = 0.5  # visibility probability above which a point counts as seen
 MIN_SEED_TEXTURE = 2e-4  # structure-tensor minimum eigenvalue of a seeded grid point (lk.py units)
 EDGE_MARGIN_PX = 2  # seeds keep this far from the image edge
@@ -60,8 +62,9 @@ class CoTrackerSettings:
 
     def __post_init__(self) -> None:
         if not 0 < self.overlap < self.window:
-            raise InputError("--overlap", f"must be between 0 and the window ({self.window}), "
-                             f"got {self.overlap}")
+            raise InputError(
+                "--overlap", f"must be between 0 and the window ({self.window}), got {self.overlap}"
+            )
         for name in ("steps_between_track_init", "grid_spacing", "nr_iterations", "downscale"):
             if getattr(self, name) < 1:
                 raise InputError(f"--{name}", f"must be at least 1, got {getattr(self, name)}")
@@ -99,8 +102,14 @@ def load_cotracker(checkpoint: str | Path | None, device: str) -> Callable:
     return model.to(device).eval()
 
 
-def seed_grid(grey: np.ndarray, spacing: int, iterations: int, exclude: np.ndarray | None,
-              taken: np.ndarray, min_distance: float) -> np.ndarray:
+def seed_grid(
+    grey: np.ndarray,
+    spacing: int,
+    iterations: int,
+    exclude: np.ndarray | None,
+    taken: np.ndarray,
+    min_distance: float,
+) -> np.ndarray:
     """Grid points on textured pixels: (M, 2) float32 pixels (x, y).
 
     grey: (H, W) uint8. `iterations` grids, each shifted by spacing / iterations along the
@@ -142,8 +151,9 @@ class WindowedTracker:
         self.model, self.settings, self.device = model, settings, device
         self._next_id = 0
 
-    def track(self, frames: Iterator[np.ndarray],
-              masks: Iterator[np.ndarray] | None = None) -> Iterator[FrameTracks]:
+    def track(
+        self, frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None = None
+    ) -> Iterator[FrameTracks]:
         """frames: (H, W, 3) uint8 RGB; masks: matching (H, W) bool, True = no points there.
         Yields one FrameTracks per frame, full-resolution pixels, in order."""
         s = self.settings
@@ -171,8 +181,9 @@ class WindowedTracker:
             if exhausted and not buffer:
                 break
 
-    def _window(self, buffer: list, start: int,
-                carried: tuple[np.ndarray, np.ndarray]) -> tuple[list[FrameTracks], tuple]:
+    def _window(
+        self, buffer: list, start: int, carried: tuple[np.ndarray, np.ndarray]
+    ) -> tuple[list[FrameTracks], tuple]:
         """Track one window of frames (global indices start ..); returns its per-frame
         tracks and the (ids, xy) seen in frame `start + window - overlap`.
 
@@ -193,8 +204,7 @@ class WindowedTracker:
                 tracks, visible = self._predict(video, queries, sx, sy, n, w, h, buffer)
                 taken = tracks[t][visible[t]]
             frame, mask = buffer[t]
-            new = seed_grid(to_grey(frame), s.grid_spacing, s.nr_iterations, mask, taken,
-                            s.min_distance)
+            new = seed_grid(to_grey(frame), s.grid_spacing, s.nr_iterations, mask, taken, s.min_distance)
             ids = np.concatenate([ids, np.arange(self._next_id, self._next_id + len(new))])
             self._next_id += len(new)
             seeded = np.column_stack([np.full(len(new), t), new])
@@ -205,8 +215,7 @@ class WindowedTracker:
             return [empty] * n, carried
         if tracks is None or visible is None:
             tracks, visible = self._predict(video, queries, sx, sy, n, w, h, buffer)
-        results = [FrameTracks(ids[visible[t]], tracks[t][visible[t]].astype(np.float64))
-                   for t in range(n)]
+        results = [FrameTracks(ids[visible[t]], tracks[t][visible[t]].astype(np.float64)) for t in range(n)]
         handover = min(s.window - s.overlap, n - 1)
         return results, (results[handover].ids, results[handover].xy.astype(np.float32))
 
@@ -217,13 +226,22 @@ class WindowedTracker:
 
         s = self.settings
         h, w = buffer[0][0].shape[:2]
-        small = [cv2.resize(f, (max(1, round(w / s.downscale)), max(1, round(h / s.downscale))),
-                            interpolation=cv2.INTER_AREA) if s.downscale > 1 else f for f, _ in buffer]
+        small = [
+            cv2.resize(
+                f,
+                (max(1, round(w / s.downscale)), max(1, round(h / s.downscale))),
+                interpolation=cv2.INTER_AREA,
+            )
+            if s.downscale > 1
+            else f
+            for f, _ in buffer
+        ]
         video = torch.from_numpy(np.stack(small)).permute(0, 3, 1, 2)[None].float().to(self.device)
         return video, small[0].shape[1] / w, small[0].shape[0] / h
 
-    def _predict(self, video, queries: np.ndarray, sx: float, sy: float, n: int, w: int, h: int,
-                 buffer: list) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(
+        self, video, queries: np.ndarray, sx: float, sy: float, n: int, w: int, h: int, buffer: list
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Run the network on (N, 3) queries (t, x, y full-resolution pixels). Returns
         tracks (T, N, 2) full-resolution pixels and (T, N) bool: seen, inside the image,
         not masked, and not before its query frame."""
@@ -239,13 +257,20 @@ class WindowedTracker:
         if visibility.ndim == 3:
             visibility = visibility[..., 0]
         if tracks.shape != (n, len(q), 2) or visibility.shape != (n, len(q)):
-            raise RuntimeError(f"tracker returned tracks {tracks.shape} and visibility "
-                               f"{visibility.shape} for {n} frames and {len(q)} queries")
+            raise RuntimeError(
+                f"tracker returned tracks {tracks.shape} and visibility "
+                f"{visibility.shape} for {n} frames and {len(q)} queries"
+            )
         tracks[..., 0] = (tracks[..., 0] + 0.5) / sx - 0.5
         tracks[..., 1] = (tracks[..., 1] + 0.5) / sy - 0.5
         valid = (visibility > VISIBLE_THRESHOLD) & (queries[None, :, 0] <= np.arange(n)[:, None])
-        valid &= np.isfinite(tracks).all(-1) & (tracks[..., 0] >= -0.5) & (tracks[..., 0] <= w - 0.5) \
-            & (tracks[..., 1] >= -0.5) & (tracks[..., 1] <= h - 0.5)
+        valid &= (
+            np.isfinite(tracks).all(-1)
+            & (tracks[..., 0] >= -0.5)
+            & (tracks[..., 0] <= w - 0.5)
+            & (tracks[..., 1] >= -0.5)
+            & (tracks[..., 1] <= h - 0.5)
+        )
         for t, (_, mask) in enumerate(buffer):
             if mask is not None and valid[t].any():
                 col = np.clip(np.rint(tracks[t, :, 0]).astype(int), 0, w - 1)

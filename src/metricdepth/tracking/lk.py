@@ -145,41 +145,63 @@ class _Points:
     """The live points of a tracker, one row each (N points, the same order in every
     array); `select` and `concat` keep the arrays together."""
 
-    ids: np.ndarray           # (N,) int64
-    xy: np.ndarray            # (N, 2) float32 pixels (x, y), current frame
-    warp: np.ndarray          # (N, 2, 2) float32, anchor patch -> current frame
-    velocity: np.ndarray      # (N, 2) float32, last frame-to-frame motion, pixels
+    ids: np.ndarray  # (N,) int64
+    xy: np.ndarray  # (N, 2) float32 pixels (x, y), current frame
+    warp: np.ndarray  # (N, 2, 2) float32, anchor patch -> current frame
+    velocity: np.ndarray  # (N, 2) float32, last frame-to-frame motion, pixels
     anchor_frame: np.ndarray  # (N,) int64, the frame the anchor patch was taken in
-    partial: np.ndarray       # (N,) bool, kept on the seen part of its window last frame
-    whole: np.ndarray         # (N,) int64, frames tracked with the whole window matching
-    inv_depth: np.ndarray     # (N,) float32, inverse depth at the point (NaN: unknown)
-    templates: Templates      # the anchor patches
+    partial: np.ndarray  # (N,) bool, kept on the seen part of its window last frame
+    whole: np.ndarray  # (N,) int64, frames tracked with the whole window matching
+    inv_depth: np.ndarray  # (N,) float32, inverse depth at the point (NaN: unknown)
+    templates: Templates  # the anchor patches
 
     @classmethod
     def new(cls, ids: np.ndarray, xy: np.ndarray, frame: int, templates: Templates) -> _Points:
         """Points just seeded in `frame` at `xy` with their anchor `templates`."""
         n = len(ids)
-        return cls(ids.astype(np.int64), xy.astype(np.float32),
-                   np.tile(np.eye(2, dtype=np.float32), (n, 1, 1)), np.zeros((n, 2), np.float32),
-                   np.full(n, frame, np.int64), np.zeros(n, bool), np.zeros(n, np.int64),
-                   np.full(n, np.nan, np.float32), templates)
+        return cls(
+            ids.astype(np.int64),
+            xy.astype(np.float32),
+            np.tile(np.eye(2, dtype=np.float32), (n, 1, 1)),
+            np.zeros((n, 2), np.float32),
+            np.full(n, frame, np.int64),
+            np.zeros(n, bool),
+            np.zeros(n, np.int64),
+            np.full(n, np.nan, np.float32),
+            templates,
+        )
 
     def select(self, keep: np.ndarray) -> _Points:
         """The points `keep` ((N,) bool or indices) selects."""
-        return _Points(self.ids[keep], self.xy[keep], self.warp[keep], self.velocity[keep],
-                       self.anchor_frame[keep], self.partial[keep], self.whole[keep],
-                       self.inv_depth[keep], self.templates.select(keep))
+        return _Points(
+            self.ids[keep],
+            self.xy[keep],
+            self.warp[keep],
+            self.velocity[keep],
+            self.anchor_frame[keep],
+            self.partial[keep],
+            self.whole[keep],
+            self.inv_depth[keep],
+            self.templates.select(keep),
+        )
 
     def concat(self, other: _Points) -> _Points:
         """These points followed by `other`."""
+
         def cat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.concatenate([a, b])
-        return _Points(cat(self.ids, other.ids), cat(self.xy, other.xy),
-                       cat(self.warp, other.warp), cat(self.velocity, other.velocity),
-                       cat(self.anchor_frame, other.anchor_frame),
-                       cat(self.partial, other.partial), cat(self.whole, other.whole),
-                       cat(self.inv_depth, other.inv_depth),
-                       Templates.concat(self.templates, other.templates))
+
+        return _Points(
+            cat(self.ids, other.ids),
+            cat(self.xy, other.xy),
+            cat(self.warp, other.warp),
+            cat(self.velocity, other.velocity),
+            cat(self.anchor_frame, other.anchor_frame),
+            cat(self.partial, other.partial),
+            cat(self.whole, other.whole),
+            cat(self.inv_depth, other.inv_depth),
+            Templates.concat(self.templates, other.templates),
+        )
 
 
 class LKTracker:
@@ -194,20 +216,25 @@ class LKTracker:
         self.settings = settings or LKSettings()
         s = self.settings
         self._lk: dict[str, Any] = dict(
-            winSize=(s.window, s.window), maxLevel=s.levels,
-            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, LK_MAX_ITERATIONS,
-                      LK_EPSILON_PX))
+            winSize=(s.window, s.window),
+            maxLevel=s.levels,
+            criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, LK_MAX_ITERATIONS, LK_EPSILON_PX),
+        )
         self._lk_near = dict(self._lk, maxLevel=min(s.levels, NEAR_LEVELS))
         self._aligner = AffineAligner(s.window // 2, s.warp_damping)
         self._frame = -1
         self._grey: np.ndarray | None = None
-        self._points = _Points.new(np.zeros(0, np.int64), np.zeros((0, 2)), 0,
-                                   self._aligner.empty())
+        self._points = _Points.new(np.zeros(0, np.int64), np.zeros((0, 2)), 0, self._aligner.empty())
         self._centre = np.hypot(self._aligner.ox, self._aligner.oy) <= CENTRE_RADIUS_PX
         self._next_id = 0
 
-    def update(self, frame: np.ndarray, exclude: np.ndarray | None = None,
-               seed: bool = True, depth: np.ndarray | None = None) -> FrameTracks:
+    def update(
+        self,
+        frame: np.ndarray,
+        exclude: np.ndarray | None = None,
+        seed: bool = True,
+        depth: np.ndarray | None = None,
+    ) -> FrameTracks:
         """Advance to the next frame and return the points visible in it.
 
         frame: (H, W, 3) uint8 RGB. exclude: optional (H, W) bool, True where no point may
@@ -261,16 +288,15 @@ class LKTracker:
         # again through the whole pyramid, from no motion.
         retry = np.flatnonzero(~keep)
         if len(retry):
-            guess[retry], keep[retry] = self._flow(prev_grey, grey, p.xy[retry],
-                                                   p.xy[retry], self._lk)
-        xy, warp, ncc = self._aligner.align(p.templates, grey, guess, p.warp,
-                                            s.align_iterations)
+            guess[retry], keep[retry] = self._flow(prev_grey, grey, p.xy[retry], p.xy[retry], self._lk)
+        xy, warp, ncc = self._aligner.align(p.templates, grey, guess, p.warp, s.align_iterations)
         shift = np.linalg.norm(xy - guess, axis=1)
         keep &= np.isfinite(xy).all(1) & (shift < s.anchor_max_shift) & (ncc >= s.min_ncc)
         # Only points with a known motion (tracked whole for TRUSTED_FRAMES) get a second
         # chance on the seen part of their window.
-        partial = self._partly_seen(grey, np.flatnonzero(~keep & p.templates.ok
-                                                         & (p.whole >= TRUSTED_FRAMES)))
+        partial = self._partly_seen(
+            grey, np.flatnonzero(~keep & p.templates.ok & (p.whole >= TRUSTED_FRAMES))
+        )
         xy[partial.index], warp[partial.index] = partial.xy, p.warp[partial.index]
         keep[partial.index] = partial.keep
         p.partial[:] = False
@@ -295,20 +321,30 @@ class LKTracker:
         take in the occluder)."""
         s = self.settings
         predicted = self._points.xy[index] + self._points.velocity[index]
-        xy, ncc, seen, texture = self._aligner.align_seen(self._points.templates.select(index), grey,
-                                                          predicted, self._points.warp[index],
-                                                          s.align_iterations)
+        xy, ncc, seen, texture = self._aligner.align_seen(
+            self._points.templates.select(index),
+            grey,
+            predicted,
+            self._points.warp[index],
+            s.align_iterations,
+        )
         side = s.window
         hidden = ~seen.reshape(-1, side, side)
         weight = (seen * self._aligner.weights).sum(1)
-        keep = (np.isfinite(xy).all(1) & (ncc >= s.min_ncc) & (weight >= s.min_seen)
-                & seen[:, self._centre].all(1) & (texture >= MIN_SEEN_TEXTURE)
-                & (np.linalg.norm(xy - predicted, axis=1) <= PARTIAL_MAX_JUMP_PX)
-                & _one_region_from_edge(hidden))
+        keep = (
+            np.isfinite(xy).all(1)
+            & (ncc >= s.min_ncc)
+            & (weight >= s.min_seen)
+            & seen[:, self._centre].all(1)
+            & (texture >= MIN_SEEN_TEXTURE)
+            & (np.linalg.norm(xy - predicted, axis=1) <= PARTIAL_MAX_JUMP_PX)
+            & _one_region_from_edge(hidden)
+        )
         return _Partial(index, xy, keep)
 
-    def _flow(self, prev_grey: np.ndarray, grey: np.ndarray, xy: np.ndarray, start: np.ndarray,
-              lk: dict) -> tuple[np.ndarray, np.ndarray]:
+    def _flow(
+        self, prev_grey: np.ndarray, grey: np.ndarray, xy: np.ndarray, start: np.ndarray, lk: dict
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Lucas-Kanade of (N, 2) float32 pixels `xy` from (H, W) uint8 `prev_grey` into
         `grey`, starting from (N, 2) pixels `start`, with `lk` options; checked by tracking
         back from the answer to the known start, with only NEAR_LEVELS pyramid levels (the
@@ -316,11 +352,17 @@ class LKTracker:
         object nearby, and pull a correct point away). Returns (N, 2) float32 positions
         and (N,) bool: found, and back within `fb_threshold` pixels."""
         prev = xy.reshape(-1, 1, 2)
-        fwd, ok_f, _ = cv2.calcOpticalFlowPyrLK(prev_grey, grey, prev,
-                                                start.astype(np.float32).reshape(-1, 1, 2),
-                                                flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
-        back, ok_b, _ = cv2.calcOpticalFlowPyrLK(grey, prev_grey, fwd, prev.copy(),
-                                                 flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **self._lk_near)
+        fwd, ok_f, _ = cv2.calcOpticalFlowPyrLK(
+            prev_grey,
+            grey,
+            prev,
+            start.astype(np.float32).reshape(-1, 1, 2),
+            flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+            **lk,
+        )
+        back, ok_b, _ = cv2.calcOpticalFlowPyrLK(
+            grey, prev_grey, fwd, prev.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **self._lk_near
+        )
         fb = np.linalg.norm(back.reshape(-1, 2) - xy, axis=1)
         ok = ok_f.ravel().astype(bool) & ok_b.ravel().astype(bool) & (fb < self.settings.fb_threshold)
         return fwd.reshape(-1, 2), ok
@@ -330,8 +372,9 @@ class LKTracker:
 
     def _reanchor(self, grey: np.ndarray) -> None:
         """Points anchored `anchor_frames` ago get the current frame as their new anchor."""
-        old = np.flatnonzero((self._frame - self._points.anchor_frame >= self.settings.anchor_frames)
-                             & ~self._points.partial)
+        old = np.flatnonzero(
+            (self._frame - self._points.anchor_frame >= self.settings.anchor_frames) & ~self._points.partial
+        )
         if len(old):
             self._points.templates.assign(old, self._aligner.templates(grey, self._points.xy[old]))
             self._points.anchor_frame[old] = self._frame
@@ -354,7 +397,7 @@ class LKTracker:
         cy = (self._points.xy[:, 1] // s.cell).astype(np.int64)
         ok = (cx >= 0) & (cx < cols) & (cy >= 0) & (cy < rows)
         occupied[cy[ok], cx[ok]] = True
-        strength[:b], strength[h - b:], strength[:, :b], strength[:, w - b:] = 0, 0, 0, 0
+        strength[:b], strength[h - b :], strength[:, :b], strength[:, w - b :] = 0, 0, 0, 0
         # Texture above `texture_cap` counts as good enough: among those pixels the one
         # nearest the cell's centre wins, so seeds spread over textured areas instead of
         # piling onto the strongest corners, which are often occlusion boundaries.
@@ -372,9 +415,13 @@ class LKTracker:
         ys = cell_y * s.cell + flat // s.cell
         xs = cell_x * s.cell + flat % s.cell
         corners = np.stack([xs, ys], axis=1).astype(np.float32).reshape(-1, 1, 2)
-        corners = cv2.cornerSubPix(grey, corners, (SUBPIX_HALF_WINDOW_PX,) * 2, (-1, -1),
-                                   (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS,
-                                    SUBPIX_MAX_ITERATIONS, SUBPIX_EPSILON_PX)).reshape(-1, 2)
+        corners = cv2.cornerSubPix(
+            grey,
+            corners,
+            (SUBPIX_HALF_WINDOW_PX,) * 2,
+            (-1, -1),
+            (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, SUBPIX_MAX_ITERATIONS, SUBPIX_EPSILON_PX),
+        ).reshape(-1, 2)
         corners = corners[_in_image(corners, grey.shape, b)]
         if exclude is not None:
             corners = corners[~_inside(exclude, corners)]
@@ -384,8 +431,9 @@ class LKTracker:
         templates = self._aligner.templates(grey, corners)
         corners = corners[templates.ok]
         n = len(corners)
-        new = _Points.new(np.arange(self._next_id, self._next_id + n), corners, self._frame,
-                          templates.select(templates.ok))
+        new = _Points.new(
+            np.arange(self._next_id, self._next_id + n), corners, self._frame, templates.select(templates.ok)
+        )
         self._next_id += n
         self._points = self._points.concat(new)
 
@@ -475,8 +523,12 @@ def _centre_penalty(cell: int, scale: float, height: int, width: int) -> np.ndar
 def _in_image(xy: np.ndarray, shape: tuple[int, ...], border: float) -> np.ndarray:
     """(N,) bool: (N, 2) pixels (x, y) at least `border` pixels inside an image of `shape`."""
     h, w = shape[:2]
-    return ((xy[:, 0] >= border) & (xy[:, 0] <= w - 1 - border)
-            & (xy[:, 1] >= border) & (xy[:, 1] <= h - 1 - border))
+    return (
+        (xy[:, 0] >= border)
+        & (xy[:, 0] <= w - 1 - border)
+        & (xy[:, 1] >= border)
+        & (xy[:, 1] <= h - 1 - border)
+    )
 
 
 def _inside(mask: np.ndarray, xy: np.ndarray) -> np.ndarray:

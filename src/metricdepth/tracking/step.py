@@ -43,48 +43,72 @@ class TrackConfig:
     """Settings of step 3 (flags of track_points_in_video.py)."""
 
     color_video: str = option(None, "the colour video (any format FFmpeg reads)", required=True)
-    mask_video: str | None = option(None, "mask video (255 = subject): points on the subject "
-                                    "are dropped and none are seeded there")
-    depth_video: str | None = option(None, "depth video from step 1 (lk only): points on "
-                                     "depth edges are not seeded, and a point whose depth "
-                                     "jumps is dropped (default: X_depth.mkv beside the "
-                                     "colour video, if it exists)")
-    backend: str = option(AUTO, "tracker: cotracker (needs the cotracker package or its "
-                          "torch.hub cache), lk (no weights), auto (cotracker if present, else lk)",
-                          choices=(AUTO,) + BACKENDS)
-    max_frames: int | None = option(None, "track only the first N frames (default: all; -1: "
-                                    "all)", ge=1, none_value=-1)
-    save_visualization_video: bool = option(False, "also write the video with the tracks "
-                                            "drawn, as X_tracking.json_visualization.mkv",
-                                            aliases=("--save_visulization_video",))
-    integer_pixels: bool = option(False, "write whole-pixel positions, as the older toolbox "
-                                  "(MDVT) writes and its readers need (default: 1/1000 px)")
+    mask_video: str | None = option(
+        None, "mask video (255 = subject): points on the subject are dropped and none are seeded there"
+    )
+    depth_video: str | None = option(
+        None,
+        "depth video from step 1 (lk only): points on "
+        "depth edges are not seeded, and a point whose depth "
+        "jumps is dropped (default: X_depth.mkv beside the "
+        "colour video, if it exists)",
+    )
+    backend: str = option(
+        AUTO,
+        "tracker: cotracker (needs the cotracker package or its "
+        "torch.hub cache), lk (no weights), auto (cotracker if present, else lk)",
+        choices=(AUTO,) + BACKENDS,
+    )
+    max_frames: int | None = option(
+        None, "track only the first N frames (default: all; -1: all)", ge=1, none_value=-1
+    )
+    save_visualization_video: bool = option(
+        False,
+        "also write the video with the tracks drawn, as X_tracking.json_visualization.mkv",
+        aliases=("--save_visulization_video",),
+    )
+    integer_pixels: bool = option(
+        False,
+        "write whole-pixel positions, as the older toolbox "
+        "(MDVT) writes and its readers need (default: 1/1000 px)",
+    )
     overwrite: bool = option(False, "replace existing outputs")
     device: str = option("cpu", "torch device for cotracker (cpu, cuda, cuda:1)")
-    checkpoint: str | None = option(None, "cotracker weights (.pth); default: the package's "
-                                    "or torch.hub's cache")
-    grid_spacing: int = option(16, "pixels between seeding grid points (lk: grid cell side)",
-                               ge=2, le=4096)
+    checkpoint: str | None = option(
+        None, "cotracker weights (.pth); default: the package's or torch.hub's cache"
+    )
+    grid_spacing: int = option(16, "pixels between seeding grid points (lk: grid cell side)", ge=2, le=4096)
     lk_window: int = option(15, "lk: side of the tracking window, pixels (odd)", ge=5, le=255)
-    fb_threshold: float = option(2.0, "lk: largest forward-backward error, pixels", gt=0,
-                                 le=1000)
-    min_ncc: float = option(0.985, "lk: smallest patch correlation with the point's anchor "
-                            "patch after affine alignment (lower keeps more, less exact points)",
-                            ge=-1, le=1)
-    steps_between_track_init: int = option(16, "cotracker: frames between seeding rounds",
-                                           aliases=("--steps_bewtwen_track_init",), ge=1,
-                                           le=100_000)
-    nr_iterations: int = option(1, "cotracker: shifted seeding grids per round (more: denser)",
-                                ge=1, le=64)
-    downscale: int = option(1, "cotracker: shrink frames by this integer factor first", ge=1,
-                            le=64)
+    fb_threshold: float = option(2.0, "lk: largest forward-backward error, pixels", gt=0, le=1000)
+    min_ncc: float = option(
+        0.985,
+        "lk: smallest patch correlation with the point's anchor "
+        "patch after affine alignment (lower keeps more, less exact points)",
+        ge=-1,
+        le=1,
+    )
+    steps_between_track_init: int = option(
+        16,
+        "cotracker: frames between seeding rounds",
+        aliases=("--steps_bewtwen_track_init",),
+        ge=1,
+        le=100_000,
+    )
+    nr_iterations: int = option(1, "cotracker: shifted seeding grids per round (more: denser)", ge=1, le=64)
+    downscale: int = option(1, "cotracker: shrink frames by this integer factor first", ge=1, le=64)
     window_frames: int = option(32, "cotracker: frames per network call", ge=2, le=10_000)
-    overlap: int = option(8, "cotracker: frames shared by consecutive windows", ge=0,
-                          le=10_000)
+    overlap: int = option(8, "cotracker: frames shared by consecutive windows", ge=0, le=10_000)
 
 
-COTRACKER_ONLY = ("steps_between_track_init", "nr_iterations", "downscale", "window_frames",
-                  "overlap", "checkpoint", "device")
+COTRACKER_ONLY = (
+    "steps_between_track_init",
+    "nr_iterations",
+    "downscale",
+    "window_frames",
+    "overlap",
+    "checkpoint",
+    "device",
+)
 
 
 def _validate(config: TrackConfig) -> None:
@@ -102,33 +126,53 @@ def _warn_unused(config: TrackConfig, names: tuple[str, ...], why: str) -> None:
         log.warning("%s: %s", ", ".join(given), why)
 
 
-def _tracker(config: TrackConfig, backend: str) -> Callable[[Iterator, Iterator | None, Iterator | None],
-                                                           Iterator[FrameTracks]]:
+def _tracker(
+    config: TrackConfig, backend: str
+) -> Callable[[Iterator, Iterator | None, Iterator | None], Iterator[FrameTracks]]:
     """The backend, loaded now (a missing model fails before any output is opened), as a
     function from frame, mask and depth iterators to per-frame tracks (cotracker does not
     use depth)."""
     if backend == "lk":
-        tracker = LKTracker(LKSettings(window=config.lk_window, fb_threshold=config.fb_threshold,
-                                       cell=config.grid_spacing, min_ncc=config.min_ncc))
+        tracker = LKTracker(
+            LKSettings(
+                window=config.lk_window,
+                fb_threshold=config.fb_threshold,
+                cell=config.grid_spacing,
+                min_ncc=config.min_ncc,
+            )
+        )
 
-        def lk(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None,
-               depths: Iterator[np.ndarray] | None) -> Iterator[FrameTracks]:
+        def lk(
+            frames: Iterator[np.ndarray],
+            masks: Iterator[np.ndarray] | None,
+            depths: Iterator[np.ndarray] | None,
+        ) -> Iterator[FrameTracks]:
             for frame in frames:
-                yield tracker.update(frame, next(masks) if masks is not None else None,
-                                     depth=next(depths) if depths is not None else None)
+                yield tracker.update(
+                    frame,
+                    next(masks) if masks is not None else None,
+                    depth=next(depths) if depths is not None else None,
+                )
+
         return lk
-    settings = CoTrackerSettings(window=config.window_frames, overlap=config.overlap,
-                                 steps_between_track_init=config.steps_between_track_init,
-                                 grid_spacing=config.grid_spacing,
-                                 nr_iterations=config.nr_iterations, downscale=config.downscale)
+    settings = CoTrackerSettings(
+        window=config.window_frames,
+        overlap=config.overlap,
+        steps_between_track_init=config.steps_between_track_init,
+        grid_spacing=config.grid_spacing,
+        nr_iterations=config.nr_iterations,
+        downscale=config.downscale,
+    )
     model = load_cotracker(config.checkpoint, config.device)
     windowed = WindowedTracker(model, settings, config.device)
 
-    def cotracker(frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None,
-                  depths: Iterator[np.ndarray] | None) -> Iterator[FrameTracks]:
+    def cotracker(
+        frames: Iterator[np.ndarray], masks: Iterator[np.ndarray] | None, depths: Iterator[np.ndarray] | None
+    ) -> Iterator[FrameTracks]:
         if depths is not None:
             log.info("cotracker does not use the depth video")
         return windowed.track(frames, masks)
+
     return cotracker
 
 
@@ -145,8 +189,11 @@ def track_points(config: TrackConfig) -> list[Path]:
         masks = mask_reader.frames(0, count)
     depths = None
     backend = resolve_backend(config.backend)
-    depth_path = (naming.find_sidecar(config.depth_video, config.color_video, naming.DEPTH,
-                                      "--depth_video") if backend == "lk" else config.depth_video)
+    depth_path = (
+        naming.find_sidecar(config.depth_video, config.color_video, naming.DEPTH, "--depth_video")
+        if backend == "lk"
+        else config.depth_video
+    )
     if depth_path is not None:
         depth_reader = DepthVideoReader(depth_path)
         check_matching(info, depth_reader.info, "depth video")
@@ -165,12 +212,14 @@ def track_points(config: TrackConfig) -> list[Path]:
     writer = None
     painter = TrackPainter()
     if config.save_visualization_video:
-        writer = VideoWriter(vis_path, info.width, info.height, info.fps,
-                             overwrite=config.overwrite, expected_frames=count)
+        writer = VideoWriter(
+            vis_path, info.width, info.height, info.fps, overwrite=config.overwrite, expected_frames=count
+        )
     try:
         shown = _FrameTee(frames, writer is not None)
-        for frame_tracks in progress(stream(shown.frames(), masks, depths), total=count,
-                                     desc=f"tracking ({backend})"):
+        for frame_tracks in progress(
+            stream(shown.frames(), masks, depths), total=count, desc=f"tracking ({backend})"
+        ):
             tracks.append(frame_tracks)
             if writer is not None:
                 writer.write(painter.draw(shown.pop(), frame_tracks))
@@ -178,13 +227,15 @@ def track_points(config: TrackConfig) -> list[Path]:
         if writer is not None:
             writer.abort()
         raise
-    written = [write_tracking(out, tracks, overwrite=config.overwrite,
-                              integer_pixels=config.integer_pixels)]
+    written = [write_tracking(out, tracks, overwrite=config.overwrite, integer_pixels=config.integer_pixels)]
     if writer is not None:
         written.append(writer.close())
     ids = set().union(*(f.ids.tolist() for f in tracks)) if tracks else set()
-    log.info("%d tracks, %.0f points per frame on average", len(ids),
-             np.mean([len(f) for f in tracks]) if tracks else 0)
+    log.info(
+        "%d tracks, %.0f points per frame on average",
+        len(ids),
+        np.mean([len(f) for f in tracks]) if tracks else 0,
+    )
     return written
 
 

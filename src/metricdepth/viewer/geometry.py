@@ -50,8 +50,9 @@ def valid_pixels(depth: np.ndarray, far_m: float, keep: np.ndarray | None = None
     return valid
 
 
-def frame_points(colour: np.ndarray, depth: np.ndarray, valid: np.ndarray, intr: Intrinsics,
-                 world_from_cam: np.ndarray) -> PointCloud:
+def frame_points(
+    colour: np.ndarray, depth: np.ndarray, valid: np.ndarray, intr: Intrinsics, world_from_cam: np.ndarray
+) -> PointCloud:
     """One point per valid pixel, in the world frame.
 
     colour: (H, W, 3) uint8 RGB. depth: (H, W) float32, metres, z-depth. valid: (H, W)
@@ -72,9 +73,15 @@ def steep_edge_limit(intr: Intrinsics, edge_angle_deg: float) -> float:
     return math.tan(math.radians(edge_angle_deg)) / min(intr.fx, intr.fy)
 
 
-def frame_mesh(colour: np.ndarray, depth: np.ndarray, valid: np.ndarray, intr: Intrinsics,
-               world_from_cam: np.ndarray, remove_edges: bool = False,
-               edge_angle_deg: float = DEFAULT_EDGE_ANGLE_DEG) -> FrameMesh:
+def frame_mesh(
+    colour: np.ndarray,
+    depth: np.ndarray,
+    valid: np.ndarray,
+    intr: Intrinsics,
+    world_from_cam: np.ndarray,
+    remove_edges: bool = False,
+    edge_angle_deg: float = DEFAULT_EDGE_ANGLE_DEG,
+) -> FrameMesh:
     """A mesh over the pixel grid: each 2x2 block of valid pixels gives two triangles.
 
     Arrays as in `frame_points`. remove_edges: drop triangles with an edge across a depth
@@ -110,8 +117,7 @@ class Frustum:
     lines: np.ndarray
 
 
-_FRUSTUM_LINES = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [2, 4], [4, 3], [3, 1]],
-                          np.int32)
+_FRUSTUM_LINES = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 2], [2, 4], [4, 3], [3, 1]], np.int32)
 
 
 def camera_frustum(intr: Intrinsics, world_from_cam: np.ndarray, depth_m: float) -> Frustum:
@@ -121,7 +127,6 @@ def camera_frustum(intr: Intrinsics, world_from_cam: np.ndarray, depth_m: float)
     corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]])
     cam = np.concatenate([np.zeros((1, 3)), unproject(corners, np.full(4, depth_m), intr)])
     return Frustum(transform_points(world_from_cam, cam), _FRUSTUM_LINES)
-
 
 
 # The drawn frustum reaches this fraction of the frame's median depth (so it scales with
@@ -153,16 +158,23 @@ class FrameGeometry:
     frustum: Frustum | None
 
 
-def build_frame_geometry(index: int, colour: np.ndarray, depth: np.ndarray,
-                         keep: np.ndarray | None, intr: Intrinsics, world_from_cam: np.ndarray,
-                         style: DrawStyle) -> FrameGeometry:
+def build_frame_geometry(
+    index: int,
+    colour: np.ndarray,
+    depth: np.ndarray,
+    keep: np.ndarray | None,
+    intr: Intrinsics,
+    world_from_cam: np.ndarray,
+    style: DrawStyle,
+) -> FrameGeometry:
     """Points or mesh (and frustum) of one frame; arrays as in `frame_points`, keep as in
     `valid_pixels`."""
     valid = valid_pixels(depth, style.far_m, keep)
     surface: FrameMesh | PointCloud
     if style.mesh:
-        surface = frame_mesh(colour, depth, valid, intr, world_from_cam, style.remove_edges,
-                             style.edge_angle_deg)
+        surface = frame_mesh(
+            colour, depth, valid, intr, world_from_cam, style.remove_edges, style.edge_angle_deg
+        )
     else:
         surface = frame_points(colour, depth, valid, intr, world_from_cam)
     frustum = None

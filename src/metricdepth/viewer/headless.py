@@ -28,14 +28,18 @@ from ..camera import Intrinsics
 from ..errors import InputError
 
 BACKGROUND_RGBA = (0.0, 0.0, 0.0, 1.0)  # black where nothing is drawn
-NEAR_CLIP_M = 0.01        # nothing nearer than 1 cm to the rendering camera is drawn
-FAR_CLIP_FACTOR = 10.0    # far clip = this times the scene's far depth (room to move back)
-LINE_WIDTH_PX = 2.0       # camera frustum lines
-_PROBE = ("import open3d.visualization.rendering as r; "
-          "x = r.OffscreenRenderer(8, 8); x.scene.set_background([0, 0, 0, 1]); x.render_to_image()")
-_INSTALL_HINT = ("install Mesa's software Vulkan driver (Debian: apt-get install "
-                 "mesa-vulkan-drivers libvulkan1 libgl1), or run under a virtual display "
-                 "(Xvfb :99 & then DISPLAY=:99)")
+NEAR_CLIP_M = 0.01  # nothing nearer than 1 cm to the rendering camera is drawn
+FAR_CLIP_FACTOR = 10.0  # far clip = this times the scene's far depth (room to move back)
+LINE_WIDTH_PX = 2.0  # camera frustum lines
+_PROBE = (
+    "import open3d.visualization.rendering as r; "
+    "x = r.OffscreenRenderer(8, 8); x.scene.set_background([0, 0, 0, 1]); x.render_to_image()"
+)
+_INSTALL_HINT = (
+    "install Mesa's software Vulkan driver (Debian: apt-get install "
+    "mesa-vulkan-drivers libvulkan1 libgl1), or run under a virtual display "
+    "(Xvfb :99 & then DISPLAY=:99)"
+)
 
 
 @functools.cache
@@ -43,12 +47,12 @@ def check_offscreen_rendering() -> None:
     """Raise InputError (a setup problem the user fixes) saying what to install if
     Open3D's offscreen renderer cannot start here. Runs once per process, in a child
     process (a failing renderer may abort rather than raise)."""
-    result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise InputError("--render", f"Open3D's offscreen renderer cannot start "
-                                     f"({detail[0]}); {_INSTALL_HINT}")
+        raise InputError(
+            "--render", f"Open3D's offscreen renderer cannot start ({detail[0]}); {_INSTALL_HINT}"
+        )
 
 
 def open3d_intrinsic_matrix(intr: Intrinsics) -> np.ndarray:
@@ -96,8 +100,9 @@ class HeadlessRenderer:
         self._frame_names: list[str] = []
 
     def _add(self, name: str, geometry: o3d.t.geometry.Geometry) -> None:
-        material = self._line_material if isinstance(geometry, o3d.t.geometry.LineSet) \
-            else self._surface_material
+        material = (
+            self._line_material if isinstance(geometry, o3d.t.geometry.LineSet) else self._surface_material
+        )
         self._open().scene.add_geometry(name, geometry, material)
 
     def set_static(self, geometries: dict[str, o3d.t.geometry.Geometry]) -> None:
@@ -114,8 +119,9 @@ class HeadlessRenderer:
         for name, geometry in zip(self._frame_names, geometries.values()):
             self._add(name, geometry)
 
-    def render(self, intr: Intrinsics, world_from_cam: np.ndarray,
-               with_depth: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    def render(
+        self, intr: Intrinsics, world_from_cam: np.ndarray, with_depth: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The view of a camera with intrinsics `intr` (its size must be the renderer's)
         at pose `world_from_cam` ((4, 4) float64, OpenCV axes).
 
@@ -124,19 +130,20 @@ class HeadlessRenderer:
         rendering camera (inf where nothing is drawn), else None.
         """
         if (intr.width, intr.height) != (self.width, self.height):
-            raise ValueError(f"intrinsics are {intr.width}x{intr.height}, the renderer "
-                             f"{self.width}x{self.height}")
+            raise ValueError(
+                f"intrinsics are {intr.width}x{intr.height}, the renderer {self.width}x{self.height}"
+            )
         camera = self._open().scene.camera
-        camera.set_projection(open3d_intrinsic_matrix(intr), NEAR_CLIP_M, self._far_clip,
-                              self.width, self.height)
+        camera.set_projection(
+            open3d_intrinsic_matrix(intr), NEAR_CLIP_M, self._far_clip, self.width, self.height
+        )
         pose = np.asarray(world_from_cam, dtype=np.float64)
         eye, forward, down = pose[:3, 3], pose[:3, 2], pose[:3, 1]
         camera.look_at(eye + forward, eye, -down)
         colour = np.asarray(self._open().render_to_image())[..., :3].copy()
         if not with_depth:
             return colour, None
-        depth = np.asarray(self._open().render_to_depth_image(z_in_view_space=True),
-                           dtype=np.float32).copy()
+        depth = np.asarray(self._open().render_to_depth_image(z_in_view_space=True), dtype=np.float32).copy()
         return colour, depth
 
     def _open(self) -> rendering.OffscreenRenderer:

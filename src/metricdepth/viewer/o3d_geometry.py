@@ -19,7 +19,7 @@ from ..io.ply import PointCloud
 from .geometry import FrameGeometry, FrameMesh, Frustum
 
 FRUSTUM_COLOUR = (1.0, 0.55, 0.0)  # orange, RGB in [0, 1]
-UNCOLOURED_GREY = 160              # uint8 grey of points without colours
+UNCOLOURED_GREY = 160  # uint8 grey of points without colours
 
 
 def _unit_colours(colors: np.ndarray | None, count: int) -> np.ndarray:
@@ -30,6 +30,7 @@ def _unit_colours(colors: np.ndarray | None, count: int) -> np.ndarray:
 
 
 # -- tensor geometry (headless renderer) --------------------------------------------
+
 
 def _tensor(array: np.ndarray, dtype: npt.DTypeLike) -> o3d.core.Tensor:
     # Open3D's stubs list dtype and device as required; they default to the array's and CPU
@@ -45,21 +46,22 @@ def tensor_points(cloud: PointCloud) -> o3d.t.geometry.PointCloud:
 
 def tensor_mesh(mesh: FrameMesh) -> o3d.t.geometry.TriangleMesh:
     """`mesh` (vertices in metres, world frame) with vertex colours."""
-    result = o3d.t.geometry.TriangleMesh(_tensor(mesh.vertices, np.float32),
-                                         _tensor(mesh.triangles, np.int32))
+    result = o3d.t.geometry.TriangleMesh(
+        _tensor(mesh.vertices, np.float32), _tensor(mesh.triangles, np.int32)
+    )
     result.vertex.colors = _tensor(_unit_colours(mesh.colors, len(mesh.vertices)), np.float32)
     return result
 
 
 def tensor_lines(frustum: Frustum) -> o3d.t.geometry.LineSet:
     """`frustum` as lines in FRUSTUM_COLOUR."""
-    result = o3d.t.geometry.LineSet(_tensor(frustum.points, np.float32),
-                                    _tensor(frustum.lines, np.int32))
+    result = o3d.t.geometry.LineSet(_tensor(frustum.points, np.float32), _tensor(frustum.lines, np.int32))
     result.line.colors = _tensor(np.tile(FRUSTUM_COLOUR, (len(frustum.lines), 1)), np.float32)
     return result
 
 
 # -- legacy geometry (window) -------------------------------------------------------
+
 
 def legacy_points(cloud: PointCloud) -> o3d.geometry.PointCloud:
     """As `tensor_points`, for the legacy visualizer."""
@@ -70,23 +72,29 @@ def legacy_points(cloud: PointCloud) -> o3d.geometry.PointCloud:
 
 def legacy_mesh(mesh: FrameMesh) -> o3d.geometry.TriangleMesh:
     """As `tensor_mesh`, for the legacy visualizer."""
-    result = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(mesh.vertices.astype(np.float64)),
-                                       o3d.utility.Vector3iVector(mesh.triangles))
+    result = o3d.geometry.TriangleMesh(
+        o3d.utility.Vector3dVector(mesh.vertices.astype(np.float64)),
+        o3d.utility.Vector3iVector(mesh.triangles),
+    )
     result.vertex_colors = o3d.utility.Vector3dVector(
-        _unit_colours(mesh.colors, len(mesh.vertices)).astype(np.float64))
+        _unit_colours(mesh.colors, len(mesh.vertices)).astype(np.float64)
+    )
     return result
 
 
 def legacy_lines(frustum: Frustum) -> o3d.geometry.LineSet:
     """As `tensor_lines`, for the legacy visualizer."""
-    result = o3d.geometry.LineSet(o3d.utility.Vector3dVector(frustum.points),
-                                  o3d.utility.Vector2iVector(frustum.lines))
+    result = o3d.geometry.LineSet(
+        o3d.utility.Vector3dVector(frustum.points), o3d.utility.Vector2iVector(frustum.lines)
+    )
     result.paint_uniform_color(FRUSTUM_COLOUR)
     return result
 
 
-_BUILDERS = {True: (tensor_points, tensor_mesh, tensor_lines),
-             False: (legacy_points, legacy_mesh, legacy_lines)}
+_BUILDERS = {
+    True: (tensor_points, tensor_mesh, tensor_lines),
+    False: (legacy_points, legacy_mesh, legacy_lines),
+}
 
 
 def frame_geometries(frame: FrameGeometry, tensor: bool) -> dict[str, Any]:

@@ -41,19 +41,21 @@ from .window import has_display
 
 log = logging.getLogger(__name__)
 
-PREFETCH_FRAMES = 8          # frames the loader builds ahead of the one shown
-MAX_WINDOW_WIDTH = 1280      # pixels; larger videos get a window scaled down to this
-SPEED_FACTOR = 1.5           # one press of faster/slower multiplies/divides the speed by this
+PREFETCH_FRAMES = 8  # frames the loader builds ahead of the one shown
+MAX_WINDOW_WIDTH = 1280  # pixels; larger videos get a window scaled down to this
+SPEED_FACTOR = 1.5  # one press of faster/slower multiplies/divides the speed by this
 SPEED_RANGE = (1 / 16, 16.0)
-IDLE_SLEEP_S = 0.005         # GUI loop pause when there is nothing to do
+IDLE_SLEEP_S = 0.005  # GUI loop pause when there is nothing to do
 NEAR_CLIP_M = 0.01
-FAR_CLIP_FACTOR = 10.0       # far clip = this times the scene's far depth
+FAR_CLIP_FACTOR = 10.0  # far clip = this times the scene's far depth
 BACKGROUND_RGB = (0.0, 0.0, 0.0)
 
 # GLFW key codes (Open3D's legacy visualizer passes GLFW codes; letters are upper case).
 KEY_SPACE, KEY_RIGHT, KEY_LEFT, KEY_DOWN, KEY_UP = 32, 262, 263, 264, 265
-KEYS_HELP = ("Space pause/play | Right/. and Left/, step | Up/] faster, Down/[ slower | "
-             "R reset view | F follow camera | M points/mesh | P screenshot | Q quit")
+KEYS_HELP = (
+    "Space pause/play | Right/. and Left/, step | Up/] faster, Down/[ slower | "
+    "R reset view | F follow camera | M points/mesh | P screenshot | Q quit"
+)
 
 
 class FrameLoader:
@@ -158,16 +160,22 @@ class Player:
         self.width, self.height = window_size(source.width, source.height)
         if not has_display():
             # Without a display Open3D "opens" an invisible headless window and plays on.
-            raise InputError(None, "no display to open a window on (DISPLAY is not set); use "
-                                   "--render OUT.mp4 to render headless, or run under Xvfb")
+            raise InputError(
+                None,
+                "no display to open a window on (DISPLAY is not set); use "
+                "--render OUT.mp4 to render headless, or run under Xvfb",
+            )
         self._vis = o3d.visualization.VisualizerWithKeyCallback()
         title = f"{Path(source.colour_info.path).name} - view_3d"
         if not self._vis.create_window(title, self.width, self.height):
-            raise InputError(None, "cannot open a window (no display?); use --render OUT.mp4 "
-                                   "to render headless, or run under Xvfb")
+            raise InputError(
+                None,
+                "cannot open a window (no display?); use --render OUT.mp4 "
+                "to render headless, or run under Xvfb",
+            )
         options = self._vis.get_render_option()
         options.point_size = config.point_size
-        options.light_on = False           # show recorded colours as they are
+        options.light_on = False  # show recorded colours as they are
         options.mesh_show_back_face = True
         options.background_color = np.array(BACKGROUND_RGB)
         if source.background is not None:
@@ -246,7 +254,8 @@ class Player:
         scaled = intr.scaled(self.width, self.height)
         params = o3d.camera.PinholeCameraParameters()
         params.intrinsic = o3d.camera.PinholeCameraIntrinsic(
-            self.width, self.height, scaled.fx, scaled.fy, scaled.cx, scaled.cy)
+            self.width, self.height, scaled.fx, scaled.fy, scaled.cx, scaled.cy
+        )
         params.extrinsic = invert_pose(world_from_cam)
         control = self._vis.get_view_control()
         control.set_constant_z_near(NEAR_CLIP_M)
@@ -330,7 +339,9 @@ class Player:
 def _redrawing(action: Callable[[], object]) -> Callable[[object], bool]:
     """A key callback for Open3D: it is called with the visualizer, and returning True
     redraws."""
+
     def callback(_vis: object) -> bool:
         action()
         return True
+
     return callback

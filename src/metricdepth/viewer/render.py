@@ -51,17 +51,18 @@ class RenderCamera:
             raise InputError("--render_width", f"must be at least 2 pixels, got {width}")
         height = max(2, round(width * source.height / source.width))
         self.width, self.height = width, height
-        self._xfov = None if config.render_xfov is None \
-            else check_fov(config.render_xfov, "--render_xfov")
+        self._xfov = None if config.render_xfov is None else check_fov(config.render_xfov, "--render_xfov")
         self.fixed = any(v is not None for v in (config.x, config.y, config.z))
         self._fixed_pose: np.ndarray | None = None
         if self.fixed:
             eye = np.array([config.x or 0.0, config.y or 0.0, config.z or 0.0])
-            target = (_parse_point(config.look_at, "--look_at") if config.look_at is not None
-                      else self._scene_centre())
+            target = (
+                _parse_point(config.look_at, "--look_at")
+                if config.look_at is not None
+                else self._scene_centre()
+            )
             if np.linalg.norm(target - eye) < 1e-9:
-                raise InputError("--look_at", "the camera position and the point it looks "
-                                              "at are the same")
+                raise InputError("--look_at", "the camera position and the point it looks at are the same")
             self._fixed_pose = look_at(eye, target)
         elif config.look_at is not None:
             raise InputError("--look_at", "needs a fixed camera: give --x, --y and/or --z")
@@ -90,14 +91,17 @@ class RenderCamera:
         return np.asarray(self.source.world_from_cam[index])
 
 
-def render_views(source: FrameSource, camera: RenderCamera, with_depth: bool = True
-                 ) -> Generator[tuple[int, np.ndarray, np.ndarray | None], None, None]:
+def render_views(
+    source: FrameSource, camera: RenderCamera, with_depth: bool = True
+) -> Generator[tuple[int, np.ndarray, np.ndarray | None], None, None]:
     """Yield (frame index, colour (H, W, 3) uint8 RGB, z-depth (H, W) float32 metres, inf
     where nothing is drawn; None unless `with_depth`) for every shown frame."""
     config = source.config
     style = source.style()
-    with HeadlessRenderer(camera.width, camera.height, config.point_size, source.far_m) \
-            as renderer, source.open() as reader:
+    with (
+        HeadlessRenderer(camera.width, camera.height, config.point_size, source.far_m) as renderer,
+        source.open() as reader,
+    ):
         if source.background is not None:
             renderer.set_static({"background": tensor_points(source.background)})
         for index in source.frame_indices:
@@ -112,16 +116,29 @@ def render_to_file(source: FrameSource) -> Path:
     assert config.render is not None  # view_3d calls this only with --render
     out = check_render_output(Path(config.render), len(source.frame_indices), config.overwrite)
     camera = RenderCamera(source)
-    log.info("rendering %d frames at %dx%d, camera %s", len(source.frame_indices), camera.width,
-             camera.height, "fixed" if camera.fixed else "following the recorded camera")
+    log.info(
+        "rendering %d frames at %dx%d, camera %s",
+        len(source.frame_indices),
+        camera.width,
+        camera.height,
+        "fixed" if camera.fixed else "following the recorded camera",
+    )
     views = render_views(source, camera, with_depth=False)
     if out.suffix.lower() == IMAGE_SUFFIX:
         with closing(views):
             _, colour, _ = next(views)
         return write_png(out, colour, config.overwrite)
-    with closing(views), open_video_writer(out, camera.width, camera.height, source.colour_info.fps,
-                           overwrite=config.overwrite,
-                           expected_frames=len(source.frame_indices)) as writer:
+    with (
+        closing(views),
+        open_video_writer(
+            out,
+            camera.width,
+            camera.height,
+            source.colour_info.fps,
+            overwrite=config.overwrite,
+            expected_frames=len(source.frame_indices),
+        ) as writer,
+    ):
         for _, colour, _ in progress(views, total=len(source.frame_indices), desc="render"):
             writer.write(colour)
     return writer.path

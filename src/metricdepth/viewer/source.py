@@ -46,15 +46,22 @@ class ViewerFrame:
 
     def geometry(self, style: DrawStyle) -> FrameGeometry:
         """What is drawn for this frame in `style`."""
-        return build_frame_geometry(self.index, self.colour, self.depth, self.keep,
-                                    self.intrinsics, self.world_from_cam, style)
+        return build_frame_geometry(
+            self.index, self.colour, self.depth, self.keep, self.intrinsics, self.world_from_cam, style
+        )
 
 
-def _xfovs(config: ViewerConfig, depth_path: Path, width: int, height: int,
-           frame_count: int) -> np.ndarray:
+def _xfovs(config: ViewerConfig, depth_path: Path, width: int, height: int, frame_count: int) -> np.ndarray:
     """(N,) float64 full horizontal FOV of every frame, degrees, from the flags or file."""
-    return resolve_xfovs(frame_count, width, height, xfov=config.xfov, yfov=config.yfov,
-                         xfov_file=config.xfov_file, depth_video=depth_path)
+    return resolve_xfovs(
+        frame_count,
+        width,
+        height,
+        xfov=config.xfov,
+        yfov=config.yfov,
+        xfov_file=config.xfov_file,
+        depth_video=depth_path,
+    )
 
 
 class FrameSource:
@@ -64,11 +71,15 @@ class FrameSource:
     def __init__(self, config: ViewerConfig):
         self.config = config
         colour = probe(config.color_video)
-        depth_path = Path(config.depth_video) if config.depth_video is not None \
+        depth_path = (
+            Path(config.depth_video)
+            if config.depth_video is not None
             else naming.output_path(colour.path, naming.DEPTH)
+        )
         if config.depth_video is None and not depth_path.exists():
-            raise InputError("--depth_video", f"not given, and there is no {depth_path.name} "
-                                              "beside the colour video")
+            raise InputError(
+                "--depth_video", f"not given, and there is no {depth_path.name} beside the colour video"
+            )
         if not config.max_depth > 0:
             raise InputError("--max_depth", f"must be positive, got {config.max_depth}")
         depth = DepthVideoReader(depth_path, config.max_depth)
@@ -81,12 +92,16 @@ class FrameSource:
             check_matching(colour, self.mask_info, "mask video")
         n = colour.frame_count
         self.xfovs = _xfovs(config, depth_path, colour.width, colour.height, n)
-        self.world_from_cam = (read_transformations(config.transformation_file, n)
-                               if config.transformation_file is not None
-                               else np.broadcast_to(np.eye(4), (n, 4, 4)))
+        self.world_from_cam = (
+            read_transformations(config.transformation_file, n)
+            if config.transformation_file is not None
+            else np.broadcast_to(np.eye(4), (n, 4, 4))
+        )
         self.background: PointCloud | None = (
             merge_clouds([read_ply(path) for path in config.background_ply])
-            if config.background_ply else None)
+            if config.background_ply
+            else None
+        )
         self.first, self.stop = self._frame_range(n)
 
     def _frame_range(self, frame_count: int) -> tuple[int, int]:
@@ -94,16 +109,23 @@ class FrameSource:
         config = self.config
         if config.draw_frame is not None:
             if not 0 <= config.draw_frame < frame_count:
-                raise InputError("--draw_frame", f"frame {config.draw_frame} is outside the "
-                                                 f"video's frames 0..{frame_count - 1}")
+                raise InputError(
+                    "--draw_frame",
+                    f"frame {config.draw_frame} is outside the video's frames 0..{frame_count - 1}",
+                )
             return config.draw_frame, config.draw_frame + 1
         if not 0 <= config.start_frame < frame_count:
-            raise InputError("--start_frame", f"frame {config.start_frame} is outside the "
-                                              f"video's frames 0..{frame_count - 1}")
+            raise InputError(
+                "--start_frame",
+                f"frame {config.start_frame} is outside the video's frames 0..{frame_count - 1}",
+            )
         if config.max_frames is not None and config.max_frames < 1:
             raise InputError("--max_frames", f"must be at least 1, got {config.max_frames}")
-        stop = frame_count if config.max_frames is None \
+        stop = (
+            frame_count
+            if config.max_frames is None
             else min(frame_count, config.start_frame + config.max_frames)
+        )
         return config.start_frame, stop
 
     @property
@@ -128,8 +150,13 @@ class FrameSource:
     def style(self, mesh: bool | None = None) -> DrawStyle:
         """The drawing style the config asks for (`mesh` overrides --mesh)."""
         config = self.config
-        return DrawStyle(config.mesh if mesh is None else mesh, config.remove_edges,
-                         config.edge_angle, self.far_m, config.show_camera)
+        return DrawStyle(
+            config.mesh if mesh is None else mesh,
+            config.remove_edges,
+            config.edge_angle,
+            self.far_m,
+            config.show_camera,
+        )
 
     def intrinsics(self, index: int) -> Intrinsics:
         """The pinhole camera of frame `index`."""
@@ -146,10 +173,10 @@ class FrameReader:
     def __init__(self, source: FrameSource):
         self.source = source
         self._colour = VideoReader(source.colour_info.path, source.colour_info)
-        self._depth = DepthVideoReader(source.depth_info.path, source.config.max_depth,
-                                       source.depth_info)
-        self._mask = (MaskVideoReader(source.mask_info.path, source.mask_info)
-                      if source.mask_info is not None else None)
+        self._depth = DepthVideoReader(source.depth_info.path, source.config.max_depth, source.depth_info)
+        self._mask = (
+            MaskVideoReader(source.mask_info.path, source.mask_info) if source.mask_info is not None else None
+        )
 
     def read(self, index: int) -> ViewerFrame:
         source = self.source
@@ -158,8 +185,14 @@ class FrameReader:
             keep = self._mask.read(index)
             if source.config.invert_mask:
                 keep = ~keep
-        return ViewerFrame(index, self._colour.read(index), self._depth.read(index), keep,
-                           source.intrinsics(index), np.asarray(source.world_from_cam[index]))
+        return ViewerFrame(
+            index,
+            self._colour.read(index),
+            self._depth.read(index),
+            keep,
+            source.intrinsics(index),
+            np.asarray(source.world_from_cam[index]),
+        )
 
     def close(self) -> None:
         for reader in (self._colour, self._depth, self._mask):

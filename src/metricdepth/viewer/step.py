@@ -25,17 +25,22 @@ def view_3d(config: ViewerConfig) -> list[Path]:
     source = FrameSource(config)
     if config.export_ply is not None:
         from .export import export_ply
+
         return export_ply(source)
     if config.render is not None:
         from .render import render_to_file
+
         return [render_to_file(source)]
     if not has_display():
         log.warning(NO_DISPLAY)
         return []
     if any(v is not None for v in (config.x, config.y, config.z, config.look_at)):
-        log.warning("--x/--y/--z/--look_at place the camera only with --render; the window "
-                    "starts at the recorded camera (drag to move)")
+        log.warning(
+            "--x/--y/--z/--look_at place the camera only with --render; the window "
+            "starts at the recorded camera (drag to move)"
+        )
     from .playback import Player
+
     with Player(source) as player:
         player.run()
     return []

@@ -27,8 +27,9 @@ def check_render_output(path: Path, frame_count: int, overwrite: bool) -> Path:
     if suffix not in (*VIDEO_SUFFIXES, IMAGE_SUFFIX):
         raise InputError(path, f"--render: unknown extension {suffix!r}; use .mp4, .mkv or .png")
     if suffix == IMAGE_SUFFIX and frame_count != 1:
-        raise InputError(path, f"--render: a .png holds one frame, {frame_count} were asked "
-                               "for; give --draw_frame N")
+        raise InputError(
+            path, f"--render: a .png holds one frame, {frame_count} were asked for; give --draw_frame N"
+        )
     return check_writable(path, overwrite)
 
 
@@ -40,11 +41,10 @@ def write_png(path: Path, rgb: np.ndarray, overwrite: bool) -> Path:
     return path
 
 
-def open_video_writer(path: Path, width: int, height: int, fps: Fraction, *,
-                      overwrite: bool, expected_frames: int) -> Mp4Writer | VideoWriter:
+def open_video_writer(
+    path: Path, width: int, height: int, fps: Fraction, *, overwrite: bool, expected_frames: int
+) -> Mp4Writer | VideoWriter:
     """An MP4 (H.264) or, for .mkv, a lossless FFV1 writer of RGB frames."""
     if path.suffix.lower() == ".mkv":
-        return VideoWriter(path, width, height, fps, overwrite=overwrite,
-                           expected_frames=expected_frames)
-    return Mp4Writer(path, width, height, fps, overwrite=overwrite,
-                     expected_frames=expected_frames)
+        return VideoWriter(path, width, height, fps, overwrite=overwrite, expected_frames=expected_frames)
+    return Mp4Writer(path, width, height, fps, overwrite=overwrite, expected_frames=expected_frames)

@@ -23,7 +23,8 @@ NO_DISPLAY = "no display: skipping the point-cloud window; use view_3d.py --rend
 def has_display() -> bool:
     """Whether a window can be opened: always off Linux, else DISPLAY or WAYLAND_DISPLAY."""
     return not sys.platform.startswith("linux") or bool(
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def merge_clouds(clouds: Sequence[PointCloud]) -> PointCloud:
@@ -31,9 +32,11 @@ def merge_clouds(clouds: Sequence[PointCloud]) -> PointCloud:
     cloud has them)."""
     colors = [c.colors for c in clouds if c.colors is not None]
     ids = [c.ids for c in clouds if c.ids is not None]
-    return PointCloud(np.concatenate([c.points for c in clouds]) if clouds else np.zeros((0, 3)),
-                      np.concatenate(colors) if clouds and len(colors) == len(clouds) else None,
-                      np.concatenate(ids) if clouds and len(ids) == len(clouds) else None)
+    return PointCloud(
+        np.concatenate([c.points for c in clouds]) if clouds else np.zeros((0, 3)),
+        np.concatenate(colors) if clouds and len(colors) == len(clouds) else None,
+        np.concatenate(ids) if clouds and len(ids) == len(clouds) else None,
+    )
 
 
 def show_point_clouds(clouds: Sequence[PointCloud], title: str) -> bool:
@@ -45,5 +48,6 @@ def show_point_clouds(clouds: Sequence[PointCloud], title: str) -> bool:
     import open3d as o3d
 
     from .o3d_geometry import legacy_points
+
     o3d.visualization.draw_geometries([legacy_points(c) for c in clouds], window_name=title)
     return True

@@ -17,8 +17,10 @@ import numpy as np
 from ...errors import InputError
 from ..base import BackendOptions, DepthBackend, DepthFrame, resolve_device
 
-INSTALL_HINT = ("install it into .venv from github.com/ByteDance-Seed/Depth-Anything-3 "
-                "(pip install -e . in a clone), then rerun")
+INSTALL_HINT = (
+    "install it into .venv from github.com/ByteDance-Seed/Depth-Anything-3 "
+    "(pip install -e . in a clone), then rerun"
+)
 
 
 class DA3Backend(DepthBackend):
@@ -49,10 +51,14 @@ def build(checkpoint: str | None, options: BackendOptions) -> DA3Backend:
     try:
         from depth_anything_3.api import DepthAnything3
     except ImportError:
-        raise InputError("--backend", f"da3 needs the depth_anything_3 package, which is not "
-                         f"installed; {INSTALL_HINT}") from None
+        raise InputError(
+            "--backend", f"da3 needs the depth_anything_3 package, which is not installed; {INSTALL_HINT}"
+        ) from None
     if checkpoint is None:
-        raise InputError("--checkpoint", "da3 has no default weights (most are CC-BY-NC); pass "
-                         "--checkpoint with a Hub id or folder, e.g. depth-anything/DA3NESTED-GIANT-LARGE")
+        raise InputError(
+            "--checkpoint",
+            "da3 has no default weights (most are CC-BY-NC); pass "
+            "--checkpoint with a Hub id or folder, e.g. depth-anything/DA3NESTED-GIANT-LARGE",
+        )
     model = DepthAnything3.from_pretrained(checkpoint).to(resolve_device(options.device)).eval()
     return DA3Backend(model, options, f"da3:{checkpoint}", metric="nested" in checkpoint.lower())

@@ -44,12 +44,15 @@ class DepthProBackend(DepthBackend):
         config = model.config
         self.network_size = round(config.patch_size / min(config.scaled_images_ratios))
         if options.input_size and options.input_size != self.network_size:
-            log.warning("depthpro: --input_size %d ignored; this model takes %d x %d",
-                        options.input_size, self.network_size, self.network_size)
+            log.warning(
+                "depthpro: --input_size %d ignored; this model takes %d x %d",
+                options.input_size,
+                self.network_size,
+                self.network_size,
+            )
         self.estimates_fov = bool(model.use_fov_model)
         if options.xfov is None and not self.estimates_fov:
-            raise InputError("--xfov", "this Depth Pro checkpoint has no FOV head; give --xfov "
-                             "or --yfov")
+            raise InputError("--xfov", "this Depth Pro checkpoint has no FOV head; give --xfov or --yfov")
         self.device = resolve_device(options.device)
         self.dtype = torch_dtype(self.device, options.fp32)
         self.model = model.to(self.device, self.dtype)
@@ -71,8 +74,11 @@ class DepthProBackend(DepthBackend):
             pixels = prepare_depthpro(frames, self.network_size, self.device).to(self.dtype)
             output = self.model(pixel_values=pixels)
             canonical = resize_prediction(output.predicted_depth, height, width, "bilinear")
-            fovs = (output.field_of_view.float().cpu().numpy() if output.field_of_view is not None
-                    else [None] * len(frames))
+            fovs = (
+                output.field_of_view.float().cpu().numpy()
+                if output.field_of_view is not None
+                else [None] * len(frames)
+            )
         results = []
         for inverse, estimate in zip(canonical, fovs):
             xfov = None if estimate is None else self._fov(float(estimate))
@@ -85,9 +91,13 @@ class DepthProBackend(DepthBackend):
 
 
 def build(checkpoint: str | None, options: BackendOptions) -> DepthProBackend:
-    path = resolve_checkpoint(checkpoint, None, "depthpro",
-                              f"the published weights are under Apple's research licence; "
-                              f"pass --checkpoint {PUBLISHED_REPO} (or a local copy) to use them")
+    path = resolve_checkpoint(
+        checkpoint,
+        None,
+        "depthpro",
+        f"the published weights are under Apple's research licence; "
+        f"pass --checkpoint {PUBLISHED_REPO} (or a local copy) to use them",
+    )
     from transformers import DepthProConfig, DepthProForDepthEstimation
 
     model = load_hf_model(path, DepthProForDepthEstimation, DepthProConfig, "depthpro")

@@ -35,8 +35,9 @@ def list_depth_frames(folder: Path) -> list[Path]:
     """The folder's depth images in frame order; InputError if none or mixed formats."""
     if not folder.is_dir():
         raise InputError(folder, "depth frame folder not found")
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file()),
-                   key=_natural_key)
+    files = sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file()), key=_natural_key
+    )
     if not files:
         raise InputError(folder, "holds no .png or .exr depth frames")
     kinds = {p.suffix.lower() for p in files}
@@ -54,8 +55,11 @@ def read_depth_frame(path: Path, scale: float) -> tuple[np.ndarray, np.ndarray]:
         if image is None:
             raise InputError(path, "not a readable PNG")
         if image.dtype != np.uint16 or image.ndim != 2:
-            raise InputError(path, f"not a single-channel 16-bit PNG (got {image.dtype}, "
-                             f"{image.shape[2] if image.ndim == 3 else 1} channels)")
+            raise InputError(
+                path,
+                f"not a single-channel 16-bit PNG (got {image.dtype}, "
+                f"{image.shape[2] if image.ndim == 3 else 1} channels)",
+            )
         values = image
     depth = validate_depth(values.astype(np.float64) * scale, path)
     return depth, depth == 0
@@ -75,8 +79,9 @@ class FramesBackend(DepthBackend):
         if not self.scale > 0:
             raise InputError("--depth_scale", f"must be positive, got {self.scale}")
         if options.frame_count is not None and len(self.files) != options.frame_count:
-            raise InputError(folder, f"has {len(self.files)} depth frames, the colour video has "
-                             f"{options.frame_count}")
+            raise InputError(
+                folder, f"has {len(self.files)} depth frames, the colour video has {options.frame_count}"
+            )
         super().__init__(options, f"frames:{folder} x {self.scale:g} m")
 
     def infer(self, frames: np.ndarray, indices: np.ndarray) -> list[DepthFrame]:
@@ -85,8 +90,11 @@ class FramesBackend(DepthBackend):
             path = self.files[int(index)]
             depth, invalid = read_depth_frame(path, self.scale)
             if depth.shape != frame.shape[:2]:
-                raise InputError(path, f"depth frame is {depth.shape[1]}x{depth.shape[0]}, the "
-                                 f"colour video is {frame.shape[1]}x{frame.shape[0]}")
+                raise InputError(
+                    path,
+                    f"depth frame is {depth.shape[1]}x{depth.shape[0]}, the "
+                    f"colour video is {frame.shape[1]}x{frame.shape[0]}",
+                )
             results.append(DepthFrame(depth, invalid))
         return results
 

@@ -36,8 +36,7 @@ class VDABackend(DepthBackend):
     temporal = True
     estimates_fov = False
 
-    def __init__(self, predictor, options: BackendOptions, description: str, name: str,
-                 streaming: bool):
+    def __init__(self, predictor, options: BackendOptions, description: str, name: str, streaming: bool):
         super().__init__(options, description)
         self.name = name
         self.predictor = predictor
@@ -60,7 +59,7 @@ class VDABackend(DepthBackend):
         return {STATE_PREFIX + k: v for k, v in self.predictor.state().items()}
 
     def restore(self, state: dict[str, Any]) -> None:
-        own = {k[len(STATE_PREFIX):]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
+        own = {k[len(STATE_PREFIX) :]: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
         if own:
             self.predictor.restore(own)
             self._restored = True
@@ -91,11 +90,17 @@ def _build(checkpoint: str | None, options: BackendOptions, metric: bool, name: 
     path = find_vda_checkpoint(local, options.model_size or "vits", metric=metric)
     model = load_vda_checkpoint(path, _config_beside(path, metric), metric=metric)
     device = resolve_device(options.device)
-    predictor = VDAPredictor(model, input_size=options.input_size or DEFAULT_INPUT_SIZE,
-                             device=device, fp32=options.fp32)
+    predictor = VDAPredictor(
+        model, input_size=options.input_size or DEFAULT_INPUT_SIZE, device=device, fp32=options.fp32
+    )
     streaming = bool(options.extra.get("vda_streaming", False))
-    return VDABackend(predictor, options, f"{name}:{checkpoint or path.name}"
-                      f"{' streaming' if streaming else ''}", name, streaming)
+    return VDABackend(
+        predictor,
+        options,
+        f"{name}:{checkpoint or path.name}{' streaming' if streaming else ''}",
+        name,
+        streaming,
+    )
 
 
 def build_relative(checkpoint: str | None, options: BackendOptions) -> VDABackend:

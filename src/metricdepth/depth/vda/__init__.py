@@ -20,7 +20,23 @@ from .predictor import VDAPredictor
 from .preprocess import DEFAULT_INPUT_SIZE, network_size, preprocess_frame
 from .stitching import OVERLAP, STEP, WINDOW, fit_scale_shift
 
-__all__ = ["CHECKPOINTS", "DEFAULT_INPUT_SIZE", "ENCODERS", "OVERLAP", "STEP", "WINDOW",
-           "VDACheckpoint", "VDAConfig", "VDAPredictor", "VideoDepthAnything", "build_vda",
-           "check_state_dict", "find_vda_checkpoint", "fit_scale_shift", "load_vda_checkpoint",
-           "network_size", "preprocess_frame", "read_state_dict"]
+__all__ = [
+    "CHECKPOINTS",
+    "DEFAULT_INPUT_SIZE",
+    "ENCODERS",
+    "OVERLAP",
+    "STEP",
+    "WINDOW",
+    "VDACheckpoint",
+    "VDAConfig",
+    "VDAPredictor",
+    "VideoDepthAnything",
+    "build_vda",
+    "check_state_dict",
+    "find_vda_checkpoint",
+    "fit_scale_shift",
+    "load_vda_checkpoint",
+    "network_size",
+    "preprocess_frame",
+    "read_state_dict",
+]

@@ -50,7 +50,8 @@ def _published() -> dict[tuple[str, bool], VDACheckpoint]:
             prefix = "metric_" if metric else ""
             repo = f"depth-anything/{'Metric-' if metric else ''}Video-Depth-Anything-{name}"
             table[encoder, metric] = VDACheckpoint(
-                encoder, metric, repo, f"{prefix}video_depth_anything_{encoder}.pth", licence)
+                encoder, metric, repo, f"{prefix}video_depth_anything_{encoder}.pth", licence
+            )
     return table
 
 
@@ -59,8 +60,12 @@ CHECKPOINTS: dict[tuple[str, bool], VDACheckpoint] = _published()
 _WIDTHS = {384: "vits", 768: "vitb", 1024: "vitl"}
 
 
-def find_vda_checkpoint(checkpoint: str | Path | None, encoder: str = "vits",
-                        metric: bool = False, cache_dir: str | Path | None = None) -> Path:
+def find_vda_checkpoint(
+    checkpoint: str | Path | None,
+    encoder: str = "vits",
+    metric: bool = False,
+    cache_dir: str | Path | None = None,
+) -> Path:
     """The weights file to use.
 
     checkpoint: a file (used as is), a folder (searched for the published file name, or
@@ -83,14 +88,20 @@ def find_vda_checkpoint(checkpoint: str | Path | None, encoder: str = "vits",
             raise InputError(path, f"holds no {info.filename}; download it from {info.url}")
         raise InputError(path, "does not exist")
     if info.licence != PERMISSIVE:
-        raise InputError("--checkpoint", f"{info.repo} is licensed {info.licence} "
-                         "(non-commercial): download it yourself from "
-                         f"{info.url} and pass --checkpoint FILE")
+        raise InputError(
+            "--checkpoint",
+            f"{info.repo} is licensed {info.licence} "
+            "(non-commercial): download it yourself from "
+            f"{info.url} and pass --checkpoint FILE",
+        )
     cached = _hf_cached(info, cache_dir)
     if cached is None:
-        raise InputError("--checkpoint", f"{info.filename} is not in the Hugging Face cache; "
-                         "run install.sh --models small when online, or download "
-                         f"{info.url} and pass --checkpoint FILE")
+        raise InputError(
+            "--checkpoint",
+            f"{info.filename} is not in the Hugging Face cache; "
+            "run install.sh --models small when online, or download "
+            f"{info.url} and pass --checkpoint FILE",
+        )
     return cached
 
 
@@ -100,8 +111,9 @@ def _hf_cached(info: VDACheckpoint, cache_dir: str | Path | None) -> Path | None
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    found = try_to_load_from_cache(info.repo, info.filename,
-                                   cache_dir=None if cache_dir is None else str(cache_dir))
+    found = try_to_load_from_cache(
+        info.repo, info.filename, cache_dir=None if cache_dir is None else str(cache_dir)
+    )
     return Path(found) if isinstance(found, str) else None
 
 
@@ -113,41 +125,55 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
+
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any unreadable file: say which and why, in one line
-        raise InputError(path, f"is not a readable checkpoint ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise InputError(
+            path,
+            f"is not a readable checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})",
+        ) from None
     if not isinstance(state, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise InputError(path, "is not a flat state dict of tensors (a VDA checkpoint is)")
     return dict(state)
 
 
-def config_from_state_dict(state: Mapping[str, torch.Tensor], source: str,
-                           metric: bool = False) -> VDAConfig:
+def config_from_state_dict(state: Mapping[str, torch.Tensor], source: str, metric: bool = False) -> VDAConfig:
     """The published VDAConfig whose ViT width matches `state` (pretrained.pos_embed)."""
     embed = state.get("pretrained.pos_embed")
     encoder = None if embed is None or embed.ndim != 3 else _WIDTHS.get(int(embed.shape[-1]))
     if encoder is None:
         shape = None if embed is None else list(embed.shape)
-        raise InputError(source, "is not a Video Depth Anything checkpoint "
-                         f"(pretrained.pos_embed: {shape}; expected width 384, 768 or 1024)")
+        raise InputError(
+            source,
+            "is not a Video Depth Anything checkpoint "
+            f"(pretrained.pos_embed: {shape}; expected width 384, 768 or 1024)",
+        )
     return VDAConfig(encoder, metric=metric)
 
 
-def check_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tensor],
-                     source: str, what: str) -> None:
+def check_state_dict(
+    model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str, what: str
+) -> None:
     """Raise InputError naming the missing, unexpected and mis-shaped keys, if any."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
-              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    shapes = [
+        f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
     problems = []
-    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                        ("shape mismatches", shapes)):
+    for label, keys in (
+        ("missing keys", missing),
+        ("unexpected keys", unexpected),
+        ("shape mismatches", shapes),
+    ):
         if keys:
             more = f", ... ({len(keys)} in all)" if len(keys) > NAMED_KEYS else ""
             problems.append(f"{label}: {', '.join(keys[:NAMED_KEYS])}{more}")
@@ -155,9 +181,12 @@ def check_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tensor],
         raise InputError(source, f"does not fit {what}; " + "; ".join(problems))
 
 
-def load_vda_checkpoint(path_or_state_dict: str | Path | Mapping[str, torch.Tensor],
-                        config: VDAConfig | None = None, *,
-                        metric: bool | None = None) -> VideoDepthAnything:
+def load_vda_checkpoint(
+    path_or_state_dict: str | Path | Mapping[str, torch.Tensor],
+    config: VDAConfig | None = None,
+    *,
+    metric: bool | None = None,
+) -> VideoDepthAnything:
     """A VideoDepthAnything with the weights of a checkpoint, loaded strictly.
 
     path_or_state_dict: a .pth / .safetensors file or an already loaded state dict.

@@ -96,7 +96,7 @@ class DinoVisionTransformer(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=ENCODER_LN_EPS)
         # Random start values (only untrained test models keep them); uniform with std
         # 0.02 for the position table.
-        nn.init.uniform_(self.pos_embed, -0.02 * 3 ** 0.5, 0.02 * 3 ** 0.5)
+        nn.init.uniform_(self.pos_embed, -0.02 * 3**0.5, 0.02 * 3**0.5)
         nn.init.uniform_(self.cls_token, -1e-6, 1e-6)
 
     def position_table(self, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
@@ -108,12 +108,14 @@ class DinoVisionTransformer(nn.Module):
         table = self.pos_embed.float()
         cls_pos, grid = table[:, :1], table[:, 1:]
         grid = grid.reshape(1, POS_GRID, POS_GRID, self.dim).permute(0, 3, 1, 2)
-        grid = F.interpolate(grid, mode="bicubic", align_corners=False,
-                             scale_factor=((gh + POS_INTERPOLATE_OFFSET) / POS_GRID,
-                                           (gw + POS_INTERPOLATE_OFFSET) / POS_GRID))
+        grid = F.interpolate(
+            grid,
+            mode="bicubic",
+            align_corners=False,
+            scale_factor=((gh + POS_INTERPOLATE_OFFSET) / POS_GRID, (gw + POS_INTERPOLATE_OFFSET) / POS_GRID),
+        )
         if grid.shape[-2:] != (gh, gw):
-            raise RuntimeError(f"position table resampled to {tuple(grid.shape[-2:])}, "
-                               f"expected {(gh, gw)}")
+            raise RuntimeError(f"position table resampled to {tuple(grid.shape[-2:])}, expected {(gh, gw)}")
         grid = grid.permute(0, 2, 3, 1).reshape(1, gh * gw, self.dim)
         return torch.cat([cls_pos, grid], dim=1).to(dtype)
 

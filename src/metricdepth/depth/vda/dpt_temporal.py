@@ -41,8 +41,9 @@ class FeatureFusionBlock(nn.Module):
         self.resConfUnit1 = ResidualConvUnit(features)  # noqa: N815 (checkpoint name)
         self.resConfUnit2 = ResidualConvUnit(features)  # noqa: N815 (checkpoint name)
 
-    def forward(self, x: torch.Tensor, skip: torch.Tensor | None = None,
-                size: tuple[int, int] | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, skip: torch.Tensor | None = None, size: tuple[int, int] | None = None
+    ) -> torch.Tensor:
         if skip is not None:
             x = x + self.resConfUnit1(skip)
         return self.out_conv(_resize(self.resConfUnit2(x), size))
@@ -52,14 +53,17 @@ class Scratch(nn.Module):
     def __init__(self, in_channels: tuple[int, int, int, int], features: int):
         super().__init__()
         for level, channels in enumerate(in_channels, start=1):
-            setattr(self, f"layer{level}_rn",
-                    nn.Conv2d(channels, features, 3, padding=1, bias=False))
+            setattr(self, f"layer{level}_rn", nn.Conv2d(channels, features, 3, padding=1, bias=False))
         for level in range(1, 5):
             setattr(self, f"refinenet{level}", FeatureFusionBlock(features))
         self.output_conv1 = nn.Conv2d(features, features // 2, 3, padding=1)
         self.output_conv2 = nn.Sequential(
-            nn.Conv2d(features // 2, HEAD_HIDDEN, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(HEAD_HIDDEN, 1, 1), nn.ReLU(), nn.Identity())
+            nn.Conv2d(features // 2, HEAD_HIDDEN, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(HEAD_HIDDEN, 1, 1),
+            nn.ReLU(),
+            nn.Identity(),
+        )
 
 
 class DPTHeadTemporal(nn.Module):
@@ -72,18 +76,24 @@ class DPTHeadTemporal(nn.Module):
         super().__init__()
         c1, c2, c3, c4 = out_channels
         self.projects = nn.ModuleList(nn.Conv2d(in_dim, c, 1) for c in out_channels)
-        self.resize_layers = nn.ModuleList([
-            nn.ConvTranspose2d(c1, c1, kernel_size=4, stride=4),
-            nn.ConvTranspose2d(c2, c2, kernel_size=2, stride=2),
-            nn.Identity(),
-            nn.Conv2d(c4, c4, kernel_size=3, stride=2, padding=1)])
+        self.resize_layers = nn.ModuleList(
+            [
+                nn.ConvTranspose2d(c1, c1, kernel_size=4, stride=4),
+                nn.ConvTranspose2d(c2, c2, kernel_size=2, stride=2),
+                nn.Identity(),
+                nn.Conv2d(c4, c4, kernel_size=3, stride=2, padding=1),
+            ]
+        )
         self.scratch = Scratch(out_channels, features)
-        self.motion_modules = nn.ModuleList(
-            MotionModule(c) for c in (c3, c4, features, features))
+        self.motion_modules = nn.ModuleList(MotionModule(c) for c in (c3, c4, features, features))
 
-    def forward(self, tokens: list[torch.Tensor], grid: tuple[int, int], frames: int,
-                contexts: list[torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self,
+        tokens: list[torch.Tensor],
+        grid: tuple[int, int],
+        frames: int,
+        contexts: list[torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """tokens: four (N, gh*gw, D) tapped token maps, N = B*T frames, frame-minor.
         grid: (gh, gw). frames: T. contexts: 8 cached (B*h*w, Tc, C) normed inputs, one per
         temporal attention layer (mm0 layer 0, mm0 layer 1, mm1 layer 0, ...), or None.
@@ -97,8 +107,11 @@ class DPTHeadTemporal(nn.Module):
         states: list[torch.Tensor] = []
 
         def temporal(index: int, x: torch.Tensor) -> torch.Tensor:
-            layer_contexts = None if contexts is None else \
-                contexts[ATTENTION_LAYERS * index: ATTENTION_LAYERS * (index + 1)]
+            layer_contexts = (
+                None
+                if contexts is None
+                else contexts[ATTENTION_LAYERS * index : ATTENTION_LAYERS * (index + 1)]
+            )
             clip = x.unflatten(0, (-1, frames)).transpose(1, 2)
             out, layer_states = self.motion_modules[index](clip, layer_contexts)
             states.extend(layer_states)
@@ -111,14 +124,20 @@ class DPTHeadTemporal(nn.Module):
         path4 = temporal(2, s.refinenet4(rn4, size=rn3.shape[2:]))
         path3 = temporal(3, s.refinenet3(path4, rn3, size=rn2.shape[2:]))
         out_size = (gh * PATCH_SIZE, gw * PATCH_SIZE)
-        group = FRAME_GROUP if path3.shape[0] > FRAME_GROUP and \
-            path3.shape[0] % FRAME_GROUP == 0 else path3.shape[0]
-        outs = [self._finish(path3[i:i + group], rn2[i:i + group], rn1[i:i + group], out_size)
-                for i in range(0, path3.shape[0], group)]
+        group = (
+            FRAME_GROUP
+            if path3.shape[0] > FRAME_GROUP and path3.shape[0] % FRAME_GROUP == 0
+            else path3.shape[0]
+        )
+        outs = [
+            self._finish(path3[i : i + group], rn2[i : i + group], rn1[i : i + group], out_size)
+            for i in range(0, path3.shape[0], group)
+        ]
         return torch.cat(outs), states
 
-    def _finish(self, path3: torch.Tensor, rn2: torch.Tensor, rn1: torch.Tensor,
-                out_size: tuple[int, int]) -> torch.Tensor:
+    def _finish(
+        self, path3: torch.Tensor, rn2: torch.Tensor, rn1: torch.Tensor, out_size: tuple[int, int]
+    ) -> torch.Tensor:
         s = self.scratch
         path2 = s.refinenet2(path3, rn2, size=rn1.shape[2:])
         path1 = s.refinenet1(path2, rn1)

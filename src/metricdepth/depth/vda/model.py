@@ -58,9 +58,14 @@ class VDAConfig:
         """Every size of the network: the overrides, else the published size's."""
         dim, depth, taps, features, out_channels = _SIZES[self.encoder]
         dim = self.embed_dim or dim
-        return VDASizes(dim, self.depth or depth, self.heads or dim // VIT_HEAD_DIM,
-                        self.taps or taps, self.features or features,
-                        self.out_channels or out_channels)
+        return VDASizes(
+            dim,
+            self.depth or depth,
+            self.heads or dim // VIT_HEAD_DIM,
+            self.taps or taps,
+            self.features or features,
+            self.out_channels or out_channels,
+        )
 
     def resolved(self) -> VDAConfig:
         """The config with every size field filled in."""
@@ -90,16 +95,19 @@ class VideoDepthAnything(nn.Module):
         self.config = config.resolved()
         self.metric = config.metric
         self.taps = sizes.taps
-        self.pretrained = DinoVisionTransformer(sizes.embed_dim, sizes.depth, sizes.heads,
-                                                MLP_RATIO * sizes.embed_dim)
+        self.pretrained = DinoVisionTransformer(
+            sizes.embed_dim, sizes.depth, sizes.heads, MLP_RATIO * sizes.embed_dim
+        )
         self.head = DPTHeadTemporal(sizes.embed_dim, sizes.features, sizes.out_channels)
 
     def encode(self, frames: torch.Tensor, chunk: int | None = None) -> list[torch.Tensor]:
         """frames: (N, 3, H, W) normalised. Returns the four tapped (N, gh*gw, D) token maps,
         computed `chunk` frames at a time (the encoder sees each frame on its own)."""
         chunk = chunk or frames.shape[0]
-        parts = [self.pretrained.tapped_features(frames[i:i + chunk], self.taps)
-                 for i in range(0, frames.shape[0], chunk)]
+        parts = [
+            self.pretrained.tapped_features(frames[i : i + chunk], self.taps)
+            for i in range(0, frames.shape[0], chunk)
+        ]
         return [torch.cat(level) for level in zip(*parts)]
 
     def forward(self, clips: torch.Tensor, encoder_chunk: int | None = None) -> torch.Tensor:
@@ -110,8 +118,9 @@ class VideoDepthAnything(nn.Module):
         out, _ = self.head(tokens, (h // PATCH_SIZE, w // PATCH_SIZE), t)
         return out.reshape(b, t, h, w)
 
-    def forward_stream(self, frame: torch.Tensor, contexts: list[torch.Tensor] | None
-                       ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_stream(
+        self, frame: torch.Tensor, contexts: list[torch.Tensor] | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One frame of the streaming mode (docs/vda_spec.md section 10).
 
         frame: (1, 3, H, W) normalised. contexts: 8 tensors (h*w, Tc, C), the cached normed

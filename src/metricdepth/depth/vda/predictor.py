@@ -47,19 +47,23 @@ MODE_OFFLINE, MODE_STREAM = 0, 1
 class _Offline:
     """Where an offline run stands. Everything here goes into `state()`."""
 
-    next_frame: int = 0             # frames yielded so far = index of the next output frame
-    total: int = -1                 # frames in the video, once the input has ended
-    windows: int = 0                # windows run so far
-    first_frame: np.ndarray | None = None   # (H, W, 3) uint8, slot 0 of every window
-    key_frame: np.ndarray | None = None     # (H, W, 3) uint8, slot 12 of the last window
-    reference: np.ndarray | None = None     # (2, H, W) float32 maps the next window aligns to
-    ready: deque = field(default_factory=deque)     # final (H, W) maps not yet yielded
-    pending: np.ndarray | None = None       # (8, H, W) float32, to be cross-faded
+    next_frame: int = 0  # frames yielded so far = index of the next output frame
+    total: int = -1  # frames in the video, once the input has ended
+    windows: int = 0  # windows run so far
+    first_frame: np.ndarray | None = None  # (H, W, 3) uint8, slot 0 of every window
+    key_frame: np.ndarray | None = None  # (H, W, 3) uint8, slot 12 of the last window
+    reference: np.ndarray | None = None  # (2, H, W) float32 maps the next window aligns to
+    ready: deque = field(default_factory=deque)  # final (H, W) maps not yet yielded
+    pending: np.ndarray | None = None  # (8, H, W) float32, to be cross-faded
 
     def carried(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """first_frame, key_frame, reference and pending: set once a window has run."""
-        if (self.first_frame is None or self.key_frame is None or self.reference is None
-                or self.pending is None):
+        if (
+            self.first_frame is None
+            or self.key_frame is None
+            or self.reference is None
+            or self.pending is None
+        ):
             raise ValueError("no window has run yet")
         return self.first_frame, self.key_frame, self.reference, self.pending
 
@@ -84,8 +88,13 @@ class VDAPredictor:
     ("disparity", larger is nearer) when `metric` is False, z-depth in metres when True.
     """
 
-    def __init__(self, model: VideoDepthAnything, input_size: int = DEFAULT_INPUT_SIZE,
-                 device: str | torch.device = "cpu", fp32: bool = True):
+    def __init__(
+        self,
+        model: VideoDepthAnything,
+        input_size: int = DEFAULT_INPUT_SIZE,
+        device: str | torch.device = "cpu",
+        fp32: bool = True,
+    ):
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.metric = bool(model.metric)
@@ -149,8 +158,9 @@ class VDAPredictor:
         contexts = None
         if st.cache:
             picked = st.cache[:2] + st.cache[-STREAM_RECENT:]
-            contexts = [torch.cat([entry[layer] for entry in picked], dim=1)
-                        for layer in range(len(picked[0]))]
+            contexts = [
+                torch.cat([entry[layer] for entry in picked], dim=1) for layer in range(len(picked[0]))
+            ]
         with torch.inference_mode(), self._autocast():
             depth, states = self.model.forward_stream(x, contexts)
             depth = depth.float()
@@ -179,30 +189,36 @@ class VDAPredictor:
         empty_frame = np.zeros((0, 0, 3), np.uint8)
         shape = (0, 0) if o.first_frame is None else o.first_frame.shape[:2]
         empty_maps = np.zeros((0, *shape), np.float32)
-        return {**common, "mode": MODE_OFFLINE, "next_frame": o.next_frame, "total": o.total,
-                "windows": o.windows,
-                "first_frame": empty_frame if o.first_frame is None else o.first_frame,
-                "key_frame": empty_frame if o.key_frame is None else o.key_frame,
-                "reference": empty_maps if o.reference is None else o.reference,
-                "ready": np.stack(o.ready) if o.ready else empty_maps,
-                "pending": empty_maps if o.pending is None else o.pending}
+        return {
+            **common,
+            "mode": MODE_OFFLINE,
+            "next_frame": o.next_frame,
+            "total": o.total,
+            "windows": o.windows,
+            "first_frame": empty_frame if o.first_frame is None else o.first_frame,
+            "key_frame": empty_frame if o.key_frame is None else o.key_frame,
+            "reference": empty_maps if o.reference is None else o.reference,
+            "ready": np.stack(o.ready) if o.ready else empty_maps,
+            "pending": empty_maps if o.pending is None else o.pending,
+        }
 
     def restore(self, state: dict) -> None:
         """Continue from `state()` (values may be 0-d arrays, as np.load gives them).
         Offline: then call `infer_video` with the frames from state["next_frame"] on.
         Stream: then call `stream` with the next frame."""
         if int(state["input_size"]) != self.input_size or bool(state["metric"]) != self.metric:
-            raise ValueError(f"state is for input_size {int(state['input_size'])}, metric "
-                             f"{bool(state['metric'])}; this predictor has {self.input_size}, "
-                             f"{self.metric}")
+            raise ValueError(
+                f"state is for input_size {int(state['input_size'])}, metric "
+                f"{bool(state['metric'])}; this predictor has {self.input_size}, "
+                f"{self.metric}"
+            )
         self.reset()
         if int(state["mode"]) == MODE_STREAM:
             self._restore_stream(state)
             self._mode = MODE_STREAM
             return
         o = self._offline
-        o.next_frame, o.total, o.windows = (int(state[k]) for k in
-                                            ("next_frame", "total", "windows"))
+        o.next_frame, o.total, o.windows = (int(state[k]) for k in ("next_frame", "total", "windows"))
         o.first_frame = _array_or_none(state["first_frame"], np.uint8)
         o.key_frame = _array_or_none(state["key_frame"], np.uint8)
         o.reference = _array_or_none(state["reference"], np.float32)
@@ -249,8 +265,10 @@ class VDAPredictor:
                 if o.total < 0:
                     o.total = self._next_pull
                 elif o.total != self._next_pull:
-                    raise ValueError(f"the video ended after {self._next_pull} frames; the "
-                                     f"restored state says it has {o.total}") from None
+                    raise ValueError(
+                        f"the video ended after {self._next_pull} frames; the "
+                        f"restored state says it has {o.total}"
+                    ) from None
                 break
             frame = check_frame(frame, self._shape)
             self._shape = frame.shape
@@ -273,7 +291,8 @@ class VDAPredictor:
         else:
             first_frame, key_frame, reference, pending = o.carried()
             inputs = [first_frame, key_frame] + [
-                self._frame(i) for i in range(start + len(KEYFRAME_SLOTS), start + WINDOW)]
+                self._frame(i) for i in range(start + len(KEYFRAME_SLOTS), start + WINDOW)
+            ]
         maps = self._network(inputs)
         if o.windows == 0:
             aligned = maps
@@ -283,11 +302,11 @@ class VDAPredictor:
             if self.metric:
                 scale, shift = np.float32(1.0), np.float32(0.0)
             else:
-                scale, shift = fit_scale_shift(maps[:len(KEYFRAME_SLOTS)], reference)
+                scale, shift = fit_scale_shift(maps[: len(KEYFRAME_SLOTS)], reference)
             aligned = apply_scale_shift(maps, scale, shift)
             overlap = slice(len(KEYFRAME_SLOTS), len(KEYFRAME_SLOTS) + CROSSFADE)
             o.ready.extend(crossfade(pending, aligned[overlap]))
-            o.ready.extend(aligned[overlap.stop:FINAL_UNTIL])
+            o.ready.extend(aligned[overlap.stop : FINAL_UNTIL])
             o.reference = np.stack([reference[0], aligned[REFERENCE_SLOT]])
         o.pending = aligned[FINAL_UNTIL:].copy()
         o.key_frame = inputs[REFERENCE_SLOT]
@@ -328,7 +347,8 @@ class VDAPredictor:
             "frames": st.frames,
             "frame_shape": np.array(st.shape or (0, 0, 3), np.int64),
             "cache_index": np.array([unique[id(e)] for e in st.cache], np.int64),
-            "layers": layers}
+            "layers": layers,
+        }
         for layer in range(layers):
             state[f"cache_{layer}"] = torch.stack([e[layer] for e in entries]).cpu().numpy()
         return state
@@ -338,10 +358,11 @@ class VDAPredictor:
         st.frames = int(state["frames"])
         height, width, channels = (int(v) for v in np.asarray(state["frame_shape"]))
         st.shape = (height, width, channels) if st.frames else None
-        layers = [torch.from_numpy(np.array(state[f"cache_{i}"])).to(self.device)
-                  for i in range(int(state["layers"]))]
-        entries = [[layer[k] for layer in layers] for k in range(layers[0].shape[0])] \
-            if layers else []
+        layers = [
+            torch.from_numpy(np.array(state[f"cache_{i}"])).to(self.device)
+            for i in range(int(state["layers"]))
+        ]
+        entries = [[layer[k] for layer in layers] for k in range(layers[0].shape[0])] if layers else []
         st.cache = [entries[int(k)] for k in np.asarray(state["cache_index"])]
 
 

@@ -21,8 +21,7 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float64)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float64)
 
 
-def network_size(height: int, width: int, input_size: int = DEFAULT_INPUT_SIZE
-                 ) -> tuple[int, int]:
+def network_size(height: int, width: int, input_size: int = DEFAULT_INPUT_SIZE) -> tuple[int, int]:
     """(h, w) network input size, both multiples of 14, for an H x W frame.
 
     Examples: 720x1280 -> (518, 924); 480x640 -> (518, 686); 375x1242 -> (280, 924).
@@ -62,8 +61,7 @@ def check_frame(frame: np.ndarray, shape: tuple[int, ...] | None = None) -> np.n
     """Refuse anything but an (H, W, 3) uint8 RGB frame (of `shape` when given)."""
     frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.dtype} "
-                         f"{frame.shape}")
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {frame.dtype} {frame.shape}")
     if shape is not None and frame.shape != shape:
         raise ValueError(f"frame of shape {frame.shape} in a video of {shape} frames")
     return frame

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-WINDOW = 32                       # frames per network call
-OVERLAP = 10                      # slots carried over from the previous window
-STEP = WINDOW - OVERLAP           # 22: window w starts at frame 22 w
-KEYFRAME_SLOTS = (0, 12)          # previous-window slots that become slots 0 and 1
-CROSSFADE = 8                     # overlapping frames blended between windows
+WINDOW = 32  # frames per network call
+OVERLAP = 10  # slots carried over from the previous window
+STEP = WINDOW - OVERLAP  # 22: window w starts at frame 22 w
+KEYFRAME_SLOTS = (0, 12)  # previous-window slots that become slots 0 and 1
+CROSSFADE = 8  # overlapping frames blended between windows
 # Slot of the key frame kept as the second reference map.
 REFERENCE_SLOT = KEYFRAME_SLOTS[1]
 # Final frames of window w: up to frame 22 w + FINAL_UNTIL (later frames are cross-faded

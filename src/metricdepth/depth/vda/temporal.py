@@ -34,8 +34,9 @@ def sinusoidal_table(length: int, channels: int) -> torch.Tensor:
     w_i = 10000^(-2i/C)."""
     cpu = torch.device("cpu")  # also when a model is built on the meta device
     position = torch.arange(length, dtype=torch.float32, device=cpu).unsqueeze(1)
-    freq = torch.exp(torch.arange(0, channels, 2, dtype=torch.float32, device=cpu)
-                     * (-math.log(10000.0) / channels))
+    freq = torch.exp(
+        torch.arange(0, channels, 2, dtype=torch.float32, device=cpu) * (-math.log(10000.0) / channels)
+    )
     table = torch.zeros(1, length, channels, device=cpu)
     table[0, :, 0::2] = torch.sin(position * freq)
     table[0, :, 1::2] = torch.cos(position * freq)
@@ -95,8 +96,7 @@ class FeedForward(nn.Module):
         super().__init__()
         hidden = FF_MULT * channels
         # Index 1 is a dropout in the original layout: kept as a parameter-free slot.
-        self.net = nn.ModuleList([GEGLU(channels, hidden), nn.Identity(),
-                                  nn.Linear(hidden, channels)])
+        self.net = nn.ModuleList([GEGLU(channels, hidden), nn.Identity(), nn.Linear(hidden, channels)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net[2](self.net[0](x))
@@ -105,15 +105,14 @@ class FeedForward(nn.Module):
 class TemporalBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
-        self.attention_blocks = nn.ModuleList(TemporalAttention(channels)
-                                              for _ in range(ATTENTION_LAYERS))
-        self.norms = nn.ModuleList(nn.LayerNorm(channels, eps=BLOCK_LN_EPS)
-                                   for _ in range(ATTENTION_LAYERS))
+        self.attention_blocks = nn.ModuleList(TemporalAttention(channels) for _ in range(ATTENTION_LAYERS))
+        self.norms = nn.ModuleList(nn.LayerNorm(channels, eps=BLOCK_LN_EPS) for _ in range(ATTENTION_LAYERS))
         self.ff = FeedForward(channels)
         self.ff_norm = nn.LayerNorm(channels, eps=BLOCK_LN_EPS)
 
-    def forward(self, y: torch.Tensor, frames: int, locations: int,
-                contexts: list[torch.Tensor] | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, y: torch.Tensor, frames: int, locations: int, contexts: list[torch.Tensor] | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """y: (B*T, L, C) tokens, frame-major within each clip (L = h*w locations).
         contexts: per attention layer (B*L, Tc, C) cached normed inputs, or None.
         Returns the new tokens and, per attention layer, this call's (B*L, T, C) normed
@@ -151,8 +150,9 @@ class TemporalTransformer(nn.Module):
         nn.init.zeros_(self.proj_out.weight)
         nn.init.zeros_(self.proj_out.bias)
 
-    def forward(self, x: torch.Tensor, contexts: list[torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, contexts: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """x: (B, C, T, h, w) feature maps of B clips of T frames.
         contexts: per attention layer (B*h*w, Tc, C) normed inputs of earlier frames, or None.
         Returns (B, C, T, h, w) and the per-layer (B*h*w, T, C) normed inputs of this call."""
@@ -176,6 +176,7 @@ class MotionModule(nn.Module):
         super().__init__()
         self.temporal_transformer = TemporalTransformer(channels)
 
-    def forward(self, x: torch.Tensor, contexts: list[torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, contexts: list[torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         return self.temporal_transformer(x, contexts)
