@@ -59,3 +59,11 @@ def max_depth_option() -> Any:
         gt=0,
         le=MAX_DEPTH_LIMIT_M,
     )
+
+
+def strict_mask_option() -> Any:
+    """--strict_mask (the older toolbox's): a track on the mask in any frame goes whole."""
+    return option(
+        False,
+        "leave out every track that is on the mask in any frame (default: only its observations on the mask)",
+    )

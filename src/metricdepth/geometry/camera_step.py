@@ -21,17 +21,16 @@ from ..config import option
 from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
-from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.exports import colorize_depth
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import write_transformations, write_xfovs
-from ..io.video import VideoReader, probe
-from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
+from ..io.video import VideoReader
+from ..options import max_depth_option, strict_mask_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
 from .bundle import BundleSettings, Problem, reprojection_errors
 from .debug_video import write_debug_video
-from .inputs import frames_to_use, read_tracks, resolve_intrinsics
+from .inputs import find_sidecars, frames_to_use, read_tracks, resolve_intrinsics
 from .observations import Observations, gather_observations
 from .robust import PoseSettings
 from .solve import PoseResult, solve_poses
@@ -86,10 +85,7 @@ class CameraTrackConfig:
         "camera that moves sideways, else it says so and keeps "
         "the FOV",
     )
-    strict_mask: bool = option(
-        False,
-        "leave out every track that is on the mask in any frame (default: only its observations on the mask)",
-    )
+    strict_mask: bool = strict_mask_option()
     assume_stationary_camera: bool = option(False, "the camera only turns (no translation)")
     use_madpose: bool = option(
         False,
@@ -142,19 +138,10 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
     depth = DepthVideoReader(config.depth_video, config.max_depth)
     info = depth.info
     frames = frames_to_use(info.frame_count, config.max_frames)
-    colour_path = (
-        Path(config.color_video)
-        if config.color_video is not None
-        else naming.colour_video_of(config.depth_video)
-    )
-    mask_path = naming.find_sidecar(config.mask_video, colour_path, naming.MASK, "--mask_video")
-    for name, path in (("mask video", mask_path), ("colour video", colour_path)):
-        if path is not None:
-            check_matching(info, probe(path), name)
-    mask = MaskVideoReader(mask_path) if mask_path is not None else None
-    track_path = naming.find_sidecar(config.track_file, colour_path, naming.TRACKING, "--track_file")
-    if track_path is None:
-        track_path = _compute_tracks(colour_path, config)
+    found = find_sidecars(info, config.color_video, config.mask_video, config.track_file)
+    colour_path = found.colour
+    mask = MaskVideoReader(found.mask) if found.mask is not None else None
+    track_path = found.tracks if found.tracks is not None else _compute_tracks(colour_path, config)
     tracks = read_tracks(track_path, info.frame_count, info.width, info.height, frames)
     intr = resolve_intrinsics(
         info.width,

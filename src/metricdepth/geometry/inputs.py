@@ -1,9 +1,10 @@
-"""Input checks and defaults shared by camera_track and rescale_depth: one field of view
-for the clip, and the tracks."""
+"""Input checks and defaults shared by camera_track and rescale_depth: the files beside
+the inputs, one field of view for the clip, and the tracks."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,39 @@ import numpy as np
 from ..camera import Intrinsics
 from ..errors import InputError
 from ..fov import resolve_xfovs
+from ..io import naming
+from ..io.checks import check_matching
 from ..io.sidecars import FrameTracks, read_tracking
+from ..io.video import VideoInfo, probe
 
 log = logging.getLogger(__name__)
 
 MIN_TRACKS = 8  # tracks seen in at least two frames that the steps need
 FOV_SPREAD_WARN_DEG = 0.5  # per-frame FOVs spreading more than this get a warning
+
+
+@dataclass(frozen=True)
+class Sidecars:
+    """The colour video and the files beside it a step uses (None: none given or found)."""
+
+    colour: Path | None
+    mask: Path | None
+    tracks: Path | None
+
+
+def find_sidecars(
+    depth: VideoInfo, color_video: Path | None, mask_video: Path | None, track_file: Path | None
+) -> Sidecars:
+    """The flags' files, else those the naming rule puts beside the colour video (itself
+    the depth video's name without _depth.mkv when not given), each logged when found;
+    the colour and mask videos are checked against the depth video."""
+    colour = Path(color_video) if color_video is not None else naming.colour_video_of(depth.path)
+    mask = naming.find_sidecar(mask_video, colour, naming.MASK, "--mask_video")
+    for name, path in (("mask video", mask), ("colour video", colour)):
+        if path is not None:
+            check_matching(depth, probe(path), name)
+    tracks = naming.find_sidecar(track_file, colour, naming.TRACKING, "--track_file")
+    return Sidecars(colour, mask, tracks)
 
 
 def resolve_intrinsics(

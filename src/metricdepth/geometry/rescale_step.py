@@ -25,16 +25,15 @@ from ..config import option
 from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
-from ..io.checks import check_matching
 from ..io.chunked import ChunkedJob
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.ply import PointCloud, read_ply, write_ply
 from ..io.sidecars import read_transformations
-from ..io.video import VideoReader, probe
-from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
+from ..io.video import VideoReader
+from ..options import max_depth_option, strict_mask_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
-from .inputs import frames_to_use, read_tracks, resolve_intrinsics
+from .inputs import find_sidecars, frames_to_use, read_tracks, resolve_intrinsics
 from .observations import INVALID_DEPTH_FRACTION, Observations, gather_observations
 from .rescale import FrameFits, apply_fit, change_of_fit, fit_frames, fit_inverse
 from .triangulate import Triangulation, TriangulationSettings, depth_in_frames, triangulate
@@ -82,10 +81,7 @@ class RescaleConfig:
         ge=2,
         none_value=-1,
     )
-    strict_mask: bool = option(
-        False,
-        "leave out every track that is on the mask in any frame (default: only its observations on the mask)",
-    )
+    strict_mask: bool = strict_mask_option()
     global_align: bool = option(False, "one fit (a, b) for the whole video instead of one per frame")
     smooth: float = option(
         0.01,
@@ -148,16 +144,8 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     depth = DepthVideoReader(config.depth_video, config.max_depth)
     info = depth.info
     frames = frames_to_use(info.frame_count, config.max_frames)
-    colour_path = (
-        Path(config.color_video)
-        if config.color_video is not None
-        else naming.colour_video_of(config.depth_video)
-    )
-    mask_path = naming.find_sidecar(config.mask_video, colour_path, naming.MASK, "--mask_video")
-    for name, path in (("mask video", mask_path), ("colour video", colour_path)):
-        if path is not None:
-            check_matching(info, probe(path), name)
-    track_path = naming.find_sidecar(config.track_file, colour_path, naming.TRACKING, "--track_file")
+    found = find_sidecars(info, config.color_video, config.mask_video, config.track_file)
+    colour_path, mask_path, track_path = found.colour, found.mask, found.tracks
     if track_path is None:
         raise InputError(
             "--track_file",
