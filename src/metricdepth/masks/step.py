@@ -103,6 +103,13 @@ class MaskConfig:
     )
     dilate: int = option(0, "grow the mask by this many pixels", ge=0, le=MAX_DILATE_PX)
     invert: bool = option(False, "write the background instead of the subject")
+    batch_size: int = option(
+        8,
+        "the older toolbox's frames per model call",
+        ge=1,
+        le=4096,
+        inert="frames go through the model one at a time",
+    )
     max_frames: int | None = option(
         None, "process only the first N frames (default: all; -1: all)", ge=1, none_value=-1
     )

@@ -115,6 +115,26 @@ class StereoConfig:
         "the older toolbox's switch to cut the surface at depth steps",
         inert="depth steps always become holes (see --cut_threshold)",
     )
+    dont_remove_edges: bool = option(
+        False,
+        "the older toolbox's switch to keep surfaces joined across depth steps",
+        inert="the renderer always cuts at depth steps (--cut_threshold sets where)",
+    )
+    dont_place_points_in_edges: bool = option(
+        False,
+        "the older toolbox's switch to leave its edge points out of the holes",
+        inert="holes take the background stretched beside them, never edge points (--black_holes: black)",
+    )
+    render_as_pointcloud: bool = option(
+        False,
+        "the older toolbox's switch to draw points instead of a surface",
+        inert="the eyes are always rendered from a surface",
+    )
+    compressed: bool = option(
+        False,
+        "the older toolbox's switch for an H.264 D_stereo.mp4",
+        inert="the stereo video is lossless FFV1; compress_video.py makes the player file",
+    )
     create_sbs_depth_video: bool = option(
         False,
         "also write D_stereo.mkv_depth.mkv: each "
