@@ -16,14 +16,13 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from ..camera import Intrinsics, check_fov
+from ..camera import Intrinsics
 from ..config import option, validate_config
 from ..errors import InputError
 from ..fov import resolve_xfovs
@@ -184,24 +183,9 @@ class _Inputs:
 
 def _check(config: StereoConfig) -> _Inputs:
     """Validate every input and flag before anything is written."""
-    validate_config(config)
-    if not (math.isfinite(config.pupillary_distance) and config.pupillary_distance > 0):
-        raise InputError("--pupillary_distance", f"{config.pupillary_distance} mm must be positive")
-    if not 0 < config.cut_threshold <= MAX_CUT_PX:
-        raise InputError("--cut_threshold", f"{config.cut_threshold} is outside (0, {MAX_CUT_PX:g}]")
-    for flag, bad in (
-        ("--chunk_frames", config.chunk_frames < 1),
-        ("--vr180_size", config.vr180_size < 0),
-        ("--max_frames", config.max_frames == 0 or config.max_frames < -1),
-    ):
-        if bad:
-            raise InputError(
-                flag,
-                "must be a positive number of frames or pixels "
-                "(--max_frames -1: all, --vr180_size 0: automatic)",
-            )
-    if config.master_xfov is not None:
-        check_fov(config.master_xfov, "--master_xfov")
+    validate_config(config)  # ranges of every number (pupillary distance, cut, FOVs, sizes)
+    if config.max_frames == 0:
+        raise InputError("--max_frames", "must be a positive number of frames (-1: all)")
     if config.device != "cpu":
         _check_device(config.device)
     colour = probe(config.color_video)
