@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..camera import Intrinsics, check_fov
+from ..camera import Intrinsics
 from ..config import validate_config
 from ..errors import InputError
 from ..io import naming
@@ -68,37 +68,9 @@ def video_list(color_video: str | Path) -> list[Path]:
 
 
 def _check_config(config: DepthConfig, videos: list[Path]) -> None:
-    positive = {
-        "--max_depth": config.max_depth,
-        "--batch": config.batch,
-        "--chunk_frames": config.chunk_frames,
-        "--anchor_every": config.anchor_every,
-    }
-    for flag, value in positive.items():
-        if not value > 0:
-            raise InputError(flag, f"must be positive, got {value}")
-    for flag, optional in {
-        "--max_frames": config.max_frames,
-        "--target_fps": config.target_fps,
-        "--duration": config.duration,
-        "--depth_scale": config.depth_scale,
-        "--input_size": config.input_size,
-    }.items():
-        if optional is not None and not optional > 0:
-            raise InputError(flag, f"must be positive, got {optional}")
-    for flag, value in {
-        "--start": config.start,
-        "--preview": config.preview,
-        "--save_ply_every": config.save_ply_every,
-    }.items():
-        if value < 0:
-            raise InputError(flag, f"must not be negative, got {value}")
+    """What the declared option ranges (checked by validate_config) cannot say alone."""
     if config.xfov is not None and config.yfov is not None:
         raise InputError("--yfov", "give --xfov or --yfov, not both")
-    if config.xfov is not None:
-        check_fov(config.xfov, "--xfov")
-    if config.yfov is not None:
-        check_fov(config.yfov, "--yfov")
     if len(videos) > 1 and (config.depth_video or config.depth_frames):
         raise InputError(
             "--color_video",
