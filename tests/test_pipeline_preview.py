@@ -4,6 +4,8 @@ and after it is unaffected (its files equal a run that never saw a preview)."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,7 @@ from metricdepth.io.video import VideoReader, probe
 from metricdepth.pipeline import build_config, run_pipeline
 from metricdepth.pipeline.steps import ClipFiles
 from metricdepth.pipeline.summary import RAN, SKIPPED
-from test_pipeline_e2e import flags, write_inputs
+from test_pipeline_e2e import HEIGHT, WIDTH, flags, write_inputs
 
 EVERY = 10
 # Measured: 35.0-37.3 dB against the full run's frames (step 5 fits its scale on the 4
@@ -68,14 +70,29 @@ def test_preview_then_full_run(tmp_path):
     assert [r.status for r in again.records] == [SKIPPED] * 8
 
 
-def test_preview_of_one_or_of_one_frame_is_refused_before_anything_is_written(tmp_path):
+def test_preview_of_one_is_refused_before_anything_is_written(tmp_path):
     write_inputs(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(InputError, match="--preview: 1 is every frame"):
         run_pipeline(build_config({**flags(tmp_path), "preview": 1}))
-    with pytest.raises(InputError, match="--preview: one frame in 32 .* leaves 1"):
-        run_pipeline(build_config({**flags(tmp_path), "preview": 32}))
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_one_frame_clip_goes_through_every_step(tmp_path, caplog):
+    """--preview 32 of the 32-frame clip leaves frame 0 alone: the camera step gives the
+    identity pose, step 5 keeps the depth (nothing to triangulate) and says so."""
+    write_inputs(tmp_path, seed=4)
+    with caplog.at_level(logging.INFO):
+        result = run_pipeline(build_config({**flags(tmp_path), "preview": 32}))
+    assert [r.status for r in result.records] == [RAN] * 8
+    files = ClipFiles(result.video)
+    assert json.loads(files.poses.read_text()) == [np.eye(4).tolist()]
+    depth = np.stack(list(DepthVideoReader(files.depth)))
+    assert depth.shape == (1, HEIGHT, WIDTH)
+    np.testing.assert_array_equal(np.stack(list(DepthVideoReader(files.rescaled))), depth)
+    assert "one frame: nothing to triangulate, its depth is kept" in caplog.text
+    with VideoReader(result.final) as final:
+        assert final.frame_count == 1
 
 
 def test_preview_of_the_tum_rgbd_import(tmp_path, shared_data):

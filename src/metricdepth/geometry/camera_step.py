@@ -30,7 +30,7 @@ from ..options import max_depth_option, strict_mask_option, xfov_file_option, xf
 from ..progress import progress
 from .bundle import BundleSettings, Problem, reprojection_errors
 from .debug_video import write_debug_video
-from .inputs import find_sidecars, frames_to_use, read_tracks, resolve_intrinsics
+from .inputs import find_sidecars, frames_to_use, read_tracks, resolve_intrinsics, single_frame
 from .observations import Observations, gather_observations
 from .robust import PoseSettings
 from .solve import PoseResult, solve_poses
@@ -160,6 +160,16 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
     paths = output_paths(config)
     for path in paths.values():
         check_writable(path, config.overwrite)
+    if single_frame(frames):
+        if config.debug_video:
+            raise InputError("--debug_video", "a 1-frame clip has no camera motion to show")
+        log.info(
+            "%s has one frame: no camera motion, its pose is the identity%s",
+            info.path.name,
+            " (the FOV is kept)" if config.optimize_intrinsic else "",
+        )
+        write_transformations(paths["transformations"], np.eye(4)[None], config.overwrite)
+        return {"transformations": paths["transformations"]}
 
     depth_frames = progress(depth.frames(0, frames), total=frames, desc="sampling depth")
     obs = gather_observations(

@@ -75,17 +75,24 @@ def read_tracks(
     track_file: str | Path, frame_count: int, width: int, height: int, frames: int
 ) -> list[FrameTracks]:
     """The tracking file, checked against the video (length, points inside the image),
-    cut to its first `frames` frames; refuses too few usable tracks."""
+    cut to its first `frames` frames; refuses too few usable tracks (a 1-frame clip has
+    none to follow, and the steps need none: see `single_frame`)."""
     tracks = read_tracking(track_file, frame_count, (width, height))[:frames]
     ids = np.concatenate([f.ids for f in tracks]) if tracks else np.zeros(0, np.int64)
     _, counts = np.unique(ids, return_counts=True)
     usable = int((counts >= 2).sum())
-    if usable < MIN_TRACKS:
+    if usable < MIN_TRACKS and not single_frame(frames):
         raise InputError(
             track_file,
             f"only {usable} tracks are seen in two or more frames; at least {MIN_TRACKS} are needed",
         )
     return tracks
+
+
+def single_frame(frames: int) -> bool:
+    """A clip of one frame (e.g. a preview of a short clip): no camera motion to solve
+    (its pose is the identity) and nothing to triangulate (its depth is kept)."""
+    return frames == 1
 
 
 def frames_to_use(frame_count: int, max_frames: int | None) -> int:

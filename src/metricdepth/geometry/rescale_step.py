@@ -33,7 +33,7 @@ from ..io.sidecars import read_transformations
 from ..io.video import VideoReader
 from ..options import max_depth_option, strict_mask_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
-from .inputs import find_sidecars, frames_to_use, read_tracks, resolve_intrinsics
+from .inputs import find_sidecars, frames_to_use, read_tracks, resolve_intrinsics, single_frame
 from .observations import INVALID_DEPTH_FRACTION, Observations, gather_observations
 from .rescale import FrameFits, apply_fit, change_of_fit, fit_frames, fit_inverse
 from .triangulate import Triangulation, TriangulationSettings, depth_in_frames, triangulate
@@ -194,8 +194,12 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
     log.info("triangulated %d of %d tracks", int(tri.ok.sum()), obs.track_count)
     written: dict[str, Path] = {}
     if config.save_rescaled_depth:
-        fits = _fit(static, tri, settings, world_from_cam, config, frames)
-        _report_change(fits, static)
+        if single_frame(frames):
+            log.info("%s has one frame: nothing to triangulate, its depth is kept", info.path.name)
+            fits = FrameFits(np.ones(1), np.zeros(1), np.zeros(1, np.int64))
+        else:
+            fits = _fit(static, tri, settings, world_from_cam, config, frames)
+            _report_change(fits, static)
         written["rescaled"] = _write_rescaled(
             paths["rescaled"],
             depth,

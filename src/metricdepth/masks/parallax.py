@@ -315,12 +315,12 @@ class ParallaxMasker:
             if n >= b:
                 t = n - b
                 pairs[t] = self._pair(store, t, n)
-                scores[t] = _frame_score([pairs.get(t - b)], [pairs[t], ends.get(t)])
+                scores[t] = _frame_score([pairs.get(t - b)], [pairs[t], ends.get(t)], depth.shape)
             if n >= 2 * b:
                 yield self._output(n - 2 * b, store, pairs, scores)
         for t in range(max(count - b, 0), count):
             last = self._pair(store, t - 1, t) if 1 < b and t >= 1 else None
-            scores[t] = _frame_score([pairs.get(t - b), last], [pairs.get(t), ends.get(t)])
+            scores[t] = _frame_score([pairs.get(t - b), last], [pairs.get(t), ends.get(t)], store[t][1].shape)
         for t in range(max(count - 2 * b, 0), count):
             yield self._output(t, store, pairs, scores)
 
@@ -370,12 +370,13 @@ class ParallaxMasker:
         return _fill_holes(mask)
 
 
-def _frame_score(before: list[_Pair | None], after: list[_Pair | None]) -> np.ndarray:
-    """(H, W, 2) float32 flow and photometric scores of a frame: the smallest of its
-    scores in the pairs that end at it (`before`) and start at it (`after`), None
-    entries skipped (nan: none known)."""
-    flows = [p.residual_b for p in before if p] + [p.residual_a for p in after if p]
-    photos = [p.photo_b for p in before if p] + [p.photo_a for p in after if p]
+def _frame_score(before: list[_Pair | None], after: list[_Pair | None], shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W, 2) float32 flow and photometric scores of a frame of (H, W) `shape`: the
+    smallest of its scores in the pairs that end at it (`before`) and start at it
+    (`after`), None entries skipped (nan: none known, e.g. in a 1-frame clip)."""
+    unknown = np.full(shape, np.nan, np.float32)
+    flows = [unknown] + [p.residual_b for p in before if p] + [p.residual_a for p in after if p]
+    photos = [unknown] + [p.photo_b for p in before if p] + [p.photo_a for p in after if p]
     return np.stack([_nan_reduce(np.fmin.reduce, flows), _nan_reduce(np.fmin.reduce, photos)], axis=-1)
 
 

@@ -21,7 +21,6 @@ from ..progress import progress
 from .scenes import SCENE_DEPTH_FRAMES, link_depth_frames
 
 PREVIEW_TAG = "_preview{every}.mkv"
-MIN_FRAMES = 2  # tracks and camera poses need two frames
 
 
 def preview_clip(video: Path, every: int) -> Path:
@@ -36,12 +35,6 @@ def make_preview(video: Path, every: int, overwrite: bool) -> Path:
         return clip
     info = probe(video)
     count = math.ceil(info.frame_count / every)
-    if count < MIN_FRAMES:
-        raise InputError(
-            "--preview",
-            f"one frame in {every} of {video.name}'s {info.frame_count} "
-            f"frames leaves {count}; the camera step needs {MIN_FRAMES}: give a smaller N",
-        )
     with VideoWriter(
         clip,
         info.width,
