@@ -52,7 +52,8 @@ def _depth_video(folder):
 
 def test_every_export_is_written_by_its_flag(tum):
     folder, _, _, paths = tum
-    assert {p.name for p in paths} == {"tum.mkv_depth.mkv", "tum.mkv_depth_frames.zip",
+    assert {p.name for p in paths} == {"tum.mkv_depth.mkv", "tum.mkv_depth.mkv_filledmask.mkv",
+                                       "tum.mkv_depth_frames.zip",
                                        "tum.mkv_depth.ndjson", "tum.mkv_depth.mkv_pointclouds_csv"}
     with zipfile.ZipFile(folder / "tum.mkv_depth_frames.zip") as archive:
         names = [f"depth_frame_{i:04d}.png" for i in range(1, 10)] + ["metadata.json"]

@@ -32,6 +32,7 @@ import psutil
 import pytest
 
 from conftest import file_digest
+from metricdepth.io import naming
 from metricdepth.io.chunked import COMMITTING, WORK_SUFFIX
 from metricdepth.io.exports import write_depth_exr
 from metricdepth.io.video import VideoWriter
@@ -69,7 +70,8 @@ def _kinds(depth_frames: Path) -> list[Kind]:
     files = ClipFiles(Path("clip.mkv"))
     stereo, mask, infilled = files.stereo.name, files.infill_mask.name, files.infilled.name
     final = infilled + "_LRF_Full_SBS.mp4"
-    pipeline_outputs = (files.depth, files.mask, files.tracks, files.poses, files.rescaled,
+    filled = naming.output_path(files.depth, naming.FILLED_MASK)  # the frames backend's 0s
+    pipeline_outputs = (files.depth, filled, files.mask, files.tracks, files.poses, files.rescaled,
                         files.triangulated, files.avgmonodepth, files.stereo, files.infill_mask,
                         files.infilled, Path(final))
     return [

@@ -80,6 +80,9 @@ CASES = [
     ([*CLIP, "--render", "{d}/out.mp4", "--look_at", "1,2,3"], "--look_at: needs a fixed camera"),
     ([*CLIP, "--export_ply", "{d}/clip.mkv"], "clip.mkv: already exists; pass --overwrite"),
     ([*CLIP, "--point_size", "0"], r"--point_size: 0 is out of range: must be in \(0, 100\]"),
+    ([*CLIP, "--show_filled", "255,0,255"],
+     "--show_filled: there is no clip.mkv_depth.mkv_filledmask.mkv beside the depth video"),
+    ([*CLIP, "--show_filled", "255,0"], "--show_filled: expected a colour 'R,G,B' of three integers 0-255"),
 ]
 
 

@@ -75,7 +75,6 @@ class DepthBackend:
     metric: bool = True
     temporal: bool = False
     estimates_fov: bool = False
-    marks_missing: bool = False  # DepthFrame.invalid: pixels without depth (filled in step 1)
 
     def __init__(self, options: BackendOptions, description: str):
         self.options = options

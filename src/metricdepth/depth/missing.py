@@ -11,6 +11,10 @@ columns the sensor does not cover) has hits on one side only and continues the s
 it borders, so a monitor cut by the band stays one surface.
 Pixels whose row and column hold no depth at all take the farthest depth of their
 8-neighbours, grown inwards ring by ring.
+
+Which pixels were filled is kept: step 1 writes them as a mask video beside the depth
+video (``D_filledmask.mkv``, naming.FILLED_MASK), named in the depth video's
+`FILLED_MASK_TAG`, so the viewer can show them (`view_3d.py --show_filled`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ FILLED_RULE = (
     "pixels without depth (0 in the imported frames) filled from the nearest "
     "depth along their row and column, the farthest of the nearest hits"
 )
+FILLED_MASK_TAG = "missing_depth_mask"  # the mask video of the filled pixels, beside the depth video
 
 
 def _nearest_valid(
@@ -46,6 +51,12 @@ def _nearest_valid(
     values = np.take_along_axis(depth, np.clip(hit, 0, n - 1), axis=axis)
     distance = np.where(found, np.abs(hit - index), np.inf)
     return values, distance
+
+
+def filled_pixels(missing: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels `fill_missing_depth` fills for this `missing` mask: all of
+    them, or none when no pixel has depth to fill from."""
+    return missing if not missing.all() else np.zeros_like(missing)
 
 
 def fill_missing_depth(depth: np.ndarray, missing: np.ndarray) -> np.ndarray:

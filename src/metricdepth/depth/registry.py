@@ -31,6 +31,9 @@ class BackendEntry:
     summary: str
     needs_weights: bool = True
     patch: int | None = 14  # the network's patch size in pixels (None: no network)
+    # DepthFrame.invalid marks pixels without depth (such as a sensor's 0s): step 1 fills
+    # them and records which (depth/missing.py)
+    marks_missing: bool = False
 
 
 BACKENDS: dict[str, BackendEntry] = {
@@ -54,7 +57,12 @@ BACKENDS: dict[str, BackendEntry] = {
         patch=16,
     ),
     "frames": BackendEntry(
-        "frames", "build", "import a folder of 16-bit PNG / EXR depth frames", needs_weights=False, patch=None
+        "frames",
+        "build",
+        "import a folder of 16-bit PNG / EXR depth frames",
+        needs_weights=False,
+        patch=None,
+        marks_missing=True,
     ),
     "da3": BackendEntry("da3", "build", "Depth Anything 3 (needs the depth_anything_3 package)"),
 }

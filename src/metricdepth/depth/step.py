@@ -10,13 +10,17 @@ continues after the last finished chunk and gives the same bytes as an uninterru
 
 Per output frame: backend -> stabiliser (per-frame backends) -> metric alignment
 (relative backends) -> depth clipped to [0, max_depth] (farther, sky and unknown depth
-are written as max_depth). Relative backends are fitted once, on the first chunk: its
+are written as max_depth; pixels the backend marks as without depth, such as the 0s of
+imported sensor depth, are filled from their surroundings and recorded in the mask video
+``X_depth.mkv_filledmask.mkv``, committed with the depth video as one job, see
+`depth/missing.py`). Relative backends are fitted once, on the first chunk: its
 frames are held until the anchor frames (every `anchor_every`-th) have been measured
 by the anchor model or read from the reference depth video.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import asdict, replace
@@ -30,9 +34,11 @@ from ..errors import InputError
 from ..io import naming
 from ..io.atomic import check_writable
 from ..io.checks import check_matching
-from ..io.chunked import ChunkedJob, check_outputs
+from ..io.chunked import Chunk, ChunkedJob, check_outputs
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
+from ..io.mask_video import MaskVideoWriter
 from ..io.sidecars import write_xfovs
+from ..io.source_frames import TAG_SOURCE_FRAMES, source_frames_tag
 from ..io.text_list import read_lines
 from ..io.video import VideoInfo, VideoReader, probe
 from ..progress import progress
@@ -41,7 +47,7 @@ from .config import DepthConfig
 from .exports import ExportSettings, check_exports, export_paths, write_exports
 from .max_res import cap_frames, restore_size
 from .metric_align import SKY_FRACTION, MetricAligner
-from .missing import FILLED_RULE, FILLED_TAG, fill_missing_depth
+from .missing import FILLED_MASK_TAG, FILLED_RULE, FILLED_TAG, fill_missing_depth, filled_pixels
 from .registry import BACKENDS, build_backend, published_checkpoint
 from .sampling import SAMPLE_KEYFRAMES, Selection, select_frames, selected_frames
 from .stabilise import DEFAULT_SMOOTHING_LAG, Stabiliser
@@ -105,6 +111,15 @@ def _check_model_flags(config: DepthConfig) -> None:
             )
     if config.smoothing != DEFAULT_SMOOTHING_LAG and not config.stabilise:
         log.warning("--smoothing has no effect with --no-stabilise")
+
+
+def filled_mask_path(config: DepthConfig, depth_video: Path) -> Path | None:
+    """The mask video in which step 1 records the pixels it filled, beside `depth_video`
+    (a second output of the same job), or None when `config`'s backend marks no pixels
+    as without depth."""
+    if not BACKENDS[config.backend].marks_missing:
+        return None
+    return naming.output_path(depth_video, naming.FILLED_MASK)
 
 
 # -- backends -----------------------------------------------------------------------------
@@ -236,6 +251,7 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
                 "point clouds need a field of view: give --xfov or --yfov "
                 "(or use a backend that estimates it, e.g. depthpro)",
             )
+    filled_path = filled_mask_path(config, depth_path)
     anchor = None if backend.metric else _Anchor(config, info)
     stabiliser = (
         Stabiliser(relative=not backend.metric, smoothing=config.smoothing)
@@ -266,13 +282,19 @@ def _convert_video(config: DepthConfig, video: Path, many: bool) -> list[Path]:
     }
     chunk = math.ceil(config.chunk_frames / config.batch) * config.batch
     job = ChunkedJob(
-        depth_path, selection.count, chunk, settings, overwrite=config.overwrite, resume=config.resume
+        depth_path,
+        selection.count,
+        chunk,
+        settings,
+        overwrite=config.overwrite,
+        resume=config.resume,
+        extra_outputs=[filled_path] if filled_path else [],
     )
     run = _Run(config, info, selection, backend, stabiliser, anchor, job)
     with job:  # a failure before the first chunk is done leaves nothing
         fovs = run.execute()
         final = job.finish()
-    written = [final]
+    written = list(job.finals)  # the depth video (and its filled-pixel mask)
     if xfovs_path is not None:
         written.append(write_xfovs(xfovs_path, fovs, overwrite=config.overwrite))
     ply_fovs = np.full(selection.count, xfov) if xfov is not None else fovs
@@ -312,9 +334,14 @@ class _Run:
         self.config, self.info, self.selection = config, info, selection
         self.backend, self.stabiliser, self.anchor, self.job = backend, stabiliser, anchor, job
         self.aligner = MetricAligner() if anchor is not None else None
-        self.tags = {"backend": backend.description}
-        if backend.marks_missing:
+        self.tags = {
+            "backend": backend.description,
+            TAG_SOURCE_FRAMES: source_frames_tag(selection.indices(), selection.stride),
+        }
+        self.records_filled = len(job.finals) > 1  # the mask of filled pixels is the second output
+        if self.records_filled:
             self.tags[FILLED_TAG] = FILLED_RULE
+            self.tags[FILLED_MASK_TAG] = job.finals[1].name
 
     def _restore(self) -> np.ndarray:
         state = self.job.last_state() or {}
@@ -348,6 +375,38 @@ class _Run:
         if result.invalid is not None:  # not at max_depth: step 6 would draw them at infinity
             depth = fill_missing_depth(depth, result.invalid)
         return depth.astype(np.float32)
+
+    def _filled(self, result: DepthFrame) -> np.ndarray:
+        """(H, W) bool: the pixels `_metres` filled for `result`."""
+        if result.invalid is None:
+            return np.zeros((self.info.height, self.info.width), bool)
+        return filled_pixels(result.invalid)
+
+    def _writers(
+        self, chunk: Chunk, stack: contextlib.ExitStack
+    ) -> tuple[DepthVideoWriter, MaskVideoWriter | None]:
+        """The chunk's depth writer and, when filled pixels are recorded, its mask writer."""
+        frame = (self.info.width, self.info.height, self.selection.fps)  # size and rate
+        depth = stack.enter_context(
+            DepthVideoWriter(
+                chunk.path,
+                *frame,
+                max_depth=self.config.max_depth,
+                overwrite=True,
+                expected_frames=chunk.length,
+                tags=self.tags,
+            )
+        )
+        if not self.records_filled:
+            return depth, None
+        mask = MaskVideoWriter(
+            chunk.paths[1],
+            *frame,
+            overwrite=True,
+            expected_frames=chunk.length,
+            tags={FILLED_TAG: FILLED_RULE},
+        )
+        return depth, stack.enter_context(mask)
 
     def _fit_on_first_chunk(self, outputs, colours, length: int):
         """Hold the first chunk, measure its anchor frames, fit the metric alignment;
@@ -384,16 +443,8 @@ class _Run:
                 held = None
                 if self.aligner is not None and self.aligner.fit is None:
                     held = self._fit_on_first_chunk(outputs, colours, chunk.length)
-                with DepthVideoWriter(
-                    chunk.path,
-                    self.info.width,
-                    self.info.height,
-                    self.selection.fps,
-                    max_depth=self.config.max_depth,
-                    overwrite=True,
-                    expected_frames=chunk.length,
-                    tags=self.tags,
-                ) as writer:
+                with contextlib.ExitStack() as stack:
+                    writer, filled = self._writers(chunk, stack)
                     for _ in range(chunk.length):
                         if held is not None:
                             result, relative = next(held)
@@ -401,6 +452,8 @@ class _Run:
                             result = next(outputs)
                             relative = self._relative(result, next(colours)[1])
                         writer.write(self._metres(relative, result))
+                        if filled is not None:
+                            filled.write(self._filled(result))
                         if result.xfov is not None:
                             fovs.append(result.xfov)
                         bar.update(1)

@@ -17,6 +17,7 @@ MASK = "_mask.mkv"
 TRACKING = "_tracking.json"
 TRANSFORMATIONS = "_transformations.json"
 XFOVS = "_xfovs.json"
+FILLED_MASK = "_filledmask.mkv"  # step 1: pixels without depth that it filled, beside the depth video
 DEPTH_NPZ = "_depth.npz"  # step 1 exports, beside the colour video
 DEPTH_PNG16_ZIP = "_depth_png16.zip"
 DEPTH_VIS = "_depth_vis.mp4"

@@ -43,6 +43,12 @@ class ViewerConfig:
         "mask video (grey, 255 = subject): show only the subject (or, with --invert_mask, only the rest)",
     )
     invert_mask: bool = option(False, "with --mask_video: show only the background")
+    show_filled: str | None = option(
+        None,
+        "paint the pixels whose depth step 1 filled (no sensor depth; the mask "
+        "D_filledmask.mkv beside the depth video, found by the naming rule) in this colour, "
+        "'R,G,B' from 0 to 255, e.g. 255,0,255 (magenta); in the window, --render and --export_ply",
+    )
     background_ply: list[Path] | None = option(
         None,
         "a static point cloud (PLY, metres, world frame) drawn with every frame, e.g. "

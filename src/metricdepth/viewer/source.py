@@ -2,8 +2,10 @@
 
 `FrameSource(config)` checks every file before anything is drawn (sizes, frame rates and
 counts agree; the field of view is known; poses and FOVs have one entry per frame) and
-then hands out `ViewerFrame`s. Readers are opened per `FrameReader`, so a loader thread
-owns its own.
+then hands out `ViewerFrame`s. With --show_filled, the pixels step 1 filled (its mask
+``D_filledmask.mkv`` beside the depth video) are painted in the given colour before
+anything is drawn, so the window, --render and --export_ply all show them. Readers are
+opened per `FrameReader`, so a loader thread owns its own.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from .window import merge_clouds
 class ViewerFrame:
     """One frame's inputs.
 
-    index: 0-based frame index. colour: (H, W, 3) uint8 RGB. depth: (H, W) float32,
+    index: 0-based frame index. colour: (H, W, 3) uint8 RGB (--show_filled: the filled
+    pixels in its colour). depth: (H, W) float32,
     metres, z-depth. keep: (H, W) bool, pixels to show (mask applied), or None for all.
     intrinsics: this frame's pinhole camera. world_from_cam: (4, 4) float64 pose.
     """
@@ -64,6 +67,31 @@ def _xfovs(config: ViewerConfig, depth_path: Path, width: int, height: int, fram
     )
 
 
+def parse_rgb(text: str, flag: str) -> np.ndarray:
+    """'R,G,B' (integers 0-255) -> (3,) uint8."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 3 or not all(0 <= v <= 255 for v in values):
+        raise InputError(flag, f"expected a colour 'R,G,B' of three integers 0-255, got {text!r}")
+    return np.array(values, np.uint8)
+
+
+def _filled_mask(depth_path: Path) -> Path:
+    """The mask of the pixels step 1 filled, beside `depth_path` (or the depth video it
+    was rescaled from) by the naming rule; InputError when there is none."""
+    found = naming.find_sidecar(None, depth_path, naming.FILLED_MASK, "--show_filled")
+    if found is None:
+        name = naming.output_path(depth_path, naming.FILLED_MASK).name
+        raise InputError(
+            "--show_filled",
+            f"there is no {name} beside the depth video: step 1 records the pixels it "
+            "filled when its backend marks missing depth (--backend frames); rerun it",
+        )
+    return found
+
+
 class FrameSource:
     """Validated viewer inputs (see the module docstring). Raises InputError naming the
     file or flag at the first problem."""
@@ -90,6 +118,11 @@ class FrameSource:
         if config.mask_video is not None:
             self.mask_info = probe(config.mask_video)
             check_matching(colour, self.mask_info, "mask video")
+        self.filled_info, self.filled_colour = None, None
+        if config.show_filled is not None:
+            self.filled_colour = parse_rgb(config.show_filled, "--show_filled")
+            self.filled_info = probe(_filled_mask(depth_path))
+            check_matching(colour, self.filled_info, "mask of filled pixels")
         n = colour.frame_count
         self.xfovs = _xfovs(config, depth_path, colour.width, colour.height, n)
         self.world_from_cam = (
@@ -177,6 +210,11 @@ class FrameReader:
         self._mask = (
             MaskVideoReader(source.mask_info.path, source.mask_info) if source.mask_info is not None else None
         )
+        self._filled = (
+            MaskVideoReader(source.filled_info.path, source.filled_info)
+            if source.filled_info is not None
+            else None
+        )
 
     def read(self, index: int) -> ViewerFrame:
         source = self.source
@@ -185,9 +223,12 @@ class FrameReader:
             keep = self._mask.read(index)
             if source.config.invert_mask:
                 keep = ~keep
+        colour = self._colour.read(index)
+        if self._filled is not None:
+            colour[self._filled.read(index)] = source.filled_colour
         return ViewerFrame(
             index,
-            self._colour.read(index),
+            colour,
             self._depth.read(index),
             keep,
             source.intrinsics(index),
@@ -195,7 +236,7 @@ class FrameReader:
         )
 
     def close(self) -> None:
-        for reader in (self._colour, self._depth, self._mask):
+        for reader in (self._colour, self._depth, self._mask, self._filled):
             if reader is not None:
                 reader.close()
 

@@ -70,7 +70,6 @@ class FramesBackend(DepthBackend):
     metric = True
     temporal = True  # measured depth: no stabiliser
     estimates_fov = False
-    marks_missing = True
 
     def __init__(self, folder: Path, options: BackendOptions):
         self.files = list_depth_frames(folder)
