@@ -101,6 +101,16 @@ class PipelineConfig:
         le=255,
     )
     min_scene_frames: int = option(DEFAULT_MIN_SCENE_FRAMES, "--split_scenes: shortest scene, frames", ge=1)
+    ray_address: str | None = option(
+        None,
+        "--split_scenes: run the scenes in parallel as Ray tasks: local (Ray started here, "
+        "--workers processes), auto (the cluster `ray start` joined this machine to) or a "
+        "cluster address; every machine must see the video's folder under the same path "
+        "(docs/cluster.md)",
+    )
+    workers: int = option(
+        0, "--ray_address local: scenes run at once (worker processes); 0: one per core", ge=0
+    )
     rgbd: str | None = option(
         None,
         "RGB-D folder (TUM layout: rgb/, depth/, associate.txt): "

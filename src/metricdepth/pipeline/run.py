@@ -2,8 +2,9 @@
 
 Complete steps are skipped, interrupted ones resumed (see `steps`), so after a crash the
 same command finishes the job. With `split_scenes` every scene runs steps 1-7 as its own
-clip and the scenes' filled stereo videos are joined before step 8 adds the audio of the
-original video.
+clip (one after the other, or in parallel as Ray tasks with `ray_address`: `cluster`) and
+the scenes' filled stereo videos are joined before step 8 adds the audio of the original
+video.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..errors import InputError
 from ..io.atomic import check_folder_writable
 from ..io.chunked import WORK_SUFFIX, is_committing, remove_leftovers
 from ..io.video import probe
-from . import preview, scenes
+from . import cluster, preview, scenes
 from .commands import pipeline_commands
 from .config import STEP_NAMES, PipelineConfig
 from .rgbd import depth_frames_folder, import_rgbd
@@ -62,15 +63,17 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
     depth_frames: Sequence[Path | None] = [None] * len(clips)
     if config.depth_backend == "frames" and config.depth_frames is not None:
         depth_frames = scenes.split_depth_frames(Path(config.depth_frames), video, ranges)
-    for index, clip in enumerate(clips):
-        scene_config = (
-            config
-            if depth_frames[index] is None
-            else dataclasses.replace(config, depth_frames=str(depth_frames[index]))
+    jobs = [
+        cluster.Scene(
+            clip,
+            config if frames is None else dataclasses.replace(config, depth_frames=str(frames)),
+            f"scene {index + 1}/{len(clips)}",
+            min(last, INFILL),
         )
-        _run_steps(
-            scene_config, ClipFiles(clip), result, f"scene {index + 1}/{len(clips)}", 0, min(last, INFILL)
-        )
+        for index, (clip, frames) in enumerate(zip(clips, depth_frames))
+    ]
+    for records in cluster.run_scenes(jobs, run_scene, config):
+        result.records += records
     if last == COMPRESS:
         joined = scenes.joined_path(video)
         if first <= COMPRESS and (config.overwrite or not joined.exists()):
@@ -84,6 +87,13 @@ def run_pipeline(config: PipelineConfig) -> PipelineResult:
         _run_steps(config, ClipFiles(video, joined=joined), result, video.name, COMPRESS, COMPRESS)
         result.final = result.records[-1].outputs[0]
     return result
+
+
+def run_scene(scene: cluster.Scene) -> list[StepRecord]:
+    """Steps 1 .. scene.last of one scene's clip (here, or on a Ray worker: `cluster`)."""
+    result = PipelineResult(scene.clip)
+    _run_steps(scene.config, ClipFiles(scene.clip), result, scene.label, 0, scene.last)
+    return result.records
 
 
 def with_rgbd_frames(config: PipelineConfig) -> PipelineConfig:
@@ -120,6 +130,7 @@ def _check_options(config: PipelineConfig, files: ClipFiles) -> None:
     """Refuse settings that would fail halfway, before anything runs."""
     first, last = STEP_NAMES.index(config.first_step), STEP_NAMES.index(config.last_step)
     wanted = STEP_NAMES[first : last + 1]
+    cluster.check_options(config)
     if config.preview == 1:
         raise InputError("--preview", "1 is every frame (the full run); give N >= 2, or 0 for none")
     for step in STEPS:  # every step's settings checked (config file included) before step 1

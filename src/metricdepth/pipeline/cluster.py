@@ -1,0 +1,185 @@
+"""Where the scenes of `--split_scenes` run: one after the other here, or as Ray tasks.
+
+With `ray_address` every scene is one Ray task that runs the scene's steps in order on
+one worker, and scenes run in parallel on as many workers as the cluster has:
+
+- "local" starts Ray on this machine with `workers` worker processes (0: one per core);
+- "auto" joins the cluster started on this machine with `ray start --head`;
+- anything else is a cluster's address (`host:6379`, or `ray://host:10001` for the Ray
+  client), passed to `ray.init` as it is.
+
+If this process has already initialised Ray (a library caller), that instance is used.
+A task gets only the scene's clip path and settings: every machine must see the video's
+folder under the same path (a shared file system), and have this package installed.
+
+A scene whose steps run on CUDA asks Ray for one GPU for the whole scene (Ray then sets
+`CUDA_VISIBLE_DEVICES`, so the task's `cuda:N` becomes `cuda`). The steps skip complete
+outputs and resume interrupted ones, so a task whose worker dies is run again
+(`SCENE_RETRIES`) and continues where the dead one stopped; a driver killed mid-run
+finishes the job when run again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..progress import progress
+from .config import PipelineConfig
+from .steps import STEPS, ClipFiles
+from .summary import StepRecord
+
+log = logging.getLogger(__name__)
+
+LOCAL, AUTO = "local", "auto"
+SCENE_RETRIES = 3  # runs of a scene's task after its worker died (the steps resume)
+CUDA = "cuda"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene to run: its clip, its settings (with its own share of the depth frames),
+    its name in logs and the summary ("scene 2/9"), and the index of its last step."""
+
+    clip: Path
+    config: PipelineConfig
+    label: str
+    last: int
+
+
+RunScene = Callable[[Scene], list[StepRecord]]
+
+
+def check_options(config: PipelineConfig) -> None:
+    """Refuse Ray settings that cannot work, before anything is created."""
+    if config.workers and config.ray_address != LOCAL:
+        raise InputError(
+            "--workers",
+            "sets how many scenes --ray_address local runs at once; a cluster has its own workers",
+        )
+    if config.ray_address is None:
+        return
+    if not config.split_scenes:
+        raise InputError(
+            "--ray_address",
+            "runs the scenes of --split_scenes as Ray tasks; add --split_scenes "
+            "(one clip's infill alone can use Ray: ray_address in the [infill] section)",
+        )
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "--ray_address",
+            "Ray is not installed; install the infill extra (pip install 'metricdepth[infill]')",
+        ) from None
+
+
+def run_scenes(
+    scenes: Sequence[Scene], run_scene: RunScene, config: PipelineConfig
+) -> list[list[StepRecord]]:
+    """Each scene's step records, in scene order: `run_scene` here, one scene after the
+    other, or as Ray tasks when `config.ray_address` is set. `run_scene` must be a
+    module-level function (Ray ships it by name)."""
+    if config.ray_address is None:
+        return [run_scene(scene) for scene in scenes]
+    import ray
+
+    with _connected(config.ray_address, config.workers):
+        has_gpu = ray.cluster_resources().get("GPU", 0) > 0
+        gpus = [1 if wants_gpu(scene, has_gpu) else 0 for scene in scenes]
+        if any(gpus) and not has_gpu:
+            raise InputError(
+                "--device",
+                f"the scenes' steps run on CUDA, but the Ray cluster ({config.ray_address}) "
+                "has no GPU; start its workers on machines with one, or use --device cpu",
+            )
+        task = ray.remote(max_retries=SCENE_RETRIES, num_cpus=1)(_scene_task)
+        refs = [task.options(num_gpus=n).remote(run_scene, s) for s, n in zip(scenes, gpus)]
+        return _gather(refs, scenes)
+
+
+def wants_gpu(scene: Scene, cluster_has_gpu: bool) -> bool:
+    """Whether one of the scene's steps runs on CUDA: its device names cuda, or is the
+    depth step's "auto" for a model with weights on a cluster that has a GPU."""
+    from ..depth.registry import BACKENDS
+
+    files = ClipFiles(scene.clip)
+    for step in STEPS[: scene.last + 1]:
+        device = str(getattr(step.settings(scene.config, files), "device", "cpu"))
+        if device.startswith(CUDA):
+            return True
+        if device == "auto" and cluster_has_gpu and BACKENDS[scene.config.depth_backend].needs_weights:
+            return True
+    return False
+
+
+@contextmanager
+def _connected(address: str, workers: int) -> Iterator[None]:
+    """Ray initialised for the run: joined, started here, or the caller's own."""
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    if address == LOCAL:
+        cpus = workers or len(os.sched_getaffinity(0))
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _scene_task(run_scene: RunScene, scene: Scene) -> tuple[list[StepRecord], str]:
+    """One scene's steps on a Ray worker; its records and where it ran."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return run_scene(dataclasses.replace(scene, config=_on_worker_gpu(scene.config))), (
+        f"{socket.gethostname()} pid {os.getpid()}"
+    )
+
+
+def _on_worker_gpu(config: PipelineConfig) -> PipelineConfig:
+    """`config` with every cuda:N device as cuda: the one GPU Ray gave this task."""
+
+    def plain(device: Any) -> Any:
+        return CUDA if isinstance(device, str) and device.startswith(CUDA) else device
+
+    steps = {
+        name: {**section, "device": plain(section["device"])} if "device" in section else section
+        for name, section in config.steps.items()
+    }
+    return dataclasses.replace(config, device=plain(config.device), steps=steps)
+
+
+def _gather(refs: list[Any], scenes: Sequence[Scene]) -> list[list[StepRecord]]:
+    """The tasks' records in scene order, logging each scene as it finishes; a scene's
+    error is raised as itself (an InputError stays one line)."""
+    import ray
+    from ray.exceptions import RayTaskError
+
+    started = time.perf_counter()
+    records: dict[int, list[StepRecord]] = {}
+    index = {ref: k for k, ref in enumerate(refs)}
+    pending = list(refs)
+    with progress(total=len(refs), desc="scenes", unit="scene") as bar:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            k = index[ready[0]]
+            try:
+                records[k], where = ray.get(ready[0])
+            except RayTaskError as error:
+                raise error.cause from None
+            log.info("%s done on %s after %.1f s", scenes[k].label, where, time.perf_counter() - started)
+            bar.update(1)
+    return [records[k] for k in range(len(refs))]
