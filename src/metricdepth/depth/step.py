@@ -38,6 +38,7 @@ from ..io.chunked import Chunk, ChunkedJob, check_outputs
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoWriter
 from ..io.sidecars import write_xfovs
+from ..io.source_frames import TAG_SOURCE_FRAMES, source_frames_tag
 from ..io.text_list import read_lines
 from ..io.video import VideoInfo, VideoReader, probe
 from ..progress import progress
@@ -333,7 +334,10 @@ class _Run:
         self.config, self.info, self.selection = config, info, selection
         self.backend, self.stabiliser, self.anchor, self.job = backend, stabiliser, anchor, job
         self.aligner = MetricAligner() if anchor is not None else None
-        self.tags = {"backend": backend.description}
+        self.tags = {
+            "backend": backend.description,
+            TAG_SOURCE_FRAMES: source_frames_tag(selection.indices(), selection.stride),
+        }
         self.records_filled = len(job.finals) > 1  # the mask of filled pixels is the second output
         if self.records_filled:
             self.tags[FILLED_TAG] = FILLED_RULE

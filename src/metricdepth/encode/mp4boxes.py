@@ -1,8 +1,23 @@
-"""Stereo and spherical boxes (Spherical Video V2: 'st3d', 'sv3d') in an MP4 we wrote.
+"""Stereo and spherical boxes in an MP4 we wrote: Spherical Video V2 ('st3d', 'sv3d') and
+Apple's spatial video boxes ('vexu', 'hfov', for MV-HEVC).
 
 FFmpeg writes these boxes only from stream side data, which PyAV cannot attach, so we add
 them after muxing: the boxes go at the end of the video track's sample entry
 (avc1/hvc1/av01) and every enclosing box grows by their size.
+
+Apple's boxes ("ISO Base Media File Format and Apple HEVC Stereo Video"; FFmpeg 7.1 and
+later read them into its stereo3d side data) sit in the visual sample entry:
+
+    vexu                      video extended usage (Box)
+      eyes                    stereo view (Box)
+        stri                  FullBox, 1 byte: bit 0 left eye, bit 1 right eye present
+        hero                  FullBox, 1 byte: hero eye, 1 left, 2 right
+        cams > blin           FullBox, uint32: camera baseline, micrometres
+      proj > prji             FullBox, fourcc: projection kind, 'rect' (rectilinear)
+    hfov                      Box, uint32: horizontal field of view, thousandths of a degree
+
+(a 'cmfy' > 'dadj' horizontal disparity adjustment may follow 'cams'; we write none: step
+6's convergence is already in the pixels).
 
 Boxes may have 64-bit sizes (size field 1, then a 64-bit size: FFmpeg writes 'mdat' so
 once the media data passes 4 GiB) or size 0 (to the end of the file). Only 'moov' is read
@@ -46,6 +61,27 @@ def sv3d_vr180(source: str = "metricdepth") -> bytes:
     prhd = _full_box(b"prhd", struct.pack(">iii", 0, 0, 0))  # yaw, pitch, roll
     equi = _full_box(b"equi", struct.pack(">IIII", 0, 0, EQUI_HALF_BOUND, EQUI_HALF_BOUND))
     return _box(b"sv3d", svhd + _box(b"proj", prhd + equi))
+
+
+STEREO_EYES = 0b11  # 'stri': has_left_eye_view | has_right_eye_view
+HERO_LEFT = 1  # 'hero': the left eye (MV-HEVC's base layer) is the hero eye
+RECTILINEAR = b"rect"  # 'prji' projection kind of a pinhole camera's picture
+
+
+def vexu(baseline_um: int | None) -> bytes:
+    """'vexu' for two rectilinear eyes, left the hero eye; `baseline_um`: the distance
+    between the two cameras in micrometres ('blin'), or None to leave it out."""
+    eyes = _full_box(b"stri", struct.pack(">B", STEREO_EYES))
+    eyes += _full_box(b"hero", struct.pack(">B", HERO_LEFT))
+    if baseline_um is not None:
+        eyes += _box(b"cams", _full_box(b"blin", struct.pack(">I", baseline_um)))
+    projection = _box(b"proj", _full_box(b"prji", RECTILINEAR))
+    return _box(b"vexu", _box(b"eyes", eyes) + projection)
+
+
+def hfov(millidegrees: int) -> bytes:
+    """'hfov': the full horizontal field of view of each eye, thousandths of a degree."""
+    return _box(b"hfov", struct.pack(">I", millidegrees))
 
 
 @dataclass(frozen=True)

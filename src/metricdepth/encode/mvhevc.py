@@ -3,14 +3,19 @@
 FFmpeg (and PyAV's build) cannot encode MV-HEVC; the x265 command-line encoder can from
 version 4.0 when built with multiview support (``-DENABLE_MULTIVIEW=ON``), and MP4Box
 (GPAC) puts its stream and the audio into an MP4. Both are looked up on PATH. Flags this
-path cannot honour are refused (`refuse_mvhevc_flags`); the audio is kept.
+path cannot honour are refused (`refuse_mvhevc_flags`); the audio is kept. Neither tool
+writes Apple's spatial metadata, so `write_spatial_metadata` adds it to MP4Box's file
+from the stereo video's tags (the eyes' baseline and field of view, step 6).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,10 +25,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import AtomicFile
+from ..io.stereo_tags import TAG_BASELINE, TAG_PUPILLARY_DISTANCE, TAG_XFOV
 from ..io.video import VideoInfo, VideoReader
 from ..progress import progress
 from ..stereo.layouts import Layout
 from .audio import AudioSource
+from .mp4boxes import Mp4Error, add_video_boxes, hfov, vexu
+
+log = logging.getLogger(__name__)
 
 MVHEVC_TAG = "_spatial"
 INSTALL_HINT = (
@@ -125,11 +134,39 @@ def write_audio_mp4(colour: VideoInfo, seconds: float, path: Path) -> None:
             audio.close()
 
 
+def _positive_tag(tags: Mapping[str, str], key: str) -> float | None:
+    """The tag `key` as a positive finite number, or None when absent or not one."""
+    try:
+        value = float(tags[key])
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def write_spatial_metadata(path: str | Path, tags: Mapping[str, str]) -> str:
+    """Add Apple's spatial video boxes to the sample entry of the MP4 `path`'s video track
+    (`mp4boxes.vexu`, `mp4boxes.hfov`): both eyes, the left one the hero eye (x265's base
+    layer), rectilinear; the camera baseline from the stereo video's `baseline_mm` tag
+    (else `pupillary_distance_mm`) and 'hfov' from its `xfov_deg` tag, each left out when
+    the tag is missing. Returns what was written, for the log; Mp4Error when the file's
+    boxes cannot be extended."""
+    baseline_mm = _positive_tag(tags, TAG_BASELINE) or _positive_tag(tags, TAG_PUPILLARY_DISTANCE)
+    xfov = _positive_tag(tags, TAG_XFOV)
+    boxes = vexu(None if baseline_mm is None else round(baseline_mm * 1000))
+    if xfov is not None:
+        boxes += hfov(round(xfov * 1000))
+    add_video_boxes(path, boxes)
+    baseline = "no baseline tag" if baseline_mm is None else f"baseline {baseline_mm:g} mm"
+    fov = "no FOV tag" if xfov is None else f"horizontal FOV {xfov:g} degrees"
+    return f"spatial metadata: stereo, left hero eye, rectilinear, {baseline}, {fov}"
+
+
 def compress_mvhevc(
     config: Any, stereo: VideoInfo, layout: Layout, colour: VideoInfo | None, target: AtomicFile
 ) -> None:
     """Both eyes as Y4M files, encoded by x265 as two layers (left eye = base layer) and
-    put into an MP4 with the audio. Not run by the tests here (no multiview x265)."""
+    put into an MP4 with the audio, then Apple's spatial metadata added
+    (`write_spatial_metadata`). Not run by the tests here (no multiview x265)."""
     x265, mp4box = require_multiview_tools()
     with tempfile.TemporaryDirectory(dir=target.final.parent) as folder:
         work = Path(folder)
@@ -160,3 +197,9 @@ def compress_mvhevc(
             write_audio_mp4(colour, stereo.duration, work / "audio.mp4")
             command += ["-add", f"{work / 'audio.mp4'}#audio"]
         subprocess.run(command + ["-new", str(target.tmp)], check=True)
+    try:
+        log.info("%s: %s", target.final, write_spatial_metadata(target.tmp, stereo.tags))
+    except Mp4Error as exc:
+        raise InputError(
+            target.final, f"encoded, but its spatial metadata could not be added ({exc})"
+        ) from None

@@ -7,7 +7,12 @@ TAG_LAYOUT = "layout"  # a name of stereo.layouts.REGISTRY
 TAG_PUPILLARY_DISTANCE = "pupillary_distance_mm"
 TAG_CONVERGENCE = "convergence"  # the --convergence given ("0": parallel eyes)
 TAG_STABILISED = "stabilised"  # "1": rendered locked to frame 0's camera
-STEREO_TAGS = (TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_CONVERGENCE, TAG_STABILISED)
+# The eyes' cameras, for players' spatial metadata (step 8 --mvhevc): the distance between
+# them in millimetres (--pupillary_distance, scaled by --master_xfov) and each eye's full
+# horizontal field of view in degrees (pinhole layouts only), both at the median frame's FOV.
+TAG_BASELINE = "baseline_mm"
+TAG_XFOV = "xfov_deg"
+STEREO_TAGS = (TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_CONVERGENCE, TAG_STABILISED, TAG_BASELINE, TAG_XFOV)
 
 
 def stereo_tags(tags: Mapping[str, str]) -> dict[str, str]:

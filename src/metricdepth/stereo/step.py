@@ -33,7 +33,14 @@ from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations, write_frame_values
-from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_STABILISED
+from ..io.stereo_tags import (
+    TAG_BASELINE,
+    TAG_CONVERGENCE,
+    TAG_LAYOUT,
+    TAG_PUPILLARY_DISTANCE,
+    TAG_STABILISED,
+    TAG_XFOV,
+)
 from ..io.video import VideoReader, VideoWriter, probe
 from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
@@ -312,6 +319,17 @@ def _touchly1(config: StereoConfig) -> Path:
     )
 
 
+def _camera_tags(config: StereoConfig, inputs: _Inputs) -> dict[str, str]:
+    """The eyes' baseline (mm) and, for pinhole eyes, their horizontal FOV (degrees), at
+    the median frame's FOV: what players' spatial metadata describes (step 8 --mvhevc)."""
+    xfov = float(np.median(inputs.xfovs))
+    baseline_m = effective_baseline(config.pupillary_distance / 1000.0, xfov, config.master_xfov)
+    tags = {TAG_BASELINE: f"{baseline_m * 1000:.6g}"}
+    if config.layout != "vr180":
+        tags[TAG_XFOV] = f"{xfov:.6g}"
+    return tags
+
+
 def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
     """Render the chunks `job` has not done yet, both outputs of each."""
     state = job.last_state()
@@ -326,6 +344,7 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
         "source": Path(config.color_video).name,
         TAG_CONVERGENCE: config.convergence or "0",
         TAG_STABILISED: "1" if config.transformation_file else "0",
+        **_camera_tags(config, inputs),
     }
     with progress(total=inputs.frames, desc="stereo") as bar:
         bar.update(job.frames_done)
