@@ -15,6 +15,7 @@ from ..fov import resolve_xfovs
 from ..io import naming
 from ..io.checks import check_matching
 from ..io.sidecars import FrameTracks, read_tracking
+from ..io.source_frames import check_every_frame
 from ..io.video import VideoInfo, probe
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,10 @@ def find_sidecars(
     the colour and mask videos are checked against the depth video."""
     colour = Path(color_video) if color_video is not None else naming.colour_video_of(depth.path)
     mask = naming.find_sidecar(mask_video, colour, naming.MASK, "--mask_video")
-    for name, path in (("mask video", mask), ("colour video", colour)):
-        if path is not None:
-            check_matching(depth, probe(path), name)
+    if colour is not None:
+        check_every_frame(probe(colour), depth)
+    if mask is not None:
+        check_matching(depth, probe(mask), "mask video")
     tracks = naming.find_sidecar(track_file, colour, naming.TRACKING, "--track_file")
     return Sidecars(colour, mask, tracks)
 

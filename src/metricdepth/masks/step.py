@@ -21,10 +21,10 @@ import numpy as np
 from ..config import option
 from ..errors import InputError
 from ..io.atomic import check_writable
-from ..io.checks import check_matching
 from ..io.depth_video import DepthVideoReader
 from ..io.mask_video import MaskVideoWriter
 from ..io.naming import DEPTH, MASK, output_path, sidecar_beside
+from ..io.source_frames import check_every_frame
 from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
 from ..options import max_depth_option
 from ..progress import progress
@@ -242,7 +242,7 @@ def _depth_for_motion(config: MaskConfig, info: VideoInfo, backend: str) -> Dept
     if path is None:
         return None
     depth = DepthVideoReader(path, config.max_depth)
-    check_matching(info, depth.info, "depth video")
+    check_every_frame(info, depth.info)
     if "motion" not in backend:
         log.warning("--depth_video is used by the motion backends only; %s ignores it", backend)
         return None

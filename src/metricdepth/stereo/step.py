@@ -33,6 +33,7 @@ from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations, write_frame_values
+from ..io.source_frames import pair_frames, read_paired
 from ..io.stereo_tags import (
     TAG_BASELINE,
     TAG_CONVERGENCE,
@@ -41,7 +42,7 @@ from ..io.stereo_tags import (
     TAG_STABILISED,
     TAG_XFOV,
 )
-from ..io.video import VideoReader, VideoWriter, probe
+from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
 from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
 from .convergence import SubjectConvergence, convergence_shift_px, effective_baseline, parse_convergence
@@ -181,6 +182,8 @@ class _Inputs:
     xfovs: np.ndarray  # (N,) degrees
     convergence: np.ndarray | None  # (N,) metres, 0 = no shift
     poses: np.ndarray | None  # (N, 4, 4) world_from_cam
+    colour_numbers: list[int] | None  # the colour frame of each depth frame (None: the same)
+    mask_numbers: list[int] | None  # the mask frame of each depth frame (None: the same)
     stereo: Path
     infill_mask: Path
     sbs_depth: Path | None  # --create_sbs_depth_video
@@ -197,9 +200,9 @@ def _check(config: StereoConfig) -> _Inputs:
         _check_device(config.device)
     colour = probe(config.color_video)
     depth = DepthVideoReader(config.depth_video, config.max_depth)
-    check_matching(colour, depth.info, "depth video")
+    colour_numbers = pair_frames(depth.info, colour, "colour video")
     next(depth.frames(0, 1))  # refuses a colour video given as depth before any output
-    count = colour.frame_count
+    count = depth.info.frame_count
     frames = count if config.max_frames < 0 else min(config.max_frames, count)
     xfovs = resolve_xfovs(
         count,
@@ -210,14 +213,17 @@ def _check(config: StereoConfig) -> _Inputs:
         xfov_file=config.xfov_file or None,
         depth_video=depth.path,
     )
-    if config.mask_video:
-        check_matching(colour, MaskVideoReader(config.mask_video).info, "mask video")
+    mask_numbers = (
+        pair_frames(depth.info, MaskVideoReader(config.mask_video).info, "mask video")
+        if config.mask_video
+        else None
+    )
     convergence = parse_convergence(config.convergence, count)
     if convergence is not None and config.mask_video:
         raise InputError(
             "--convergence", "give --convergence or --mask_video (converge on the subject), not both"
         )
-    poses = read_transformations(config.transformation_file, count) if config.transformation_file else None
+    poses = _poses(config, count, colour, colour_numbers)
     stereo = naming.output_path(depth.path, naming.STEREO)
     infill_mask = naming.output_path(stereo, naming.INFILL_MASK)
     sbs_depth = naming.output_path(stereo, naming.DEPTH) if config.create_sbs_depth_video else None
@@ -231,16 +237,31 @@ def _check(config: StereoConfig) -> _Inputs:
         frames,
         colour.width,
         colour.height,
-        colour.fps,
+        depth.info.fps,
         xfovs,
         convergence,
         poses,
+        colour_numbers,
+        mask_numbers,
         stereo,
         infill_mask,
         sbs_depth,
         subject_file,
         depth.max_depth,
     )
+
+
+def _poses(
+    config: StereoConfig, count: int, colour: VideoInfo, colour_numbers: list[int] | None
+) -> np.ndarray | None:
+    """(count, 4, 4) camera-to-world poses of the depth frames from --transformation_file:
+    one per depth frame, or, for a sampled depth video, one per colour frame (picked)."""
+    path = config.transformation_file
+    if not path:
+        return None
+    if colour_numbers is None or len(read_transformations(path)) == count:
+        return read_transformations(path, count)
+    return read_transformations(path, colour.frame_count)[colour_numbers]
 
 
 def _check_device(device: str) -> None:
@@ -290,7 +311,7 @@ def _write_convergence(config: StereoConfig, inputs: _Inputs, path: Path) -> Pat
     subject = SubjectConvergence(inputs.fps)
     depths = DepthVideoReader(config.depth_video, config.max_depth).frames(0, inputs.frames)
     assert config.mask_video is not None  # a subject file is made only with a mask
-    masks = MaskVideoReader(config.mask_video).frames(0, inputs.frames)
+    masks = read_paired(MaskVideoReader(config.mask_video).frames, inputs.mask_numbers, 0, inputs.frames)
     values = [subject.update(depth, mask) for depth, mask in zip(depths, masks)]
     return write_frame_values(path, np.array(values), overwrite=config.overwrite)
 
@@ -380,7 +401,7 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
                         )
                     )
                 )
-                for index, colour, depth, mask in _frames(config, chunk.start, chunk.stop):
+                for index, colour, depth, mask in _frames(config, inputs, chunk.start, chunk.stop):
                     if subject is not None:
                         convergence = subject.update(depth, mask)
                     elif inputs.convergence is not None:
@@ -396,13 +417,13 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
             job.complete(chunk, subject.state() if subject is not None else {})
 
 
-def _frames(config: StereoConfig, start: int, stop: int):
+def _frames(config: StereoConfig, inputs: _Inputs, start: int, stop: int):
     """(index, colour (H, W, 3) uint8, depth (H, W) float32 metres, mask (H, W) bool or
-    None) for frames start .. stop - 1."""
-    colours = VideoReader(config.color_video).frames(start, stop)
+    None) for depth frames start .. stop - 1, each with its colour and mask frame."""
+    colours = read_paired(VideoReader(config.color_video).frames, inputs.colour_numbers, start, stop)
     depths = DepthVideoReader(config.depth_video, config.max_depth).frames(start, stop)
     masks = (
-        MaskVideoReader(config.mask_video).frames(start, stop)
+        read_paired(MaskVideoReader(config.mask_video).frames, inputs.mask_numbers, start, stop)
         if config.mask_video
         else itertools.repeat(None)
     )
