@@ -71,7 +71,8 @@ def _kinds(depth_frames: Path) -> list[Kind]:
     stereo, mask, infilled = files.stereo.name, files.infill_mask.name, files.infilled.name
     final = infilled + "_LRF_Full_SBS.mp4"
     filled = naming.output_path(files.depth, naming.FILLED_MASK)  # the frames backend's 0s
-    pipeline_outputs = (files.depth, filled, files.mask, files.tracks, files.poses, files.rescaled,
+    pipeline_outputs = (files.depth, filled, files.mask, files.tracks, files.poses, files.depth_scales,
+                        files.rescaled,
                         files.triangulated, files.avgmonodepth, files.stereo, files.infill_mask,
                         files.infilled, Path(final))
     return [

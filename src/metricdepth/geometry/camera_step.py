@@ -4,8 +4,9 @@ Reads the tracking JSON, the depth video (sampled at the tracked positions only)
 optionally a mask video of moving objects; solves the poses (solve.solve_poses:
 per-frame RANSAC initialisation, then robust bundle adjustment over poses, points and
 per-frame depth scales); writes ``D_transformations.json`` (camera-to-world, frame 0 =
-identity), with --optimize_intrinsic a refined ``D_xfovs.json``, and on request a debug
-video of the reprojected points.
+identity), ``D_depthscales.json`` (each frame's depth scale in the same gauge), with
+--optimize_intrinsic a refined ``D_xfovs.json``, and on request a debug video of the
+reprojected points.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ..io.atomic import check_writable
 from ..io.depth_video import DepthVideoReader
 from ..io.exports import colorize_depth
 from ..io.mask_video import MaskVideoReader
-from ..io.sidecars import write_transformations, write_xfovs
+from ..io.sidecars import write_frame_values, write_transformations, write_xfovs
 from ..io.video import VideoReader
 from ..options import max_depth_option, strict_mask_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
@@ -122,7 +123,10 @@ class CameraTrackConfig:
 
 def output_paths(config: CameraTrackConfig) -> dict[str, Path]:
     """The files the step writes, by role."""
-    paths = {"transformations": naming.output_path(config.depth_video, naming.TRANSFORMATIONS)}
+    paths = {
+        "transformations": naming.output_path(config.depth_video, naming.TRANSFORMATIONS),
+        "depth_scales": naming.output_path(config.depth_video, naming.DEPTH_SCALES),
+    }
     if config.optimize_intrinsic:
         paths["xfovs"] = naming.output_path(config.depth_video, naming.XFOVS)
     if config.debug_video:
@@ -168,8 +172,7 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
             info.path.name,
             " (the FOV is kept)" if config.optimize_intrinsic else "",
         )
-        write_transformations(paths["transformations"], np.eye(4)[None], config.overwrite)
-        return {"transformations": paths["transformations"]}
+        return _write_poses(paths, np.eye(4)[None], np.ones(1), config.overwrite)
 
     depth_frames = progress(depth.frames(0, frames), total=frames, desc="sampling depth")
     obs = gather_observations(
@@ -194,8 +197,9 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
     rec = result.reconstruction
     _log_summary(result, static, intr)
 
-    write_transformations(paths["transformations"], _exact_identity(rec.world_from_cam), config.overwrite)
-    written = {"transformations": paths["transformations"]}
+    written = _write_poses(
+        paths, _exact_identity(rec.world_from_cam), np.exp(rec.log_scale), config.overwrite
+    )
     if result.focal_refined:
         refined = rec.intrinsics(intr)
         log.info("field of view: %.2f -> %.2f degrees (horizontal)", intr.xfov, refined.xfov)
@@ -217,6 +221,18 @@ def camera_track(config: CameraTrackConfig) -> dict[str, Path]:
             config.overwrite,
         )
     return written
+
+
+def _write_poses(
+    paths: dict[str, Path], world_from_cam: np.ndarray, depth_scales: np.ndarray, overwrite: bool
+) -> dict[str, Path]:
+    """D_transformations.json, (F, 4, 4) camera-to-world, and D_depthscales.json, (F,)
+    true depth / the depth video's in the poses' gauge (step 5's fallback for frames
+    with too few triangulated points)."""
+    return {
+        "transformations": write_transformations(paths["transformations"], world_from_cam, overwrite),
+        "depth_scales": write_frame_values(paths["depth_scales"], depth_scales, overwrite),
+    }
 
 
 def _compute_tracks(colour_path: Path | None, config: CameraTrackConfig) -> Path:

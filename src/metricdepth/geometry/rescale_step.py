@@ -29,7 +29,7 @@ from ..io.chunked import ChunkedJob
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.ply import PointCloud, read_ply, write_ply
-from ..io.sidecars import read_transformations
+from ..io.sidecars import read_depth_scales, read_transformations
 from ..io.video import VideoReader
 from ..options import max_depth_option, strict_mask_option, xfov_file_option, xfov_option, yfov_option
 from ..progress import progress
@@ -162,6 +162,7 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
             "no camera poses given and none beside the depth video; run camera_track.py first",
         )
     world_from_cam = read_transformations(poses_path, frames)
+    depth_scales = _depth_scales(Path(config.depth_video), poses_path, frames)
     intr = resolve_intrinsics(
         info.width,
         info.height,
@@ -198,7 +199,7 @@ def rescale_depth(config: RescaleConfig) -> dict[str, Path]:
             log.info("%s has one frame: nothing to triangulate, its depth is kept", info.path.name)
             fits = FrameFits(np.ones(1), np.zeros(1), np.zeros(1, np.int64))
         else:
-            fits = _fit(static, tri, settings, world_from_cam, config, frames)
+            fits = _fit(static, tri, settings, world_from_cam, config, frames, depth_scales)
             _report_change(fits, static)
         written["rescaled"] = _write_rescaled(
             paths["rescaled"],
@@ -308,6 +309,15 @@ def _too_few_points(
     )
 
 
+def _depth_scales(depth_video: Path, poses_path: Path, frames: int) -> np.ndarray | None:
+    """(frames,) step 4's depth scales of `depth_video`, when step 4 solved the poses
+    `poses_path` on it (they share the poses' gauge), else None."""
+    scales = naming.output_path(depth_video, naming.DEPTH_SCALES)
+    if poses_path != naming.output_path(depth_video, naming.TRANSFORMATIONS) or not scales.is_file():
+        return None
+    return read_depth_scales(scales, frames)
+
+
 def _fit(
     obs: Observations,
     tri: Triangulation,
@@ -315,8 +325,11 @@ def _fit(
     world_from_cam: np.ndarray,
     config: RescaleConfig,
     frames: int,
+    depth_scales: np.ndarray | None,
 ) -> FrameFits:
-    """Fits of the depth to the triangulated points, per frame or global."""
+    """Fits of the depth to the triangulated points, per frame or global; when no frame
+    has `min_points` of its own (a short or sparsely sampled clip, e.g. a preview), step
+    4's per-frame depth scales (`depth_scales`, None: none) instead."""
     points = tri.points
     usable = np.isfinite(points[obs.track]).all(axis=1) & np.isfinite(obs.depth)
     z_true = depth_in_frames(points, obs.frame[usable], obs.track[usable], world_from_cam)
@@ -324,6 +337,15 @@ def _fit(
     frame = obs.frame[usable]
     front = z_true > 0
     z_true, z, frame = z_true[front], z[front], frame[front]
+    own = np.bincount(frame, minlength=frames) >= config.min_points
+    if depth_scales is not None and not config.global_align and not own.any():
+        log.info(
+            "no frame has %d triangulated points of its own (%d in all): "
+            "step 4's per-frame depth scales are used",
+            config.min_points,
+            len(z),
+        )
+        return FrameFits(1.0 / depth_scales, np.zeros(frames), np.zeros(frames, np.int64))
     if len(z) < config.min_points:
         raise _too_few_points(len(z), obs, tri, settings, config)
     if config.global_align:

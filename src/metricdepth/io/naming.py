@@ -17,6 +17,7 @@ MASK = "_mask.mkv"
 TRACKING = "_tracking.json"
 TRANSFORMATIONS = "_transformations.json"
 XFOVS = "_xfovs.json"
+DEPTH_SCALES = "_depthscales.json"  # step 4: per-frame scale of the depth video it solved on
 FILLED_MASK = "_filledmask.mkv"  # step 1: pixels without depth that it filled, beside the depth video
 DEPTH_NPZ = "_depth.npz"  # step 1 exports, beside the colour video
 DEPTH_PNG16_ZIP = "_depth_png16.zip"

@@ -220,16 +220,21 @@ def write_xfovs(path: str | Path, xfovs: np.ndarray, overwrite: bool = False) ->
     return write_frame_values(path, xfovs, overwrite)
 
 
-def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
-    """Read per-frame horizontal FOVs as (N,) float64 degrees, each in (1, 179)."""
-    path = Path(path)
+def _read_numbers(path: Path, frame_count: int | None, kind: str, unit: str, items: str) -> np.ndarray:
+    """A JSON list of per-frame numbers as (N,) float64, its length checked."""
     data = read_json(path)
     if not isinstance(data, list) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in data
     ):
-        raise InputError(path, "FOV file must be a list of numbers (degrees)")
-    _check_length(path, data, "FOVs", frame_count)
-    fovs = np.asarray(data, dtype=np.float64)
+        raise InputError(path, f"{kind} file must be a list of numbers ({unit})")
+    _check_length(path, data, items, frame_count)
+    return np.asarray(data, dtype=np.float64)
+
+
+def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
+    """Read per-frame horizontal FOVs as (N,) float64 degrees, each in (1, 179)."""
+    path = Path(path)
+    fovs = _read_numbers(path, frame_count, "FOV", "degrees", "FOVs")
     lo, hi = FOV_RANGE_DEG
     bad = ~((fovs > lo) & (fovs < hi))
     if bad.any():
@@ -238,3 +243,15 @@ def read_xfovs(path: str | Path, frame_count: int | None = None) -> np.ndarray:
             path, f"frame {index}: field of view {fovs[index]:g} degrees is outside ({lo:g}, {hi:g})"
         )
     return fovs
+
+
+def read_depth_scales(path: str | Path, frame_count: int | None = None) -> np.ndarray:
+    """Read step 4's per-frame depth scales (true depth ~ scale * the depth video's) as
+    (N,) float64, each positive and finite."""
+    path = Path(path)
+    scales = _read_numbers(path, frame_count, "depth scales", "true depth / the depth video's", "scales")
+    bad = ~(np.isfinite(scales) & (scales > 0))
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise InputError(path, f"frame {index}: depth scale {scales[index]:g} is not a positive number")
+    return scales

@@ -81,6 +81,10 @@ class ClipFiles:
         return naming.output_path(self.depth, naming.TRANSFORMATIONS)
 
     @property
+    def depth_scales(self) -> Path:
+        return naming.output_path(self.depth, naming.DEPTH_SCALES)
+
+    @property
     def rescaled(self) -> Path:
         return naming.output_path(self.depth, naming.RESCALED)
 
@@ -260,7 +264,14 @@ STEPS: tuple[Step, ...] = (
     Step("depth", "metric depth", DepthConfig, convert, _depth, lambda f, s: [f.depth]),
     Step("masks", "subject masks", MaskConfig, create_mask, _masks, lambda f, s: [f.mask]),
     Step("tracks", "point tracks", TrackConfig, track_points, _tracks, lambda f, s: [f.tracks]),
-    Step("camera", "camera poses", CameraTrackConfig, camera_track, _camera, lambda f, s: [f.poses]),
+    Step(
+        "camera",
+        "camera poses",
+        CameraTrackConfig,
+        camera_track,
+        _camera,
+        lambda f, s: [f.poses, f.depth_scales],
+    ),
     Step(
         "rescale",
         "depth rescaled by triangulation",
