@@ -20,6 +20,7 @@ Examples:
   run_pipeline.py clip.mp4 --xfov 60                         # small default depth model
   run_pipeline.py tum.mkv --rgbd ../shared/data/rgbd/tum_fr1_desk_9frames --xfov 63.5
   run_pipeline.py film.mp4 --xfov 60 --split_scenes          # scene by scene, joined
+  run_pipeline.py film.mp4 --xfov 60 --split_scenes --ray_address local --workers 4  # 4 scenes at once
   run_pipeline.py clip.mp4 --xfov 60 --until camera          # steps 1-4 only
   run_pipeline.py clip.mp4 --xfov 60 --preview 10            # every 10th frame, as clip.mp4_preview10.mkv
   run_pipeline.py clip.mp4 --xfov 60 --from stereo --overwrite --config my.toml  # redo 6-8

@@ -22,6 +22,16 @@ class InputError(Exception):
         self.problem = problem
         super().__init__(problem if source is None else f"{source}: {problem}")
 
+    def __reduce__(self):
+        """Pickled by source and problem, so a worker process can hand it back (Ray)."""
+        return _restore, (type(self), self.source, self.problem)
+
+
+def _restore(cls: type[InputError], source: str | None, problem: str) -> InputError:
+    error = cls.__new__(cls)
+    InputError.__init__(error, source, problem)
+    return error
+
 
 class OutputExistsError(InputError):
     """An output file exists and the user did not ask to replace it."""

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..depth.registry import BACKENDS
 from ..errors import InputError
 from ..progress import progress
-from .config import PipelineConfig
+from .config import STEP_NAMES, PipelineConfig
 from .steps import STEPS, ClipFiles
 from .summary import StepRecord
 
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 LOCAL, AUTO = "local", "auto"
 SCENE_RETRIES = 3  # runs of a scene's task after its worker died (the steps resume)
 CUDA = "cuda"
+USER_ERRORS = (InputError, OSError, MemoryError)  # what the scripts report in one line (cli.run)
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,10 @@ def run_scenes(
 
 def wants_gpu(scene: Scene, cluster_has_gpu: bool) -> bool:
     """Whether one of the scene's steps runs on CUDA: its device names cuda, or is the
-    depth step's "auto" for a model with weights on a cluster that has a GPU."""
-    from ..depth.registry import BACKENDS
-
+    depth step's "auto" for a model with weights on a cluster that has a GPU (steps
+    before --from do not run)."""
     files = ClipFiles(scene.clip)
-    for step in STEPS[: scene.last + 1]:
+    for step in STEPS[STEP_NAMES.index(scene.config.first_step) : scene.last + 1]:
         device = str(getattr(step.settings(scene.config, files), "device", "cpu"))
         if device.startswith(CUDA):
             return True
@@ -164,7 +165,7 @@ def _on_worker_gpu(config: PipelineConfig) -> PipelineConfig:
 
 def _gather(refs: list[Any], scenes: Sequence[Scene]) -> list[list[StepRecord]]:
     """The tasks' records in scene order, logging each scene as it finishes; a scene's
-    error is raised as itself (an InputError stays one line)."""
+    input, file-system or memory error is raised as itself (the script's one line)."""
     import ray
     from ray.exceptions import RayTaskError
 
@@ -179,7 +180,9 @@ def _gather(refs: list[Any], scenes: Sequence[Scene]) -> list[list[StepRecord]]:
             try:
                 records[k], where = ray.get(ready[0])
             except RayTaskError as error:
-                raise error.cause from None
+                if isinstance(error.cause, USER_ERRORS):
+                    raise error.cause from None
+                raise  # a bug: Ray's error shows the worker's traceback
             log.info("%s done on %s after %.1f s", scenes[k].label, where, time.perf_counter() - started)
             bar.update(1)
     return [records[k] for k in range(len(refs))]
