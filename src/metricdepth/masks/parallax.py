@@ -159,6 +159,19 @@ def project_points(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     return h[..., :2] / w
 
 
+def project_grid(P: np.ndarray, grid: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32 pixels P (x, y, 1, 1/Z) of every pixel: P (3, 4) float64,
+    `grid` (H, W, 2) float32 pixel positions, `inverse` (H, W) float32 1/Z. Float32
+    throughout (pixel positions to about 1e-4 px), which `project_points` on the whole
+    frame in float64 is several times slower at."""
+    x, y = grid[..., 0], grid[..., 1]
+    m = P.astype(np.float32)
+    rows = [m[i, 0] * x + m[i, 1] * y + m[i, 3] * inverse + m[i, 2] for i in range(3)]
+    w = rows[2]
+    w = np.where(np.abs(w) < 1e-12, np.float32(1e-12), w)
+    return np.stack([rows[0] / w, rows[1] / w], axis=-1)
+
+
 def fit_projection(
     src: np.ndarray,
     inverse: np.ndarray,
@@ -240,7 +253,8 @@ class ParallaxMasker:
         h, w = grey.shape
         grid = pixel_grid(h, w)
         target = grid + flow
-        fb = np.linalg.norm(flow + sample_at(back, target), axis=-1)
+        round_trip = flow + sample_at(back, target)
+        fb = np.hypot(round_trip[..., 0], round_trip[..., 1])
         valid_depth = np.isfinite(depth) & (depth > 0)
         inverse = np.where(valid_depth, 1 / np.where(valid_depth, depth, 1), 0).astype(np.float32)
         inside = (
@@ -250,7 +264,8 @@ class ParallaxMasker:
             & (target[..., 1] <= h - 1)
         )
         reliable = valid_depth & inside & (fb < st.fb_px)
-        textured = texture_map(grey) > np.percentile(texture_map(grey), 25)
+        texture = texture_map(grey)
+        textured = texture > np.percentile(texture, 25)
         usable = reliable & textured
         step = st.sample_step
         sub = np.zeros_like(usable)
@@ -268,9 +283,9 @@ class ParallaxMasker:
         photo = score.copy()
         if P is None:
             return score, photo
-        X = np.concatenate([grid, np.ones((h, w, 1), np.float32), inverse[..., None]], axis=-1)
-        predicted = project_points(P, X.astype(np.float64))
-        residual = np.linalg.norm(predicted - target, axis=-1).astype(np.float32)
+        predicted = project_grid(P, grid, inverse)
+        miss = predicted - target
+        residual = np.hypot(miss[..., 0], miss[..., 1])
         inl = residual[ys, xs]
         inl = inl[inl < st.inlier_px * 3]
         noise = 1.4826 * float(np.median(inl)) if len(inl) else st.min_residual_px
@@ -279,9 +294,7 @@ class ParallaxMasker:
         score[judged] = np.minimum(residual[judged] / scale, SCORE_CAP)
         # photometric: does the other view, warped by the static-scene prediction, match?
         smooth = cv2.GaussianBlur(grey, (0, 0), PHOTO_BLUR).astype(np.float32)
-        warped = sample_at(
-            cv2.GaussianBlur(other, (0, 0), PHOTO_BLUR).astype(np.float32), predicted.astype(np.float32)
-        )
+        warped = sample_at(cv2.GaussianBlur(other, (0, 0), PHOTO_BLUR).astype(np.float32), predicted)
         error = np.abs(smooth - warped)
         photo_noise = 1.4826 * float(np.median(error[ys, xs])) if len(ys) else st.min_photo
         lands = (
@@ -373,15 +386,16 @@ class ParallaxMasker:
 def _frame_score(before: list[_Pair | None], after: list[_Pair | None], shape: tuple[int, ...]) -> np.ndarray:
     """(H, W, 2) float32 flow and photometric scores of a frame of (H, W) `shape`: the
     smallest of its scores in the pairs that end at it (`before`) and start at it
-    (`after`), None entries skipped (nan: none known, e.g. in a 1-frame clip)."""
+    (`after`), None entries skipped (nan: none known, e.g. in a 1-frame clip; `np.fmin`
+    skips nan)."""
     unknown = np.full(shape, np.nan, np.float32)
     flows = [unknown] + [p.residual_b for p in before if p] + [p.residual_a for p in after if p]
     photos = [unknown] + [p.photo_b for p in before if p] + [p.photo_a for p in after if p]
-    return np.stack([_nan_reduce(np.fmin.reduce, flows), _nan_reduce(np.fmin.reduce, photos)], axis=-1)
+    return np.stack([np.fmin.reduce(flows), np.fmin.reduce(photos)], axis=-1)
 
 
 def _temporal(t: int, b: int, pairs: dict[int, _Pair], scores: dict[int, np.ndarray]) -> np.ndarray:
-    """(H, W) float32: median of frame t's score and its neighbours' (t - b, t + b)
+    """(H, W, 2) float32: median of frame t's scores and its neighbours' (t - b, t + b)
     carried to it along the flow (nan: none known)."""
     own = scores[t]
     grid = pixel_grid(*own.shape[:2])
@@ -390,19 +404,23 @@ def _temporal(t: int, b: int, pairs: dict[int, _Pair], scores: dict[int, np.ndar
         stack.append(sample_at(scores[t - b], grid + pairs[t - b].backward))
     if t + b in scores:
         stack.append(sample_at(scores[t + b], grid + pairs[t].forward))
-    return _nan_reduce(lambda a, axis: np.nanmedian(a, axis=axis), stack)
+    return nan_median(np.stack(stack))
 
 
-def _nan_reduce(reduce, arrays: list[np.ndarray]) -> np.ndarray:
-    """Reduce a list of (H, W) float32 arrays along the list, ignoring nan (nan where
-    all are nan)."""
-    stack = np.stack(arrays)
-    known = ~np.isnan(stack)
-    out = np.full(stack.shape[1:], np.nan, np.float32)
-    anyk = known.any(axis=0)
-    with np.errstate(all="ignore"):
-        out[anyk] = reduce(stack[:, anyk], axis=0)
-    return out
+def nan_median(stack: np.ndarray) -> np.ndarray:
+    """Median along axis 0 of a (K, ...) float32 stack of K <= 3, nan ignored (the mean
+    of the two when two are known; nan where none is): `np.nanmedian`'s values, without
+    its masked-array path or a sort along the short axis, both slow here."""
+    if len(stack) > 3:
+        raise ValueError("nan_median takes at most 3 values per element")
+    known = (~np.isnan(stack)).sum(axis=0)
+    low, high = np.fmin.reduce(stack), np.fmax.reduce(stack)  # nan only where none known
+    if len(stack) < 3:
+        middle = low
+    else:
+        a, b, c = stack
+        middle = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))  # nan if any is
+    return np.where(known == 3, middle, np.where(known == 2, (low + high) / 2, low)).astype(np.float32)
 
 
 def depth_edges(depth: np.ndarray, step: float) -> np.ndarray:
