@@ -21,6 +21,7 @@ by the anchor model or read from the reference depth video.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 from dataclasses import asdict, replace
@@ -431,14 +432,13 @@ class _Run:
         done = self.job.frames_done
         bar = progress(total=self.selection.count, desc=Path(self.info.path).name)
         bar.update(done)
-        with (
-            VideoReader(self.info.path, self.info) as source,
-            VideoReader(self.info.path, self.info) as colour_source,
-        ):
+        with VideoReader(self.info.path, self.info) as source:
             size = (self.info.width, self.info.height)
-            frames = cap_frames(selected_frames(source, self.selection, done), self.config.max_res)
+            # one decode: the colour frames wait in the tee's buffer (a backend window at
+            # most) until the chunk loop pairs them with the backend's outputs
+            to_backend, colours = itertools.tee(selected_frames(source, self.selection, done))
+            frames = cap_frames(to_backend, self.config.max_res)
             outputs = (restore_size(result, size) for result in self.backend.stream(frames))
-            colours = selected_frames(colour_source, self.selection, done)
             for chunk in self.job.pending():
                 held = None
                 if self.aligner is not None and self.aligner.fit is None:
