@@ -69,7 +69,7 @@ def run_once(movie: Path, work: Path) -> float:
 
 def timed(movie: Path, work: Path, workers: int, repeat: int) -> float:
     """The fastest of `repeat` runs on a local Ray instance with `workers` workers."""
-    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         run_once(movie, work)  # warm-up: workers started, imports and numba cache loaded
         return min(run_once(movie, work) for _ in range(repeat))

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 LOCAL, AUTO = "local", "auto"
 SCENE_RETRIES = 3  # runs of a scene's task after its worker died (the steps resume)
 CUDA = "cuda"
+CONNECT_TIMEOUT_S = 10.0  # how long a cluster's head may take to answer
 USER_ERRORS = (InputError, OSError, MemoryError)  # what the scripts report in one line (cli.run)
 
 
@@ -83,6 +84,8 @@ def check_options(config: PipelineConfig) -> None:
             "--ray_address",
             "Ray is not installed; install the infill extra (pip install 'metricdepth[infill]')",
         ) from None
+    if config.ray_address != LOCAL:
+        _check_reachable(config.ray_address)
 
 
 def run_scenes(
@@ -131,15 +134,35 @@ def _connected(address: str, workers: int) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    if address == LOCAL:
+    if address == LOCAL:  # a new instance, never another one running here
         cpus = workers or len(os.sched_getaffinity(0))
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(address=LOCAL, num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     else:
-        ray.init(address=address, log_to_driver=False)
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as error:
+            raise InputError(
+                "--ray_address", f"no Ray cluster found ({error}); start one with ray start (docs/cluster.md)"
+            ) from None
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse a HOST:PORT address nothing listens on (Ray itself would retry for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" (Ray looks for the cluster this machine joined)
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise InputError(
+            "--ray_address",
+            f"nothing answers at {address} ({error.strerror or error}); is the cluster's head "
+            "started (ray start --head) and its port open to this machine?",
+        ) from None
 
 
 def _scene_task(run_scene: RunScene, scene: Scene) -> tuple[list[StepRecord], str]:
