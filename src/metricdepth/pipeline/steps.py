@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import validate_config
 from ..depth.config import DepthConfig
-from ..depth.step import convert
+from ..depth.step import convert, filled_mask_path
 from ..encode.step import CompressConfig, compress, default_output
 from ..errors import InputError
 from ..geometry.camera_step import CameraTrackConfig, camera_track
@@ -261,7 +261,14 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("depth", "metric depth", DepthConfig, convert, _depth, lambda f, s: [f.depth]),
+    Step(
+        "depth",
+        "metric depth",
+        DepthConfig,
+        convert,
+        _depth,
+        lambda f, s: [f.depth, *filter(None, [filled_mask_path(s, f.depth)])],
+    ),
     Step("masks", "subject masks", MaskConfig, create_mask, _masks, lambda f, s: [f.mask]),
     Step("tracks", "point tracks", TrackConfig, track_points, _tracks, lambda f, s: [f.tracks]),
     Step(
