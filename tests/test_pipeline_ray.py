@@ -5,12 +5,14 @@ The movie: four different synthetic rooms of 8 frames each joined by hard cuts, 
 audio and exact depth imported per scene (frames backend), so every step runs without
 weights. Each run works in a fresh copy of the movie's folder, at one path (the files
 name their inputs); a run's result is every file under that folder (names and bytes), so
-a leftover partial file fails the test too.
+a leftover partial file fails the test too. Also: settings refused before any work, a
+scene's InputError coming back as itself, and which scenes ask Ray for a GPU.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -28,6 +30,7 @@ from metricdepth.errors import InputError
 from metricdepth.io.exports import write_depth_exr
 from metricdepth.io.video import VideoWriter
 from metricdepth.pipeline import STEP_NAMES, build_config, run_pipeline
+from metricdepth.pipeline.cluster import Scene, on_worker_gpu, wants_gpu
 from metricdepth.pipeline.config import DEFAULT_SCENE_THRESHOLD
 from metricdepth.pipeline.scenes import cut_scenes, scene_ranges, split_depth_frames
 from metricdepth.pipeline.summary import RAN, SKIPPED
@@ -266,3 +269,27 @@ def test_killed_driver_finishes_when_run_again(movie, serial, cluster, workdir):
     # the killed run had done part of the scenes' work, the second run the rest
     scene_statuses = {r.status for r in result.records if r.clip.startswith("scene")}
     assert SKIPPED in scene_statuses and scene_statuses - {SKIPPED}
+
+
+def scene_of(steps: dict | None = None, **given) -> Scene:
+    """A scene with the pipeline flags `given` and the config file sections `steps`."""
+    config = build_config({"video": "film.mkv", "xfov": XFOV, "split_scenes": True, **given})
+    config = dataclasses.replace(config, steps=steps or {})
+    return Scene(Path("film.mkv_scenes/scene_001.mkv"), config, "scene 1/1", STEP_NAMES.index("infill"))
+
+
+def test_a_scene_asks_for_a_gpu_when_a_step_runs_on_cuda():
+    imported = {"depth_backend": "frames", "depth_frames": "depth"}
+    assert not wants_gpu(scene_of(**imported), cluster_has_gpu=True)
+    assert wants_gpu(scene_of(**imported, device="cuda"), cluster_has_gpu=False)
+    assert wants_gpu(scene_of(**imported, steps={"masks": {"device": "cuda:1"}}), cluster_has_gpu=False)
+    # step 1's default device "auto": a depth model takes the cluster's GPU where it has one
+    assert wants_gpu(scene_of(), cluster_has_gpu=True)
+    assert not wants_gpu(scene_of(), cluster_has_gpu=False)
+    assert not wants_gpu(scene_of(start_step="stereo"), cluster_has_gpu=True)  # step 1 does not run
+
+
+def test_on_its_worker_a_scene_uses_the_gpu_ray_gave_it():
+    scene = scene_of(device="cuda", steps={"masks": {"device": "cuda:1", "backend": "motion"}})
+    config = on_worker_gpu(scene.config)
+    assert config.device == "cuda" and config.steps == {"masks": {"device": "cuda", "backend": "motion"}}

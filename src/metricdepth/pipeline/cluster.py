@@ -4,11 +4,13 @@ With `ray_address` every scene is one Ray task that runs the scene's steps in or
 one worker, and scenes run in parallel on as many workers as the cluster has:
 
 - "local" starts Ray on this machine with `workers` worker processes (0: one per core);
-- "auto" joins the cluster started on this machine with `ray start --head`;
+- "auto" joins the cluster this machine belongs to (`RAY_ADDRESS`, else the one
+  `ray start` started or joined here);
 - anything else is a cluster's address (`host:6379`, or `ray://host:10001` for the Ray
-  client), passed to `ray.init` as it is.
+  client), checked to answer, then passed to `ray.init` as it is.
 
-If this process has already initialised Ray (a library caller), that instance is used.
+If this process has already initialised Ray (a library caller), that instance is used as
+it is (`workers` then has no say).
 A task gets only the scene's clip path and settings: every machine must see the video's
 folder under the same path (a shared file system), and have this package installed.
 
@@ -168,12 +170,12 @@ def _check_reachable(address: str) -> None:
 def _scene_task(run_scene: RunScene, scene: Scene) -> tuple[list[StepRecord], str]:
     """One scene's steps on a Ray worker; its records and where it ran."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    return run_scene(dataclasses.replace(scene, config=_on_worker_gpu(scene.config))), (
+    return run_scene(dataclasses.replace(scene, config=on_worker_gpu(scene.config))), (
         f"{socket.gethostname()} pid {os.getpid()}"
     )
 
 
-def _on_worker_gpu(config: PipelineConfig) -> PipelineConfig:
+def on_worker_gpu(config: PipelineConfig) -> PipelineConfig:
     """`config` with every cuda:N device as cuda: the one GPU Ray gave this task."""
 
     def plain(device: Any) -> Any:
