@@ -34,6 +34,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from .._numba import numba
 from ..io.sidecars import FrameTracks
 from .affine import AffineAligner, Templates
 
@@ -226,6 +227,7 @@ class LKTracker:
         self._grey: np.ndarray | None = None
         self._points = _Points.new(np.zeros(0, np.int64), np.zeros((0, 2)), 0, self._aligner.empty())
         self._centre = np.hypot(self._aligner.ox, self._aligner.oy) <= CENTRE_RADIUS_PX
+        self._penalty = _centre_penalty(s.cell, s.texture_cap)
         self._next_id = 0
 
     def update(
@@ -388,7 +390,6 @@ class LKTracker:
         strength = texture_map(grey)
         if exclude is not None:
             strength[exclude] = 0
-        b = s.border
         rows, cols = h // s.cell, w // s.cell
         if rows == 0 or cols == 0:
             return
@@ -397,24 +398,20 @@ class LKTracker:
         cy = (self._points.xy[:, 1] // s.cell).astype(np.int64)
         ok = (cx >= 0) & (cx < cols) & (cy >= 0) & (cy < rows)
         occupied[cy[ok], cx[ok]] = True
-        strength[:b], strength[h - b :], strength[:, :b], strength[:, w - b :] = 0, 0, 0, 0
         # Texture above `texture_cap` counts as good enough: among those pixels the one
         # nearest the cell's centre wins, so seeds spread over textured areas instead of
         # piling onto the strongest corners, which are often occlusion boundaries.
-        score = np.minimum(strength, s.texture_cap) - _centre_penalty(s.cell, s.texture_cap, h, w)
-        cells = score[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
-        cells = cells.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-        best = cells.argmax(axis=2)
-        per_cell = strength[: rows * s.cell, : cols * s.cell].reshape(rows, s.cell, cols, s.cell)
-        flat_strength = per_cell.transpose(0, 2, 1, 3).reshape(rows, cols, -1)
-        value = np.take_along_axis(flat_strength, best[..., None], axis=2)[..., 0]
-        cell_y, cell_x = np.nonzero((value >= s.min_texture) & ~occupied)
-        if not len(cell_y):
+        xy = _cell_corners(
+            strength,
+            self._penalty,
+            occupied,
+            np.float32(s.texture_cap),
+            np.float32(s.min_texture),
+            s.border,
+        )
+        if not len(xy):
             return
-        flat = best[cell_y, cell_x]
-        ys = cell_y * s.cell + flat // s.cell
-        xs = cell_x * s.cell + flat % s.cell
-        corners = np.stack([xs, ys], axis=1).astype(np.float32).reshape(-1, 1, 2)
+        corners = xy.astype(np.float32).reshape(-1, 1, 2)
         corners = cv2.cornerSubPix(
             grey,
             corners,
@@ -422,7 +419,7 @@ class LKTracker:
             (-1, -1),
             (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, SUBPIX_MAX_ITERATIONS, SUBPIX_EPSILON_PX),
         ).reshape(-1, 2)
-        corners = corners[_in_image(corners, grey.shape, b)]
+        corners = corners[_in_image(corners, grey.shape, s.border)]
         if exclude is not None:
             corners = corners[~_inside(exclude, corners)]
         if len(self._points.xy) and len(corners):
@@ -511,13 +508,51 @@ def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
-def _centre_penalty(cell: int, scale: float, height: int, width: int) -> np.ndarray:
-    """(H, W) float32: a tie-breaker below `scale` growing with the distance from the
-    centre of each `cell`-pixel grid cell."""
+def _centre_penalty(cell: int, scale: float) -> np.ndarray:
+    """(cell, cell) float32: a tie-breaker below `scale` growing with the distance from the
+    centre of a `cell`-pixel grid cell, row by row."""
     offsets = (np.arange(cell) - (cell - 1) / 2) / cell
-    x = np.tile(offsets, width // cell + 1)[:width]
-    y = np.tile(offsets, height // cell + 1)[:height]
-    return (scale * 1e-3 * (x[None, :] ** 2 + y[:, None] ** 2)).astype(np.float32)
+    return (scale * 1e-3 * (offsets[None, :] ** 2 + offsets[:, None] ** 2)).astype(np.float32)
+
+
+@numba.njit(cache=True)
+def _cell_corners(
+    strength: np.ndarray,
+    penalty: np.ndarray,
+    occupied: np.ndarray,
+    cap: np.float32,
+    min_texture: np.float32,
+    border: int,
+) -> np.ndarray:
+    """The seed of every grid cell not `occupied` ((rows, cols) bool; square cells of
+    `penalty`'s side, from the image's top-left corner): its pixel of highest score
+    min(strength, cap) - penalty ((H, W) float32 `strength`; the first such pixel in row
+    order), if its strength reaches `min_texture`. Pixels within `border` of the image
+    edge count as textureless. Returns (M, 2) int64 pixels (x, y), cell by cell in row
+    order."""
+    h, w = strength.shape
+    rows, cols = occupied.shape
+    cell = penalty.shape[0]
+    seeds = np.empty((rows * cols, 2), np.int64)
+    found = 0
+    for row in range(rows):
+        for col in range(cols):
+            if occupied[row, col]:
+                continue
+            best, best_x, best_y, best_strength = -np.inf, 0, 0, np.float32(0)
+            for a in range(cell):
+                y = row * cell + a
+                for b in range(cell):
+                    x = col * cell + b
+                    inside = border <= y < h - border and border <= x < w - border
+                    value = strength[y, x] if inside else np.float32(0)
+                    score = min(value, cap) - penalty[a, b]
+                    if score > best:
+                        best, best_x, best_y, best_strength = score, x, y, value
+            if best_strength >= min_texture:
+                seeds[found, 0], seeds[found, 1] = best_x, best_y
+                found += 1
+    return seeds[:found]
 
 
 def _in_image(xy: np.ndarray, shape: tuple[int, ...], border: float) -> np.ndarray:
