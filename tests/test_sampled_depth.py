@@ -40,9 +40,8 @@ def _inputs(folder: Path, seed: int) -> Path:
 
 
 def _depth(video: Path, **sampling) -> Path:
-    return convert(
-        DepthConfig(color_video=str(video), backend="frames", depth_frames=str(video.parent / "depth"), **sampling)
-    )[0]
+    frames = str(video.parent / "depth")
+    return convert(DepthConfig(color_video=str(video), backend="frames", depth_frames=frames, **sampling))[0]
 
 
 def _stereo(depth: Path, video: Path, **flags) -> list[np.ndarray]:
@@ -79,7 +78,8 @@ def test_a_colour_video_without_the_depth_frames_is_refused(tmp_path):
     other = tmp_path / "other.mkv"  # the colour video cut to 4 frames
     with VideoReader(video) as frames, VideoWriter(other, WIDTH, HEIGHT, probe(depth).fps) as writer:
         writer.write_frames(np.stack(list(frames))[:4])
-    with pytest.raises(InputError, match="holds frame 10 of the colour frames .* but colour video other.mkv has 4"):
+    refused = "holds frame 10 of the colour frames .* but colour video other.mkv has 4"
+    with pytest.raises(InputError, match=refused):
         stereo_rerender(StereoConfig(depth_video=depth, color_video=other, xfov=XFOV))
 
 
