@@ -1,4 +1,4 @@
-"""Affine patch alignment (inverse-compositional Lucas-Kanade), vectorised over points.
+"""Affine patch alignment (inverse-compositional Lucas-Kanade), compiled, over many points.
 
 Each point carries a template: the square patch around it in its anchor frame. Aligning
 the template with a later frame under an affine warp (translation plus a 2x2 matrix for
@@ -13,14 +13,19 @@ affine warp and scores low.
 Warp of template offset u (pixels, (x, y) relative to the template centre) into the
 current frame: x = centre + M u, M (2, 2).
 
-The per-frame alignment of every live point runs compiled (numba, one point per thread):
-each point's Gauss-Newton steps touch only its own window, so no (N, P, 6) arrays are
-built per frame.
+Building templates and aligning them runs compiled (numba), one point at a time: each
+point's Gauss-Newton steps touch only its own window, so no (N, P, 6) arrays are built
+per frame, and the points of a frame's alignment are split over the CPUs. Windows are
+sampled with exact bilinear interpolation (the border replicated).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +47,8 @@ OCCLUDED_FIRST_PASS = 1.0
 CONVERGED_PX = 0.01
 # Gaussian weight of a window pixel: sigma = half window * this factor.
 WEIGHT_SIGMA_FACTOR = 0.6
+# The alignment is split over threads only in slices of at least this many points.
+MIN_POINTS_PER_THREAD = 256
 
 
 def _offsets(half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +64,7 @@ FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
 
 @numba.njit(cache=True, inline="always", fastmath=FASTMATH)
-def _bilinear(image: np.ndarray, x: float, y: float) -> float:
+def _bilinear(image: np.ndarray, x: float, y: float) -> np.float32:
     """Bilinear sample (float32) of (H, W) `image` at pixel (x, y), the border replicated
     outside (a non-finite position samples the top-left pixel)."""
     h, w = image.shape
@@ -116,20 +123,20 @@ def _normalise_into(values: np.ndarray, weights: np.ndarray, out: np.ndarray) ->
     return scale
 
 
-@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
+@numba.njit(cache=True, nogil=True, fastmath=FASTMATH)
 def _align_kernel(
-    image: np.ndarray,
     patch: np.ndarray,
     gradient: np.ndarray,
     hessian_inv: np.ndarray,
     centre_in: np.ndarray,
     warp_in: np.ndarray,
+    image: np.ndarray,
     ox: np.ndarray,
     oy: np.ndarray,
     weights: np.ndarray,
     iterations: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AffineAligner.align for every point, one point per thread (arguments as there,
+    """AffineAligner.align for every point (arguments as there, the per-point ones first;
     `weights` (P,)); a point stops early once converged (CONVERGED_PX). The correlation
     of points whose template is not ok is left to the caller."""
     n, p = patch.shape
@@ -137,7 +144,7 @@ def _align_kernel(
     warp = np.empty((n, 2, 2), np.float32)
     ncc = np.empty(n, np.float32)
     reach = max(np.abs(ox).max(), np.abs(oy).max())
-    for i in numba.prange(n):
+    for i in range(n):
         current = np.empty(p, np.float32)
         b = np.empty(6)
         d = np.empty(6)
@@ -169,7 +176,7 @@ def _align_kernel(
             # inverse composition: W <- W o dW^-1, dW = [[1 + d0, d1, d4], [d2, 1 + d3, d5]]
             det = (1.0 + d[0]) * (1.0 + d[3]) - d[1] * d[2]
             if det == 0.0 or not np.isfinite(det):
-                cx = cy = np.nan
+                cx = cy = np.float64(np.nan)
                 break
             i00, i01, i10, i11 = (1.0 + d[3]) / det, -d[1] / det, -d[2] / det, (1.0 + d[0]) / det
             m00, m01, m10, m11 = (
@@ -294,13 +301,13 @@ def _reflect(i: int, n: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _sobel(image: np.ndarray, r: int, c: int) -> tuple[float, float]:
+def _sobel(image: np.ndarray, r: int, c: int) -> tuple[np.float32, np.float32]:
     """x and y derivatives of (H, W) uint8 `image` at pixel (row r, column c), as
     cv2.Sobel(ksize=3, scale=1/8) gives them there."""
     h, w = image.shape
     rows = (_reflect(r - 1, h), r, _reflect(r + 1, h))
     cols = (_reflect(c - 1, w), c, _reflect(c + 1, w))
-    gx = gy = 0
+    gx = gy = np.int64(0)
     for j in range(3):
         weight = 2 if j == 1 else 1
         gx += weight * (np.int64(image[rows[j], cols[2]]) - np.int64(image[rows[j], cols[0]]))
@@ -374,6 +381,32 @@ def _template_kernel(
             for col in range(row):
                 hessian[i, row, col] = hessian[i, col, row]
     return patch, scale, gradient, hessian
+
+
+def _over_threads(
+    kernel: Callable[..., tuple[np.ndarray, ...]], per_point: tuple[np.ndarray, ...], shared: tuple[Any, ...]
+) -> tuple[np.ndarray, ...]:
+    """`kernel(*per_point, *shared)`, its points (the first axis of the `per_point` arrays
+    and of every output) split over the CPUs: the compiled kernel releases the GIL, so
+    slices run at once in a thread pool. (A pool of threads that sleep while they wait,
+    rather than numba's parallel loops, whose threads spin: they would take turns with
+    OpenCV's threads on a busy machine.)"""
+    n = len(per_point[0])
+    parts = min(numba.config.NUMBA_NUM_THREADS, n // MIN_POINTS_PER_THREAD)
+    if parts <= 1:
+        return kernel(*per_point, *shared)
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    futures = [
+        _pool().submit(kernel, *(a[lo:hi] for a in per_point), *shared)
+        for lo, hi in zip(bounds[:-1], bounds[1:])
+    ]
+    results = [future.result() for future in futures]
+    return tuple(np.concatenate(outputs) for outputs in zip(*results))
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="metricdepth-align")
 
 
 @dataclass
@@ -456,17 +489,16 @@ class AffineAligner:
         (inverse-compositional Gauss-Newton, `iterations` steps)."""
         if len(xy) == 0:
             return xy, warp, np.zeros(0, np.float32)
-        centre, m, ncc = _align_kernel(
-            np.ascontiguousarray(grey),
-            templates.patch,
-            templates.gradient,
-            templates.hessian_inv,
-            np.ascontiguousarray(xy, np.float32),
-            np.ascontiguousarray(warp, np.float32),
-            self.ox,
-            self.oy,
-            self.weights[0],
-            iterations,
+        centre, m, ncc = _over_threads(
+            _align_kernel,
+            (
+                templates.patch,
+                templates.gradient,
+                templates.hessian_inv,
+                np.ascontiguousarray(xy, np.float32),
+                np.ascontiguousarray(warp, np.float32),
+            ),
+            (np.ascontiguousarray(grey), self.ox, self.oy, self.weights[0], iterations),
         )
         ncc[~templates.ok] = 0.0
         return centre, m, ncc
