@@ -7,11 +7,12 @@ infill with poses). Prints the seconds of each and their ratio (> 1: N workers f
   .venv/bin/python benchmarks/bench_ray_scenes.py [--scenes 6 --frames 16 --width 320
       --height 240 --workers 2 --repeat 1]
 
-Each worker count gets its own local Ray instance (`ray.init(num_cpus=N)`) and one
-untimed run first (the workers start, import the package and load numba's cache). Every
-run starts from a copy of the movie whose scenes are already found and cut, so the time
-is the scenes' steps 1-7 and the driver's work around them (linking each scene's depth
-frames, gathering the results). With --repeat, the fastest run of each count is used.
+Each timed run gets its own local Ray instance (`ray.init(num_cpus=N)`) and one untimed
+run first (the workers start, import the package and load numba's cache). Every run
+starts from a copy of the movie whose scenes are already found and cut, so the time is
+the scenes' steps 1-7 and the driver's work around them (linking each scene's depth
+frames, gathering the results). With --repeat, 1 and N workers take turns (a shared
+machine's load changes): each pair's ratio is printed, then their median and the worst.
 """
 
 from __future__ import annotations
@@ -67,12 +68,12 @@ def run_once(movie: Path, work: Path) -> float:
     return seconds
 
 
-def timed(movie: Path, work: Path, workers: int, repeat: int) -> float:
-    """The fastest of `repeat` runs on a local Ray instance with `workers` workers."""
+def timed(movie: Path, work: Path, workers: int) -> float:
+    """Seconds of one run on a fresh local Ray instance with `workers` workers."""
     ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
     try:
         run_once(movie, work)  # warm-up: workers started, imports and numba cache loaded
-        return min(run_once(movie, work) for _ in range(repeat))
+        return run_once(movie, work)
     finally:
         ray.shutdown()
 
@@ -92,12 +93,15 @@ def main() -> None:
         movie.mkdir()
         video = write_movie(movie, args.scenes, args.frames, args.width, args.height)
         found = len(scene_ranges(video, 27.0, MIN_SCENE_FRAMES))
-        one = timed(movie, Path(tmp) / "work", 1, args.repeat)
-        many = timed(movie, Path(tmp) / "work", args.workers, args.repeat)
+        pairs = [(timed(movie, Path(tmp) / "work", 1), timed(movie, Path(tmp) / "work", args.workers))
+                 for _ in range(args.repeat)]
     print(f"{found} scenes of {args.frames} frames at {args.width}x{args.height}, "
-          f"{len(os.sched_getaffinity(0))} cores: 1 worker {one:.1f} s, "
-          f"{args.workers} workers {many:.1f} s")
-    print(f"speed-up of {args.workers} workers over 1: {one / many:.2f}x")
+          f"{len(os.sched_getaffinity(0))} cores, load average {os.getloadavg()[0]:.1f}")
+    for one, many in pairs:
+        print(f"  1 worker {one:.1f} s, {args.workers} workers {many:.1f} s: {one / many:.2f}x")
+    ratios = sorted(one / many for one, many in pairs)
+    print(f"speed-up of {args.workers} workers over 1: median {np.median(ratios):.2f}x, "
+          f"worst {ratios[0]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import pytest
 
 from metricdepth.errors import InputError
 from metricdepth.io.exports import write_depth_exr
-from metricdepth.io.video import VideoWriter
+from metricdepth.io.video import VideoWriter, probe
 from metricdepth.pipeline import STEP_NAMES, build_config, run_pipeline
 from metricdepth.pipeline.cluster import Scene, on_worker_gpu, wants_gpu
 from metricdepth.pipeline.config import DEFAULT_SCENE_THRESHOLD
@@ -171,7 +171,9 @@ def test_ray_run_is_the_serial_run_byte_for_byte(movie, serial, cluster, workdir
     folder = fresh(movie, workdir)
     result = run_pipeline(build_config(flags(folder, ray_address="local")))
     assert files(folder) == serial
-    assert result.final is not None and result.final.is_file()
+    assert result.final is not None
+    final = probe(result.final)  # the scenes joined in order, with the film's audio
+    assert final.has_audio and final.frame_count == len(SEEDS) * SCENE_FRAMES
     # the records come in scene order, each scene's steps in order, then join and compress
     n = len(SEEDS)
     scene_steps = [f"scene {k}/{n}" for k in range(1, n + 1) for _ in STEP_NAMES[:-1]]
