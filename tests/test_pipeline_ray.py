@@ -33,7 +33,7 @@ from metricdepth.pipeline import STEP_NAMES, build_config, run_pipeline
 from metricdepth.pipeline.cluster import Scene, on_worker_gpu, wants_gpu
 from metricdepth.pipeline.config import DEFAULT_SCENE_THRESHOLD
 from metricdepth.pipeline.scenes import cut_scenes, scene_ranges, split_depth_frames
-from metricdepth.pipeline.summary import RAN, SKIPPED
+from metricdepth.pipeline.summary import RAN, SKIPPED, PipelineResult
 from metricdepth.synthetic import make_scene
 
 ray = pytest.importorskip("ray")
@@ -70,10 +70,17 @@ def movie(tmp_path_factory) -> Path:
     return folder
 
 
-def flags(folder: Path, **extra) -> dict:
-    return {"video": str(folder / "film.mkv"), "xfov": XFOV, "depth_backend": "frames",
-            "depth_frames": str(folder / "depth"), "track_backend": "lk", "split_scenes": True,
-            "min_scene_frames": 6, "config": str(folder / "pipeline.toml"), **extra}
+def flags(**extra) -> dict:
+    """The run's flags, with paths relative to the movie's folder (the run's working
+    folder: the workers, started elsewhere, must work there too)."""
+    return {"video": "film.mkv", "xfov": XFOV, "depth_backend": "frames", "depth_frames": "depth",
+            "track_backend": "lk", "split_scenes": True, "min_scene_frames": 6,
+            "config": "pipeline.toml", **extra}
+
+
+def run_in(folder: Path, **extra) -> PipelineResult:
+    with contextlib.chdir(folder):
+        return run_pipeline(build_config(flags(**extra)))
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +116,7 @@ def files(folder: Path) -> dict[str, str]:
 def serial(movie, workdir) -> dict[str, str]:
     """The files of the serial run (no Ray)."""
     folder = fresh(movie, workdir)
-    result = run_pipeline(build_config(flags(folder)))
+    result = run_in(folder)
     assert result.scenes == len(SEEDS)
     return files(folder)
 
@@ -169,10 +176,10 @@ def wait_for(condition, what: str) -> None:
 
 def test_ray_run_is_the_serial_run_byte_for_byte(movie, serial, cluster, workdir):
     folder = fresh(movie, workdir)
-    result = run_pipeline(build_config(flags(folder, ray_address="local")))
+    result = run_in(folder, ray_address="local")
     assert files(folder) == serial
     assert result.final is not None
-    final = probe(result.final)  # the scenes joined in order, with the film's audio
+    final = probe(folder / result.final)  # the scenes joined in order, with the film's audio
     assert final.has_audio and final.frame_count == len(SEEDS) * SCENE_FRAMES
     # the records come in scene order, each scene's steps in order, then join and compress
     n = len(SEEDS)
@@ -188,7 +195,7 @@ def test_refused_ray_settings(movie, workdir):
                           ({"ray_address": "auto", "workers": 2}, "--workers"),
                           ({"ray_address": "127.0.0.1:1"}, "--ray_address")):  # nothing listens
         with pytest.raises(InputError) as error:
-            run_pipeline(build_config(flags(folder, **given)))
+            run_in(folder, **given)
         assert error.value.source == source
     assert sorted(p.name for p in folder.iterdir()) == ["depth", "film.mkv", "pipeline.toml"]
 
@@ -201,14 +208,14 @@ def test_a_scenes_input_error_stops_the_run_as_itself(movie, cluster, workdir):
     links = split_depth_frames(folder / "depth", video, ranges)[2]
     next(links.iterdir()).unlink()  # scene 3 lacks a depth image
     with pytest.raises(InputError) as error:
-        run_pipeline(build_config(flags(folder, ray_address="local")))
+        run_in(folder, ray_address="local")
     assert type(error.value) is InputError and "scene_003" in str(error.value)
 
 
 def test_cuda_on_a_cluster_without_gpu_is_refused(movie, cluster, workdir):
     folder = fresh(movie, workdir)
     with pytest.raises(InputError) as error:
-        run_pipeline(build_config(flags(folder, ray_address="local", device="cuda")))
+        run_in(folder, ray_address="local", device="cuda")
     assert error.value.source == "--device"
 
 
@@ -230,7 +237,7 @@ def test_killed_worker_leaves_the_result_unchanged(movie, serial, cluster, workd
 
     killer = threading.Thread(target=kill_a_scene_worker)
     killer.start()
-    result = run_pipeline(build_config(flags(folder, ray_address="local")))
+    result = run_in(folder, ray_address="local")
     killer.join()
     assert killed, "no scene worker was killed"
     assert files(folder) == serial
@@ -241,14 +248,14 @@ def test_killed_worker_leaves_the_result_unchanged(movie, serial, cluster, workd
 def test_killed_driver_finishes_when_run_again(movie, serial, cluster, workdir):
     folder = fresh(movie, workdir)
     command = [sys.executable, str(REPO / "run_pipeline.py"), "-q", "--workers", str(WORKERS)]
-    for name, value in flags(folder, ray_address="local").items():
+    for name, value in flags(ray_address="local").items():
         if name == "video":
             command.append(value)
         elif value is True:
             command.append(f"--{name}")
         else:
             command += [f"--{name}", str(value)]
-    driver = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+    driver = subprocess.Popen(command, cwd=folder, start_new_session=True, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     scenes = folder / "film.mkv_scenes"
     try:
@@ -262,7 +269,7 @@ def test_killed_driver_finishes_when_run_again(movie, serial, cluster, workdir):
         driver.wait()
         # its workers die with it (Ray's own helper agents may linger: removed below)
         wait_for(lambda: not workers(in_session(driver.pid)), "the killed driver's workers to exit")
-        result = run_pipeline(build_config(flags(folder, ray_address="local")))
+        result = run_in(folder, ray_address="local")
     finally:
         for pid in in_session(driver.pid):
             with contextlib.suppress(ProcessLookupError):

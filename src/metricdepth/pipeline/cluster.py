@@ -11,8 +11,9 @@ one worker, and scenes run in parallel on as many workers as the cluster has:
 
 If this process has already initialised Ray (a library caller), that instance is used as
 it is (`workers` then has no say).
-A task gets only the scene's clip path and settings: every machine must see the video's
-folder under the same path (a shared file system), and have this package installed.
+A task gets only the scene's clip path and settings, and works in the driver's working
+folder: every machine must see that folder and the video's under the same paths (a
+shared file system), and have this package installed.
 
 A scene whose steps run on CUDA asks Ray for one GPU for the whole scene (Ray then sets
 `CUDA_VISIBLE_DEVICES`, so the task's `cuda:N` becomes `cuda`). The steps skip complete
@@ -110,7 +111,8 @@ def run_scenes(
                 "has no GPU; start its workers on machines with one, or use --device cpu",
             )
         task = ray.remote(max_retries=SCENE_RETRIES, num_cpus=1)(_scene_task)
-        refs = [task.options(num_gpus=n).remote(run_scene, s) for s, n in zip(scenes, gpus)]
+        folder = Path.cwd()  # relative paths (video, depth frames, sections) mean this folder
+        refs = [task.options(num_gpus=n).remote(run_scene, s, folder) for s, n in zip(scenes, gpus)]
         return _gather(refs, scenes)
 
 
@@ -144,7 +146,9 @@ def _connected(address: str, workers: int) -> Iterator[None]:
             ray.init(address=address, log_to_driver=False)
         except ConnectionError as error:
             raise InputError(
-                "--ray_address", f"no Ray cluster found ({error}); start one with ray start (docs/cluster.md)"
+                "--ray_address",
+                f"could not join a Ray cluster ({error}): is one started (ray start), and, if it "
+                "asks for a token, is RAY_AUTH_MODE=token set here with its token? (docs/cluster.md)",
             ) from None
     try:
         yield
@@ -167,12 +171,24 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
-def _scene_task(run_scene: RunScene, scene: Scene) -> tuple[list[StepRecord], str]:
-    """One scene's steps on a Ray worker; its records and where it ran."""
+def _scene_task(run_scene: RunScene, scene: Scene, folder: Path) -> tuple[list[StepRecord], str]:
+    """One scene's steps on a Ray worker, in the driver's working folder `folder` (a
+    worker starts where `ray start` ran); its records and where it ran."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    return run_scene(dataclasses.replace(scene, config=on_worker_gpu(scene.config))), (
-        f"{socket.gethostname()} pid {os.getpid()}"
-    )
+    where = f"{socket.gethostname()} pid {os.getpid()}"
+    before = Path.cwd()
+    try:
+        os.chdir(folder)
+    except OSError as error:
+        raise InputError(
+            folder,
+            f"the folder run_pipeline.py runs in is not on {socket.gethostname()} ({error.strerror}); "
+            "run it from a folder every machine sees under the same path (docs/cluster.md)",
+        ) from None
+    try:
+        return run_scene(dataclasses.replace(scene, config=on_worker_gpu(scene.config))), where
+    finally:
+        os.chdir(before)
 
 
 def on_worker_gpu(config: PipelineConfig) -> PipelineConfig:
