@@ -22,6 +22,7 @@ sampled with exact bilinear interpolation (the border replicated).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,10 +41,12 @@ MIN_CONDITION = 1e-4
 # OCCLUDED_FIRST_PASS.
 OCCLUDED_RESIDUAL = 0.5
 OCCLUDED_FIRST_PASS = 1.0
-# The affine alignment of a point stops before its last iteration once a step moves no
-# window pixel by more than this (pixels): most points start within a few thousandths of
-# a pixel of their answer (the frame-to-frame estimate and last frame's matrix), and
-# what further steps would add is below this too (they shrink geometrically).
+# The affine alignment of a point stops once a step moves no window pixel by more than
+# this (pixels): most points start within a few thousandths of a pixel of their answer
+# (the frame-to-frame estimate and last frame's matrix), and what further steps would add
+# is below this too (they shrink geometrically). Its correlation is then that of the
+# window before that step (it differs from the one after by far less than `min_ncc`'s
+# margin), which saves sampling the window again.
 CONVERGED_PX = 0.01
 # Gaussian weight of a window pixel: sigma = half window * this factor.
 WEIGHT_SIGMA_FACTOR = 0.6
@@ -151,11 +154,10 @@ def _align_kernel(
         cx, cy = np.float64(centre_in[i, 0]), np.float64(centre_in[i, 1])
         m00, m01 = np.float64(warp_in[i, 0, 0]), np.float64(warp_in[i, 0, 1])
         m10, m11 = np.float64(warp_in[i, 1, 0]), np.float64(warp_in[i, 1, 1])
-        last = iterations
         for step in range(iterations + 1):
             _window(image, cx, cy, m00, m01, m10, m11, ox, oy, current)
             _normalise_into(current, weights, current)
-            if step == last:
+            if step == iterations:
                 break
             # b = steepest-descent images (weighted) . error
             b0 = b1 = b2 = b3 = b4 = b5 = np.float32(0.0)
@@ -187,9 +189,9 @@ def _align_kernel(
             )
             cx -= m00 * d[4] + m01 * d[5]
             cy -= m10 * d[4] + m11 * d[5]
-            # largest move of a window pixel (template units): the next window is the last
+            # converged: no window pixel moved by CONVERGED_PX (template units)
             if abs(d[4]) + abs(d[5]) + reach * (abs(d[0]) + abs(d[1]) + abs(d[2]) + abs(d[3])) < CONVERGED_PX:
-                last = step + 1
+                break
         score = np.float32(0.0)
         for k in range(p):
             score += weights[k] * current[k] * patch[i, k]
@@ -266,6 +268,8 @@ def _align_seen_kernel(
             h00 += 1e-9
             h11 += 1e-9
             det = h00 * h11 - h01 * h01
+            if not det > 0:
+                continue
             d0, d1 = (h11 * b0 - h01 * b1) / det, (h00 * b1 - h01 * b0) / det
             cx -= m00 * d0 + m01 * d1
             cy -= m10 * d0 + m11 * d1
@@ -406,7 +410,12 @@ def _over_threads(
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
+    """This process's thread pool (a forked child starts its own: its parent's threads are
+    not copied)."""
     return ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="metricdepth-align")
+
+
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 @dataclass
@@ -486,7 +495,8 @@ class AffineAligner:
         """Align templates with (H, W) uint8 `grey`, starting from centres (N, 2) float32
         pixels and matrices (N, 2, 2). Returns refined centres (N, 2) float32, matrices
         (N, 2, 2) float32 and (N,) float32 normalised cross-correlation after alignment
-        (inverse-compositional Gauss-Newton, `iterations` steps)."""
+        (inverse-compositional Gauss-Newton, at most `iterations` steps: see
+        CONVERGED_PX)."""
         if len(xy) == 0:
             return xy, warp, np.zeros(0, np.float32)
         centre, m, ncc = _over_threads(
