@@ -196,7 +196,7 @@ def test_hevc_and_av1_encoders(clips, tmp_path, encoder, ten_bit, codec, pix_fmt
 def test_mvhevc_audio_for_mp4box_is_every_track_in_mp4(clips, tmp_path):
     """The MV-HEVC path hands MP4Box the audio as an audio-only MP4 (PCM -> AAC)."""
     out = tmp_path / "audio.mp4"
-    write_audio_mp4(probe(clips["colour"]["pcm"]), SECONDS, out)
+    write_audio_mp4(probe(clips["colour"]["pcm"]), probe(clips["stereo"]["full_sbs"]), out)
     info = ffprobe(out)
     [track] = info["streams"]
     assert track["codec_name"] == "aac" and abs(stream_seconds(track) - SECONDS) <= 1 / FPS

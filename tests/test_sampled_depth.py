@@ -48,6 +48,10 @@ def _stereo(depth: Path, video: Path, **flags) -> list[np.ndarray]:
     paths = stereo_rerender(StereoConfig(depth_video=depth, color_video=video, xfov=XFOV, **flags))
     with VideoReader(paths["stereo"]) as stereo, VideoReader(paths["infill_mask"]) as holes:
         assert holes.frame_count == stereo.frame_count
+        # which colour frames a sampled one shows, for steps 7 and 8 (the audio starts
+        # at the first); none said for every frame
+        numbers = source_frames(probe(depth))
+        assert source_frames(stereo.info) == (None if numbers == list(range(FRAMES)) else numbers)
         return list(stereo)
 
 

@@ -337,7 +337,7 @@ class _Run:
         self.aligner = MetricAligner() if anchor is not None else None
         self.tags = {
             "backend": backend.description,
-            TAG_SOURCE_FRAMES: source_frames_tag(selection.indices(), selection.stride),
+            TAG_SOURCE_FRAMES: source_frames_tag(selection.indices()),
         }
         self.records_filled = len(job.finals) > 1  # the mask of filled pixels is the second output
         if self.records_filled:

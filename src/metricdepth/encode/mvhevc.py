@@ -29,7 +29,7 @@ from ..io.stereo_tags import TAG_BASELINE, TAG_PUPILLARY_DISTANCE, TAG_XFOV
 from ..io.video import VideoInfo, VideoReader
 from ..progress import progress
 from ..stereo.layouts import Layout
-from .audio import AudioSource
+from .audio import AudioSource, audio_start
 from .mp4boxes import Mp4Error, add_video_boxes, hfov, vexu
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,11 @@ def write_views(stereo: VideoInfo, layout: Layout, views: list[Path]) -> None:
             out.close()
 
 
-def write_audio_mp4(colour: VideoInfo, seconds: float, path: Path) -> None:
-    """The colour video's audio tracks alone in an MP4 (copied or AAC), for MP4Box."""
+def write_audio_mp4(colour: VideoInfo, stereo: VideoInfo, path: Path) -> None:
+    """The colour video's audio tracks alone in an MP4 (copied or AAC), for MP4Box: as
+    long as `stereo`, from the time its first frame was taken."""
     with av.open(str(path), "w", format="mp4") as out:
-        audio = AudioSource(colour.path, out, "mp4", seconds)
+        audio = AudioSource(colour.path, out, "mp4", stereo.duration, audio_start(stereo, colour))
         try:
             audio.mux_until(None)
         finally:
@@ -194,7 +195,7 @@ def compress_mvhevc(
         )
         command = [mp4box, "-add", f"{stream}:fps={float(stereo.fps)}"]
         if colour is not None:
-            write_audio_mp4(colour, stereo.duration, work / "audio.mp4")
+            write_audio_mp4(colour, stereo, work / "audio.mp4")
             command += ["-add", f"{work / 'audio.mp4'}#audio"]
         subprocess.run(command + ["-new", str(target.tmp)], check=True)
     try:

@@ -21,12 +21,13 @@ from ..config import option
 from ..errors import InputError
 from ..io.atomic import AtomicFile
 from ..io.naming import output_path
+from ..io.source_frames import TAG_SOURCE_FRAMES, source_frames
 from ..io.stereo_tags import TAG_LAYOUT
 from ..io.video import VideoInfo, VideoReader, probe
 from ..logs import held_until_checked
 from ..progress import progress
 from ..stereo.layouts import LAYOUT_HELP, LAYOUTS, REGISTRY, Layout, compose
-from .audio import AudioSource, video_time
+from .audio import AudioSource, audio_start, video_time
 from .encoders import ENCODER_CHOICES, NV_PRESETS, X26X_PRESETS, Encoder, select_encoder
 from .mp4boxes import Mp4Error, add_video_boxes, st3d, sv3d_vr180
 from .mvhevc import MVHEVC_TAG, check_mvhevc_layouts, compress_mvhevc, refuse_mvhevc_flags
@@ -182,7 +183,15 @@ def _colour(config: CompressConfig, stereo: VideoInfo) -> VideoInfo | None:
     if config.color_video is None:
         return None
     colour = probe(config.color_video)
-    if abs(colour.duration - stereo.duration) > 1 / float(stereo.fps):
+    numbers = source_frames(stereo)  # a stereo video of step 1's sampled depth
+    if numbers:
+        if numbers[-1] >= colour.frame_count:
+            raise InputError(
+                colour.path,
+                f"has {colour.frame_count} frames, but {stereo.path.name} shows its frame "
+                f"{numbers[-1]} ({TAG_SOURCE_FRAMES} tag): not its source",
+            )
+    elif abs(colour.duration - stereo.duration) > 1 / float(stereo.fps):
         raise InputError(
             colour.path,
             f"lasts {colour.duration:.3f} s, but "
@@ -292,7 +301,9 @@ def _encode(config: CompressConfig, p: _Plan, tmp: Path) -> str:
         if config.container == "mkv":
             video.metadata["stereo_mode"] = p.target.matroska_stereo_mode
         if p.colour is not None:
-            audio = AudioSource(p.colour.path, out, config.container, p.stereo.duration)
+            audio = AudioSource(
+                p.colour.path, out, config.container, p.stereo.duration, audio_start(p.stereo, p.colour)
+            )
         with VideoReader(p.stereo.path, p.stereo) as reader:
             for index, frame in enumerate(progress(reader, total=p.stereo.frame_count, desc="encode")):
                 arranged = fit(_arrange(frame, p.source, p.target), width, height)

@@ -31,11 +31,12 @@ TAG_SOURCE_FRAMES = "source_frames"
 SHOWN_NUMBERS = 4  # frame numbers a log line shows before "..."
 
 
-def source_frames_tag(numbers: Sequence[int], stride: int) -> str:
-    """The tag's value for the colour-frame `numbers` (ascending); `stride` > 0: they are
-    regular (numbers[0] + k * stride), 0: any."""
-    if stride > 0 and numbers:
-        return f"{numbers[0]}:{stride}:{len(numbers)}"
+def source_frames_tag(numbers: Sequence[int]) -> str:
+    """The tag's value for the colour-frame `numbers` (ascending): FIRST:STRIDE:COUNT
+    when they are evenly spaced, else the list."""
+    steps = set(np.diff(numbers).tolist())
+    if numbers and len(steps) <= 1:
+        return f"{numbers[0]}:{steps.pop() if steps else 1}:{len(numbers)}"
     return ",".join(str(n) for n in numbers)
 
 

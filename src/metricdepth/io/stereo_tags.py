@@ -3,6 +3,8 @@ output; step 8 reads them). Layout names: `stereo/layouts.py`'s registry."""
 
 from collections.abc import Mapping
 
+from .source_frames import TAG_SOURCE_FRAMES
+
 TAG_LAYOUT = "layout"  # a name of stereo.layouts.REGISTRY
 TAG_PUPILLARY_DISTANCE = "pupillary_distance_mm"
 TAG_CONVERGENCE = "convergence"  # the --convergence given ("0": parallel eyes)
@@ -15,6 +17,11 @@ TAG_XFOV = "xfov_deg"
 STEREO_TAGS = (TAG_LAYOUT, TAG_PUPILLARY_DISTANCE, TAG_CONVERGENCE, TAG_STABILISED, TAG_BASELINE, TAG_XFOV)
 
 
+# Carried on too: which source frames a stereo video of step 1's sampled depth shows
+# (step 8 starts the audio at the first).
+CARRIED_TAGS = (*STEREO_TAGS, TAG_SOURCE_FRAMES)
+
+
 def stereo_tags(tags: Mapping[str, str]) -> dict[str, str]:
     """The stereo tags among a video's `tags`, for a video made from it to carry on."""
-    return {key: tags[key] for key in STEREO_TAGS if key in tags}
+    return {key: tags[key] for key in CARRIED_TAGS if key in tags}

@@ -33,7 +33,7 @@ from ..io.chunked import ChunkedJob, check_outputs
 from ..io.depth_video import DepthVideoReader, DepthVideoWriter
 from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations, write_frame_values
-from ..io.source_frames import pair_frames, read_paired
+from ..io.source_frames import TAG_SOURCE_FRAMES, pair_frames, read_paired, source_frames_tag
 from ..io.stereo_tags import (
     TAG_BASELINE,
     TAG_CONVERGENCE,
@@ -367,6 +367,8 @@ def _render(config: StereoConfig, inputs: _Inputs, job: ChunkedJob) -> None:
         TAG_STABILISED: "1" if config.transformation_file else "0",
         **_camera_tags(config, inputs),
     }
+    if inputs.colour_numbers is not None:  # step 8 starts the audio at the first
+        tags[TAG_SOURCE_FRAMES] = source_frames_tag(inputs.colour_numbers[: inputs.frames])
     with progress(total=inputs.frames, desc="stereo") as bar:
         bar.update(job.frames_done)
         for chunk in job.pending():
