@@ -96,11 +96,10 @@ def finish_row(
     """
     width = inv_depth.shape[0]
     unresolved = 0
+    mask[:] = 0
     x = 0
     while x < width:
         if inv_depth[x] > 0.0:
-            for c in range(3):
-                mask[x, c] = 0
             x += 1
             continue
         start = x
@@ -125,9 +124,7 @@ def finish_row(
             if nx == 0.0 and ny == 0.0:
                 nx, ny = rx, ry
             if nx == 0.0 and ny == 0.0:
-                for c in range(3):
-                    mask[i, c] = 0  # left for finish_whole_rows
-                unresolved += 1
+                unresolved += 1  # left black for finish_whole_rows
                 continue
             write_hole(mask[i], nx, ny, green)
     return unresolved

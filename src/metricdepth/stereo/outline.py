@@ -50,6 +50,7 @@ FIT_SIGMA = 4.0  # pixels: Gaussian weight of a crossing by its distance
 _FIT_PASSES = 3  # reweighting passes (the weights depend on the fitted slope)
 _MIN_SLOPE_VAR = 0.05  # floor of a crossing's variance factor (a slope of about 0.22)
 _EDGE_MARGIN = 0.02  # positions stay this far inside the gap (pixels)
+_CANDIDATES = (np.arange(LINE_STEPS) + 0.5) / LINE_STEPS  # c0 of _straight_position
 
 
 @numba.njit(cache=True, inline="always")
@@ -66,12 +67,14 @@ def _left_side(v: float, left: float, right: float) -> bool:
 
 
 @numba.njit(cache=True, inline="always")
-def _crossing(iz: np.ndarray, yy: int, q: int, left: float, right: float) -> bool:
-    """Whether the outline between `left` and `right` crosses row yy between q and q+1."""
+def _crossing(here: float, next_: float, left: float, right: float) -> bool:
+    """Whether the outline between inverse depths `left` and `right` crosses between
+    neighbouring pixels of inverse depths `here` and `next_` (along a row). (Values, not
+    the array: a call with an array argument costs more than the test in this loop.)"""
     return (
-        _left_side(iz[yy, q], left, right)
-        and not _left_side(iz[yy, q + 1], left, right)
-        and _is_step(iz[yy, q], iz[yy, q + 1], 0.5 * MIN_REL_STEP)
+        _left_side(here, left, right)
+        and not _left_side(next_, left, right)
+        and _is_step(here, next_, 0.5 * MIN_REL_STEP)
     )
 
 
@@ -95,7 +98,7 @@ def _follow(iz: np.ndarray, y: int, x: int, columns: np.ndarray) -> None:
             best = -1
             for k in range(2 * MAX_JUMP_PX + 1):  # nearest first: prev, prev - 1, prev + 1, ...
                 q = prev + (k + 1) // 2 * (1 if k % 2 == 0 else -1)
-                if 0 <= q <= width - 2 and _crossing(iz, yy, q, left, right):
+                if 0 <= q <= width - 2 and _crossing(iz[yy, q], iz[yy, q + 1], left, right):
                     best = q
                     break
             if best < 0:
@@ -127,13 +130,12 @@ def _straight_position(columns: np.ndarray, x: int, lo: np.ndarray, hi: np.ndarr
             if q < 0:
                 continue
             rows += 1
+            # the slopes through this row's gap: (q - x - c0) / j to (q + 1 - x - c0) / j,
+            # swapped for j < 0
+            start, end = (q - x, q + 1 - x) if j > 0 else (q + 1 - x, q - x)
             for g in range(first, last + 1):
-                c0 = (g + 0.5) / LINE_STEPS
-                a, b = (q - x - c0) / j, (q + 1 - x - c0) / j
-                if j < 0:
-                    a, b = b, a
-                lo[g] = max(lo[g], a)
-                hi[g] = min(hi[g], b)
+                lo[g] = max(lo[g], (start - _CANDIDATES[g]) / j)
+                hi[g] = min(hi[g], (end - _CANDIDATES[g]) / j)
         while first <= last and lo[first] >= hi[first]:
             first += 1
         while last >= first and lo[last] >= hi[last]:
@@ -152,11 +154,16 @@ def _fit_quadratic(u: np.ndarray, v: np.ndarray, loose_u: np.ndarray, count: int
     or along u where loose_u (then its v is uncertain by the slope times that). coef: (3,)
     out. False when the crossings do not determine a quadratic."""
     coef[:] = 0.0
+    gauss = np.empty(count)  # each crossing's Gaussian weight by its distance
+    for i in range(count):
+        gauss[i] = math.exp(-(u[i] ** 2 + v[i] ** 2) / (2.0 * FIT_SIGMA**2))
+    M = np.empty((3, 3))
+    r = np.empty(3)
     for p in range(_FIT_PASSES):
-        M = np.zeros((3, 3))
-        r = np.zeros(3)
+        M[:] = 0.0
+        r[:] = 0.0
         for i in range(count):
-            weight = math.exp(-(u[i] ** 2 + v[i] ** 2) / (2.0 * FIT_SIGMA**2))
+            weight = gauss[i]
             if loose_u[i]:
                 slope = coef[1] + 2.0 * coef[2] * u[i]
                 weight /= max(slope * slope, _MIN_SLOPE_VAR) if p > 0 else 1.0
@@ -172,40 +179,27 @@ def _fit_quadratic(u: np.ndarray, v: np.ndarray, loose_u: np.ndarray, count: int
 
 
 @numba.njit(cache=True)
-def _grow(
-    iz: np.ndarray,
-    y: int,
-    x: int,
-    left: float,
-    right: float,
-    is_left: bool,
-    y0: int,
-    x0: int,
-    label: np.ndarray,
-    mark: int,
-    stack: np.ndarray,
-) -> None:
-    """Mark with `mark`, in the window label (rows y0.., columns x0..), the pixels on the
-    side `is_left` of the edge that connect to pixel (y, x) through pixels on that side
-    (4-neighbours): the near or far surface itself, without other objects that happen to
-    lie at a similar depth elsewhere in the window. stack: scratch of the window's size."""
+def _grow(side: np.ndarray, r: int, c: int, label: np.ndarray, mark: int, stack: np.ndarray) -> None:
+    """Mark with `mark`, in the window label, the pixels of side[.] == mark that connect
+    to pixel (r, c) through such pixels (4-neighbours): the near or far surface itself,
+    without other objects that happen to lie at a similar depth elsewhere in the window.
+    side: the window's pixels, 1 on the edge's left side, 2 on its right (_curve_position);
+    stack: scratch of the window's size."""
     rows, cols = label.shape
-    label[y - y0, x - x0] = mark
-    stack[0] = (y - y0) * cols + (x - x0)
+    size = rows * cols
+    flat_side, flat_label = side.ravel(), label.ravel()
+    flat_label[r * cols + c] = mark
+    stack[0] = r * cols + c
     top = 1
     while top > 0:
         top -= 1
-        r, c = stack[top] // cols, stack[top] % cols
-        for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            rr, cc = r + dr, c + dc
-            if (
-                0 <= rr < rows
-                and 0 <= cc < cols
-                and label[rr, cc] == 0
-                and _left_side(iz[y0 + rr, x0 + cc], left, right) == is_left
-            ):
-                label[rr, cc] = mark
-                stack[top] = rr * cols + cc
+        k = stack[top]
+        c = k % cols
+        below, above, right, left = k + cols < size, k >= cols, c + 1 < cols, c > 0
+        for n, inside in ((k + cols, below), (k - cols, above), (k + 1, right), (k - 1, left)):
+            if inside and flat_label[n] == 0 and flat_side[n] == mark:
+                flat_label[n] = mark
+                stack[top] = n
                 top += 1
 
 
@@ -230,9 +224,13 @@ def _curve_position(
     y0, y1 = max(y - FIT_RADIUS, 0), min(y + FIT_RADIUS, height - 1)
     x0, x1 = max(x - FIT_RADIUS + 1, 0), min(x + FIT_RADIUS, width - 1)
     label = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.int8)
+    side = np.empty_like(label)
+    for r in range(label.shape[0]):
+        for c in range(label.shape[1]):
+            side[r, c] = 1 if _left_side(iz[y0 + r, x0 + c], left, right) else 2
     stack = np.empty(label.size, np.int64)
-    _grow(iz, y, x, left, right, True, y0, x0, label, 1, stack)
-    _grow(iz, y, x + 1, left, right, False, y0, x0, label, 2, stack)
+    _grow(side, y - y0, x - x0, label, 1, stack)
+    _grow(side, y - y0, x + 1 - x0, label, 2, stack)
     count, in_rows = 0, 0
     for r in range(label.shape[0]):
         for c in range(label.shape[1]):

@@ -4,7 +4,10 @@ only by a move along its x axis (and a horizontal image shift).
 Then every source point keeps its row (y' = y) and moves along it to
 ``x' = x + shift + gain / z``, so every pixel centre of the eye lies on a row edge of the
 source mesh and rasterising the mesh reduces to drawing each row's edges (scanlines):
-exactly what the general renderer (raster_mesh.py) computes, one row per thread.
+exactly what the general renderer (raster_mesh.py) computes. One pass per row does all
+of it for every eye: the cut rule, the outline estimate at each edge some eye cuts, each
+eye's scanlines and its holes (infill_mask.finish_row); rows go to the threads in
+interleaved groups.
 
 Surface model, per row (the same in both renderers): each source pixel is a vertex at
 its centre; neighbouring vertices are joined by a linear segment unless the edge is cut
@@ -26,58 +29,39 @@ import numpy as np
 
 from .._numba import numba
 from .infill_mask import finish_row, finish_whole_rows
+from .outline import outline_at
 from .surface import border_inv_depth, kept_along_x, relative_step
 
 
-@numba.njit(cache=True, inline="always")
-def _put(
-    X: int, iz: float, c0: np.ndarray, c1: np.ndarray, t: float, zbuf: np.ndarray, out: np.ndarray
-) -> None:
-    """Z-test pixel X of the row at inverse depth iz; write colour (1 - t) c0 + t c1."""
-    if iz > zbuf[X]:
-        zbuf[X] = iz
-        for ch in range(3):
-            v = c0[ch] + t * (np.float32(c1[ch]) - np.float32(c0[ch]))
-            out[X, ch] = np.uint8(int(v + 0.5))
+@numba.njit(cache=True)
+def _row_steps(row_iz: np.ndarray, diz: np.ndarray, rel: np.ndarray) -> None:
+    """The steps along one row's edges, shared by every eye. row_iz: (W,) float32,
+    1/metres. diz, rel: (W + 1,) float64 out: edge x (pixels x, x + 1) at index x + 1
+    (its inverse-depth step, 1/metres, and relative step, surface.relative_step), 0 at
+    both ends (no edge beyond the row)."""
+    width = row_iz.shape[0]
+    diz[0] = rel[0] = 0.0
+    diz[width - 1 :] = 0.0
+    rel[width - 1 :] = 0.0
+    for x in range(width - 1):
+        diz[x + 1] = row_iz[x + 1] - row_iz[x]
+        rel[x + 1] = relative_step(row_iz[x], row_iz[x + 1])
 
 
-@numba.njit(cache=True, inline="always")
-def _cap(lo: float, hi: float, iz: float, c: np.ndarray, zbuf: np.ndarray, out: np.ndarray) -> None:
-    """Constant-colour, constant-depth piece [lo, hi] (pixels) of one vertex."""
-    width = zbuf.shape[0]
-    first = max(int(math.ceil(lo)), 0)
-    last = min(int(math.floor(hi)), width - 1)
-    for X in range(first, last + 1):
-        _put(X, iz, c, c, 0.0, zbuf, out)
-
-
-@numba.njit(cache=True, inline="always")
-def _span(
-    a: float,
-    b: float,
-    iza: float,
-    izb: float,
-    ca: np.ndarray,
-    cb: np.ndarray,
-    zbuf: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Joined edge from x' = a to x' = b: interpolate inverse depth and colour. An edge
-    with b <= a faces away from the eye (the surface folds behind itself): not drawn."""
-    width = zbuf.shape[0]
-    if b <= a:
-        return
-    first = max(int(math.ceil(a)), 0)
-    last = min(int(math.floor(b)), width - 1)
-    scale = 1.0 / (b - a)
-    for X in range(first, last + 1):
-        t = (X - a) * scale
-        _put(X, iza + t * (izb - iza), ca, cb, t, zbuf, out)
+@numba.njit(cache=True)
+def _row_cut(diz: np.ndarray, rel: np.ndarray, gain: float, cut_px: float, cut: np.ndarray) -> None:
+    """Which edges of one row the cut rule (surface.py) cuts for one eye. diz, rel: the
+    row's steps (_row_steps); gain: render_rows; cut: (W - 1,) bool out."""
+    for x in range(cut.shape[0]):
+        cut[x] = not kept_along_x(
+            gain * diz[x + 1], gain * diz[x], gain * diz[x + 2], cut_px, rel[x + 1], rel[x], rel[x + 2]
+        )
 
 
 @numba.njit(parallel=True, cache=True)
 def row_cuts(inv_depth: np.ndarray, gains: np.ndarray, cut_px: float) -> np.ndarray:
-    """Which row edges the cut rule (surface.py) cuts, per eye.
+    """Which row edges the cut rule (surface.py) cuts, per eye (for the torch path;
+    render_rows finds them row by row itself).
 
     inv_depth: (H, W) float32, 1/metres; gains: (E,) float64 (render_rows); cut_px: the
     cut rule's threshold, pixels. Returns (E, H, W - 1) bool, True where the edge from
@@ -86,51 +70,121 @@ def row_cuts(inv_depth: np.ndarray, gains: np.ndarray, cut_px: float) -> np.ndar
     eyes = gains.shape[0]
     cuts = np.zeros((eyes, height, max(width - 1, 0)), np.bool_)
     for y in numba.prange(height):
-        row_iz = inv_depth[y]
-        diz = np.zeros(width + 1)  # inverse depth steps, 0 beyond the row
-        rel = np.zeros(width + 1)  # relative steps (surface.relative_step)
-        for x in range(width - 1):
-            diz[x + 1] = row_iz[x + 1] - row_iz[x]
-            rel[x + 1] = relative_step(row_iz[x], row_iz[x + 1])
+        diz = np.empty(width + 1)
+        rel = np.empty(width + 1)
+        _row_steps(inv_depth[y], diz, rel)
         for e in range(eyes):
-            gain = gains[e]
-            for x in range(width - 1):
-                cuts[e, y, x] = not kept_along_x(
-                    gain * diz[x + 1],
-                    gain * diz[x],
-                    gain * diz[x + 2],
-                    cut_px,
-                    rel[x + 1],
-                    rel[x],
-                    rel[x + 2],
-                )
+            _row_cut(diz, rel, gains[e], cut_px, cuts[e, y])
     return cuts
+
+
+@numba.njit(cache=True)
+def _colour_steps(src: np.ndarray, base: np.ndarray, step: np.ndarray) -> None:
+    """A source row's colours as the scanlines interpolate them, shared by every eye.
+    src: (W, 3) uint8; base: (W, 3) float64 out, the colours; step: (W, 3) float64 out,
+    the difference to the next pixel's (0 for the last)."""
+    flat, base_flat, step_flat = src.ravel(), base.ravel(), step.ravel()
+    size = flat.shape[0]
+    for i in range(size):
+        base_flat[i] = flat[i]
+    for i in range(size - 3):
+        step_flat[i] = np.float32(flat[i + 3]) - np.float32(flat[i])
+    step_flat[max(size - 3, 0) :] = 0.0
+
+
+@numba.njit(cache=True)
+def _draw_row(
+    base: np.ndarray,
+    step: np.ndarray,
+    row_iz: np.ndarray,
+    cut: np.ndarray,
+    outline: np.ndarray,
+    gain: float,
+    shift: float,
+    zbuf: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Draw one row of one eye. base, step: (W, 3) float64, the source row's colours and
+    their steps (_colour_steps); row_iz: (W,) float32, 1/metres; cut: (W - 1,) bool, its
+    cut edges (_row_cut); outline: (W - 1,) float64, the outline position at each cut
+    edge (outline.outline_at); gain, shift: render_rows. zbuf: (W,) float32, zeroed, the
+    eye row's inverse depth out; out: (W, 3) uint8.
+
+    The row is a sequence of pieces from x' = lo to x' = hi, each drawn the same way:
+    inverse depth interpolated linearly from iz0 to iz1 at every pixel centre in
+    [lo, hi], colour from source pixel xa's towards xa + 1's (a joined edge) or xa's
+    alone (a cap, a border half pixel), nearer wins. A joined edge is one piece, a cut
+    edge two caps, a border vertex its half pixel. A joined edge with hi <= lo faces away
+    from the eye (the surface folds behind itself): not drawn. (One loop, no helper
+    taking arrays: a call per piece with array arguments costs several times the
+    drawing.)"""
+    width = row_iz.shape[0]
+    last_x = width - 1
+    iza = row_iz[0]
+    a = shift + gain * iza  # x' of vertex x
+    b = izb = 0.0  # x' and inverse depth of vertex x + 1
+    for x in range(-1, width):  # -1: the left border; x: the edge (x, x + 1); W - 1: the right border
+        if x == -1:
+            iz_edge = border_inv_depth(row_iz, 0, width > 1 and not cut[0], 0.5)
+            lo, hi, iz0, iz1, xa, joined, pieces = -0.5 + shift + gain * iz_edge, a, iz_edge, iza, 0, 0.0, 1
+        elif x == last_x:
+            iz_edge = border_inv_depth(row_iz, last_x, width > 1 and not cut[width - 2], 0.5)
+            lo, hi, iz0, iz1 = a, width - 0.5 + shift + gain * iz_edge, iza, iz_edge
+            xa, joined, pieces = last_x, 0.0, 1
+        else:
+            izb = row_iz[x + 1]
+            b = x + 1.0 + shift + gain * izb
+            if cut[x]:  # the near cap (the far one follows); caps always have hi > lo
+                lo, hi, iz0, iz1, xa, joined, pieces = a, a + outline[x], iza, iza, x, 0.0, 2
+            else:
+                lo, hi, iz0, iz1, xa, joined, pieces = a, b, iza, izb, x, 1.0, 1
+        for piece in range(pieces):
+            if piece == 1:  # the far cap of a cut edge
+                lo, hi, iz0, iz1, xa = b - (1.0 - outline[x]), b, izb, izb, x + 1
+            if hi <= lo:
+                continue
+            first = max(int(math.ceil(lo)), 0)
+            last = min(int(math.floor(hi)), last_x)
+            scale = 1.0 / (hi - lo)
+            for X in range(first, last + 1):
+                t = (X - lo) * scale
+                iz = iz0 + t * (iz1 - iz0)
+                if iz > zbuf[X]:
+                    zbuf[X] = iz
+                    tc = t * joined  # 0 for a piece of one pixel's colour
+                    for ch in range(3):
+                        out[X, ch] = np.uint8(int(base[xa, ch] + tc * step[xa, ch] + 0.5))
+        if x >= 0:
+            a, iza = b, izb
+
+
+ROW_GROUPS = 64  # rows are handed to threads in this many interleaved groups (y mod 64):
+# outlines to estimate gather in some parts of the image, so each thread gets rows from all
 
 
 @numba.njit(parallel=True, cache=True)
 def render_rows(
     colour: np.ndarray,
     inv_depth: np.ndarray,
-    cuts: np.ndarray,
-    outline: np.ndarray,
     gains: np.ndarray,
     shifts: np.ndarray,
+    cut_px: float,
     green: bool,
     fill: bool,
     out_colour: np.ndarray,
     out_mask: np.ndarray,
     out_inv_depth: np.ndarray,
 ) -> None:
-    """Render E eyes of one frame.
+    """Render E eyes of one frame, row by row: the cut rule (surface.py), the outline
+    estimate at each edge cut for some eye (outline.outline_at), each eye's scanlines
+    and its holes (infill_mask.finish_row).
 
     colour: (H, W, 3) uint8 source image. inv_depth: (H, W) float32, 1/metres (z-depth).
-    cuts: (E, H, W - 1) bool, the cut edges of each eye (row_cuts).
-    outline: (H, W - 1) float64, where the outline between pixels x and x + 1 of each row
-        lies, as a fraction of the gap (outline.outline_positions); used at cuts.
     gains: (E,) float64, pixels * metres: an eye moved by t_x metres along the source
         camera's x axis sees x' = x + shift + gain * inv_depth with gain = fx * t_x
         (t_x the x translation of eye_from_source: -offset for an eye moved right).
     shifts: (E,) float64, pixels: horizontal image shift (target cx - source cx).
+    cut_px: the cut rule's threshold, pixels.
     green: write the green-and-black mask instead of directions.
     fill: colour holes with the background next to them (infill_mask.finish_row), else black.
     out_colour: (E, H, W, 3) uint8; out_mask: (E, H, W, 3) uint8 infill mask;
@@ -139,42 +193,32 @@ def render_rows(
     height, width = inv_depth.shape
     eyes = gains.shape[0]
     unresolved = np.zeros((eyes, height), np.int64)
-    for y in numba.prange(height):
+    groups = min(ROW_GROUPS, height)
+    for group in numba.prange(groups):
+        diz = np.empty(width + 1)
+        rel = np.empty(width + 1)
+        cuts = np.empty((eyes, max(width - 1, 0)), np.bool_)
+        outline = np.empty(max(width - 1, 0))
+        base = np.empty((width, 3))
+        step = np.empty((width, 3))
         dir_x = np.zeros(width, np.float32)  # no cut directions needed: the row rule
         dir_y = np.zeros(width, np.float32)  # finds the far side of every hole
-        src = colour[y]
-        row_iz = inv_depth[y]
-        for e in range(eyes):
-            gain, shift = gains[e], shifts[e]
-            zbuf = out_inv_depth[e, y]
-            out = out_colour[e, y]
-            zbuf[:] = 0.0
-            iza = row_iz[0]
-            a = shift + gain * iza
-            iz_edge = border_inv_depth(row_iz, 0, width > 1 and not cuts[e, y, 0], 0.5)
-            _span(-0.5 + shift + gain * iz_edge, a, iz_edge, iza, src[0], src[0], zbuf, out)
+        for y in range(group, height, groups):
+            row_iz = inv_depth[y]
+            _row_steps(row_iz, diz, rel)
+            for e in range(eyes):
+                _row_cut(diz, rel, gains[e], cut_px, cuts[e])
             for x in range(width - 1):
-                izb = row_iz[x + 1]
-                b = x + 1.0 + shift + gain * izb
-                if cuts[e, y, x]:
-                    edge = outline[y, x]
-                    _cap(a, a + edge, iza, src[x], zbuf, out)
-                    _cap(b - (1.0 - edge), b, izb, src[x + 1], zbuf, out)
-                else:
-                    _span(a, b, iza, izb, src[x], src[x + 1], zbuf, out)
-                a, iza = b, izb
-            iz_edge = border_inv_depth(row_iz, width - 1, width > 1 and not cuts[e, y, width - 2], 0.5)
-            _span(
-                a,
-                width - 0.5 + shift + gain * iz_edge,
-                iza,
-                iz_edge,
-                src[width - 1],
-                src[width - 1],
-                zbuf,
-                out,
-            )
-            unresolved[e, y] = finish_row(zbuf, out, out_mask[e, y], dir_x, dir_y, green, fill)
+                for e in range(eyes):
+                    if cuts[e, x]:
+                        outline[x] = outline_at(inv_depth, y, x)
+                        break
+            _colour_steps(colour[y], base, step)
+            for e in range(eyes):
+                zbuf, out = out_inv_depth[e, y], out_colour[e, y]
+                zbuf[:] = 0.0
+                _draw_row(base, step, row_iz, cuts[e], outline, gains[e], shifts[e], zbuf, out)
+                unresolved[e, y] = finish_row(zbuf, out, out_mask[e, y], dir_x, dir_y, green, fill)
     for e in range(eyes):
         if unresolved[e].any():
             finish_whole_rows(out_inv_depth[e], out_mask[e], green)

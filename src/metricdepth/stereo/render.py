@@ -166,9 +166,7 @@ def render_eyes(
     if fast:
         gains = np.array([gain for _, (gain, _) in fast], np.float64)
         shifts = np.array([shift for _, (_, shift) in fast], np.float64)
-        cuts = row_cuts(inv_depth, gains, cut_px)
-        outline = outline_positions(inv_depth, cuts.any(axis=0))
-        args = (colour, inv_depth, cuts, outline, gains, shifts, green_and_black, fill)
+        args = (colour, inv_depth, gains, shifts, cut_px, green_and_black, fill)
         rendered = _rows_cpu(*args) if device == "cpu" else _rows_torch(*args, device)
         for (i, _), view in zip(fast, rendered):
             views[i] = view
@@ -203,10 +201,9 @@ def render_eyes(
 def _rows_cpu(
     colour: np.ndarray,
     inv_depth: np.ndarray,
-    cuts: np.ndarray,
-    outline: np.ndarray,
     gains: np.ndarray,
     shifts: np.ndarray,
+    cut_px: float,
     green: bool,
     fill: bool,
 ) -> list[EyeView]:
@@ -214,17 +211,16 @@ def _rows_cpu(
     out_colour = np.empty((count, *colour.shape), np.uint8)
     out_mask = np.empty_like(out_colour)
     out_iz = np.empty((count, *inv_depth.shape), np.float32)
-    render_rows(colour, inv_depth, cuts, outline, gains, shifts, green, fill, out_colour, out_mask, out_iz)
+    render_rows(colour, inv_depth, gains, shifts, cut_px, green, fill, out_colour, out_mask, out_iz)
     return [EyeView(out_colour[e], out_mask[e], out_iz[e]) for e in range(count)]
 
 
 def _rows_torch(
     colour: np.ndarray,
     inv_depth: np.ndarray,
-    cuts: np.ndarray,
-    outline: np.ndarray,
     gains: np.ndarray,
     shifts: np.ndarray,
+    cut_px: float,
     green: bool,
     fill: bool,
     device: str,
@@ -234,6 +230,8 @@ def _rows_torch(
     from .raster_torch import render_rows_torch
 
     dev = torch.device(device)
+    cuts = row_cuts(inv_depth, gains, cut_px)  # the cut rule and outlines on the CPU
+    outline = outline_positions(inv_depth, cuts.any(axis=0))
     results = render_rows_torch(
         torch.from_numpy(colour).to(dev),
         torch.from_numpy(inv_depth).to(dev),
