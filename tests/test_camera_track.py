@@ -182,6 +182,13 @@ def test_rescaled_depth(scenes, tracked, moving, caplog):
     assert len(triangulated) > 100 and set(triangulated.ids.tolist()) <= track_ids
     assert len(average) >= len(triangulated) and set(average.ids.tolist()) <= track_ids
     assert (triangulated.colors is not None) == ("colour" in paths)
+    if triangulated.colors is not None:  # each point has its track's colour where it was seen
+        seen: dict[int, set[tuple[int, ...]]] = {}
+        for index, frame in enumerate(read_tracking(paths["tracks"])):
+            x, y = np.rint(frame.xy).astype(int).clip(0, [clip.colour.shape[2] - 1, clip.colour.shape[1] - 1]).T
+            for i, colour in zip(frame.ids.tolist(), clip.colour[index, y, x].tolist()):
+                seen.setdefault(i, set()).add(tuple(colour))
+        assert all(tuple(c) in seen[i] for i, c in zip(triangulated.ids.tolist(), triangulated.colors.tolist()))
 
     with caplog.at_level(logging.INFO):  # a second pass on its own output changes nothing
         again = rescale_depth(RescaleConfig(depth_video=written["rescaled"],

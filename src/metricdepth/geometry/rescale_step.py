@@ -412,13 +412,15 @@ def _track_colours(colour_path: Path | None, obs: Observations, count: int, fram
     first[obs.track[order]] = order  # the last write wins: the earliest frame
     rows = first[first >= 0]
     by_frame = obs.frame[rows]
+    last = int(by_frame.max(initial=-1)) + 1  # no frame after the last first sighting
     with VideoReader(colour_path) as video:
-        for f, image in enumerate(video.frames(0, frames)):
+        # bgr0: our files' own layout, decoded without a colour conversion
+        for f, image in enumerate(video.frames(0, min(frames, last), pixel_format="bgr0")):
             here = rows[by_frame == f]
             if len(here):
                 x = np.clip(np.rint(obs.xy[here, 0]).astype(int), 0, image.shape[1] - 1)
                 y = np.clip(np.rint(obs.xy[here, 1]).astype(int), 0, image.shape[0] - 1)
-                colours[obs.track[here]] = image[y, x]
+                colours[obs.track[here]] = image[y, x, 2::-1]
     return colours
 
 
