@@ -168,6 +168,7 @@ def _mismatch_cases() -> list[Case]:
         case("stereo_infill", _replace(INFILL, "--sbs_color_video", "c.mkv"), "c.mkv"),
         case("stereo_infill", f"{INFILL} --sbs_mask_video small_depth.mkv", "small_depth.mkv"),
         case("stereo_infill", "--batch binary.txt", "binary.txt"),
+        case("stereo_infill", f"{INFILL} --ray_address 127.0.0.1:9", "--ray_address"),  # no cluster
         case("video_metric_convert", _replace(DEPTH, "--color_video", "binary.txt"), "binary.txt"),
         case("video_metric_convert", _replace(DEPTH, "--depth_frames", "frames_small"), "frames_small"),
     ]

@@ -37,6 +37,7 @@ from ..io.chunked import Chunk, ChunkedJob
 from ..io.stereo_tags import stereo_tags
 from ..io.video import VideoInfo, VideoReader, VideoWriter
 from ..progress import progress
+from ..ray_connect import connected
 from . import BackendSpec, build_backend
 from .backend import ChunkInput, InfillBackend
 
@@ -227,21 +228,11 @@ def _ray_unit(unit: Unit, device: str) -> list[ChunkRecord]:
 
 
 def _run_ray(units: list[Unit], devices: Sequence[str], address: str, bar, chunk_log: ChunkLog) -> None:
-    """Run units as Ray tasks; `address` "local" starts a Ray instance on this machine."""
-    try:
+    """Run units as Ray tasks on the instance `address` names (`metricdepth.ray_connect`;
+    "local": started here with one worker per device)."""
+    with connected(address, len(devices)):
         import ray
-    except ImportError:
-        raise InputError(
-            "--ray_address",
-            "Ray is not installed; install the infill extra (pip install 'metricdepth[infill]')",
-        ) from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address == "local":
-            ray.init(num_cpus=len(devices), include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    try:
+
         gpu = any(d.startswith("cuda") for d in devices)
         remote = ray.remote(num_gpus=1 if gpu else 0, num_cpus=1, max_retries=0)(_ray_unit)
         pending = {remote.remote(unit, devices[k % len(devices)]): unit for k, unit in enumerate(units)}
@@ -253,9 +244,6 @@ def _run_ray(units: list[Unit], devices: Sequence[str], address: str, bar, chunk
                     chunk_log.write(unit.task, record)
                 bar.update(unit.frames)
                 bar.set_postfix_str(f"chunk {unit.chunks[-1].index + 1}")
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 def run_tasks(

@@ -16,6 +16,7 @@ from ..io.stereo_tags import TAG_CONVERGENCE, TAG_LAYOUT, TAG_PUPILLARY_DISTANCE
 from ..io.text_list import read_lines
 from ..io.video import VideoInfo, probe
 from ..options import max_depth_option, xfov_file_option, xfov_option, yfov_option
+from ..ray_connect import check_address
 from ..stereo.layouts import REGISTRY
 from . import BACKENDS, BackendSpec
 from .classical import SceneInputs, check_scene_inputs
@@ -125,8 +126,8 @@ class InfillConfig:
     )
     ray_address: str | None = option(
         None,
-        "run chunks on Ray: 'local' starts Ray here, else "
-        "the cluster address (inputs and outputs must be in a "
+        "run chunks on Ray: 'local' starts Ray here, 'auto' joins this machine's "
+        "cluster, else the cluster's address HOST:PORT (inputs and outputs must be in a "
         "folder every machine sees)",
     )
     resume: bool = option(True, "continue an interrupted run from its last finished chunk")
@@ -338,6 +339,8 @@ def plan(config: InfillConfig) -> list[VideoTask]:
 def infill(config: InfillConfig) -> list[Path]:
     """Fill the holes of the stereo video(s) in `config`; return the outputs written
     (``S_infilled.mkv`` beside each stereo video S)."""
+    if config.ray_address is not None:
+        check_address(config.ray_address)  # before any work: Ray present, the cluster answers
     tasks = plan(config)
     if not tasks:
         return []

@@ -1,16 +1,9 @@
 """Where the scenes of `--split_scenes` run: one after the other here, or as Ray tasks.
 
 With `ray_address` every scene is one Ray task that runs the scene's steps in order on
-one worker, and scenes run in parallel on as many workers as the cluster has:
-
-- "local" starts Ray on this machine with `workers` worker processes (0: one per core);
-- "auto" joins the cluster this machine belongs to (`RAY_ADDRESS`, else the one
-  `ray start` started or joined here);
-- anything else is a cluster's address (`host:6379`, or `ray://host:10001` for the Ray
-  client), checked to answer, then passed to `ray.init` as it is.
-
-If this process has already initialised Ray (a library caller), that instance is used as
-it is (`workers` then has no say).
+one worker, and scenes run in parallel on as many workers as the cluster has. The address
+("local", "auto", a cluster's) means what `metricdepth.ray_connect` says; "local" starts
+`workers` worker processes (0: one per core).
 A task gets only the scene's clip path and settings, and works in the driver's working
 folder: every machine must see that folder and the video's under the same paths (a
 shared file system), and have this package installed.
@@ -29,8 +22,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,16 +30,15 @@ from typing import Any
 from ..depth.registry import BACKENDS
 from ..errors import InputError
 from ..progress import progress
+from ..ray_connect import LOCAL, check_address, connected
 from .config import STEP_NAMES, PipelineConfig
 from .steps import STEPS, ClipFiles
 from .summary import StepRecord
 
 log = logging.getLogger(__name__)
 
-LOCAL, AUTO = "local", "auto"
 SCENE_RETRIES = 3  # runs of a scene's task after its worker died (the steps resume)
 CUDA = "cuda"
-CONNECT_TIMEOUT_S = 10.0  # how long a cluster's head may take to answer
 USER_ERRORS = (InputError, OSError, MemoryError)  # what the scripts report in one line (cli.run)
 
 
@@ -80,15 +71,7 @@ def check_options(config: PipelineConfig) -> None:
             "runs the scenes of --split_scenes as Ray tasks; add --split_scenes "
             "(one clip's infill alone can use Ray: ray_address in the [infill] section)",
         )
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise InputError(
-            "--ray_address",
-            "Ray is not installed; install the infill extra (pip install 'metricdepth[infill]')",
-        ) from None
-    if config.ray_address != LOCAL:
-        _check_reachable(config.ray_address)
+    check_address(config.ray_address)
 
 
 def run_scenes(
@@ -101,7 +84,8 @@ def run_scenes(
         return [run_scene(scene) for scene in scenes]
     import ray
 
-    with _connected(config.ray_address, config.workers):
+    cpus = config.workers or len(os.sched_getaffinity(0))  # "local": its worker processes
+    with connected(config.ray_address, cpus):
         has_gpu = ray.cluster_resources().get("GPU", 0) > 0
         gpus = [1 if wants_gpu(scene, has_gpu) else 0 for scene in scenes]
         if any(gpus) and not has_gpu:
@@ -128,47 +112,6 @@ def wants_gpu(scene: Scene, cluster_has_gpu: bool) -> bool:
         if device == "auto" and cluster_has_gpu and BACKENDS[scene.config.depth_backend].needs_weights:
             return True
     return False
-
-
-@contextmanager
-def _connected(address: str, workers: int) -> Iterator[None]:
-    """Ray initialised for the run: joined, started here, or the caller's own."""
-    import ray
-
-    if ray.is_initialized():
-        yield
-        return
-    if address == LOCAL:  # a new instance, never another one running here
-        cpus = workers or len(os.sched_getaffinity(0))
-        ray.init(address=LOCAL, num_cpus=cpus, include_dashboard=False, log_to_driver=False)
-    else:
-        try:
-            ray.init(address=address, log_to_driver=False)
-        except ConnectionError as error:
-            raise InputError(
-                "--ray_address",
-                f"could not join a Ray cluster ({error}): is one started (ray start), and, if it "
-                "asks for a token, is RAY_AUTH_MODE=token set here with its token? (docs/cluster.md)",
-            ) from None
-    try:
-        yield
-    finally:
-        ray.shutdown()
-
-
-def _check_reachable(address: str) -> None:
-    """Refuse a HOST:PORT address nothing listens on (Ray itself would retry for minutes)."""
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or not port.isdigit():
-        return  # "auto" (Ray looks for the cluster this machine joined)
-    try:
-        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as error:
-        raise InputError(
-            "--ray_address",
-            f"nothing answers at {address} ({error.strerror or error}); is the cluster's head "
-            "started (ray start --head) and its port open to this machine?",
-        ) from None
 
 
 def _scene_task(run_scene: RunScene, scene: Scene, folder: Path) -> tuple[list[StepRecord], str]:
