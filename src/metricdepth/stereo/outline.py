@@ -133,7 +133,7 @@ def _straight_position(columns: np.ndarray, x: int, lo: np.ndarray, hi: np.ndarr
             # the slopes through this row's gap: (q - x - c0) / j to (q + 1 - x - c0) / j,
             # swapped for j < 0
             start, end = (q - x, q + 1 - x) if j > 0 else (q + 1 - x, q - x)
-            for g in range(first, last + 1):
+            for g in range(np.uint64(first), np.uint64(last + 1)):  # unsigned: vectorises
                 lo[g] = max(lo[g], (start - _CANDIDATES[g]) / j)
                 hi[g] = min(hi[g], (end - _CANDIDATES[g]) / j)
         while first <= last and lo[first] >= hi[first]:

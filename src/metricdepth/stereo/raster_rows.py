@@ -120,8 +120,10 @@ def _draw_row(
     drawing.)"""
     width = row_iz.shape[0]
     last_x = width - 1
-    iza = row_iz[0]
-    a = shift + gain * iza  # x' of vertex x
+    pos = np.empty(width)  # x' of every vertex, in one loop that vectorises
+    for v in range(width):
+        pos[v] = v + shift + gain * row_iz[v]
+    iza, a = row_iz[0], pos[0]  # inverse depth and x' of vertex x
     b = izb = 0.0  # x' and inverse depth of vertex x + 1
     for x in range(-1, width):  # -1: the left border; x: the edge (x, x + 1); W - 1: the right border
         if x == -1:
@@ -133,7 +135,7 @@ def _draw_row(
             xa, joined, pieces = last_x, 0.0, 1
         else:
             izb = row_iz[x + 1]
-            b = x + 1.0 + shift + gain * izb
+            b = pos[x + 1]
             if cut[x]:  # the near cap (the far one follows); caps always have hi > lo
                 lo, hi, iz0, iz1, xa, joined, pieces = a, a + outline[x], iza, iza, x, 0.0, 2
             else:
@@ -143,10 +145,12 @@ def _draw_row(
                 lo, hi, iz0, iz1, xa = b - (1.0 - outline[x]), b, izb, izb, x + 1
             if hi <= lo:
                 continue
-            first = max(int(math.ceil(lo)), 0)
-            last = min(int(math.floor(hi)), last_x)
+            # the pixel centres in [lo, hi] and in the row, unsigned: indexing with
+            # them skips the test for negative indices (a tenth of the drawing time)
+            first = np.uint64(max(int(math.ceil(lo)), 0))
+            end = np.uint64(max(min(int(math.floor(hi)), last_x) + 1, 0))
             scale = 1.0 / (hi - lo)
-            for X in range(first, last + 1):
+            for X in range(first, end):
                 t = (X - lo) * scale
                 iz = iz0 + t * (iz1 - iz0)
                 if iz > zbuf[X]:
