@@ -8,8 +8,8 @@ One renderer design, two implementations of it (raster_rows.py, raster_mesh.py):
 source pixels are the vertices of a mesh whose triangles are cut at depth steps, drawn
 with a z-buffer, sub-pixel positions and interpolated colours. An eye that differs from
 the source camera only by a move along its x axis and a horizontal image shift (the
-plain stereo case) takes the fast scanline path, on the CPU (numba, one row per thread)
-or on a torch device; any other eye (rotation, other intrinsics: stabilised rendering)
+plain stereo case) takes the fast scanline path, on the CPU (numba, one pass per row for
+all eyes) or on a torch device; any other eye (rotation, other intrinsics: stabilised rendering)
 takes the general triangle path on the CPU. Where the surface is cut, each side reaches
 to the outline between its pixels as estimated by outline.py (on the CPU in every path;
 for the scanline path only on the edges it cuts).
