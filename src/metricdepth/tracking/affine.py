@@ -15,22 +15,18 @@ current frame: x = centre + M u, M (2, 2).
 
 Building templates and aligning them runs compiled (numba), one point at a time: each
 point's Gauss-Newton steps touch only its own window, so no (N, P, 6) arrays are built
-per frame, and the points of a frame's alignment are split over the CPUs. Windows are
-sampled with exact bilinear interpolation (the border replicated).
+per frame, and the points of a frame's alignment are split over the CPUs (threads.py).
+Windows are sampled with exact bilinear interpolation (the border replicated).
 """
 
 from __future__ import annotations
 
-import functools
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from .._numba import numba
+from .threads import split_points
 
 # Smallest determinant of the Gauss-Newton matrix (relative to its trace squared): below it
 # the patch has too little texture in some direction to fix all six parameters.
@@ -387,37 +383,6 @@ def _template_kernel(
     return patch, scale, gradient, hessian
 
 
-def _over_threads(
-    kernel: Callable[..., tuple[np.ndarray, ...]], per_point: tuple[np.ndarray, ...], shared: tuple[Any, ...]
-) -> tuple[np.ndarray, ...]:
-    """`kernel(*per_point, *shared)`, its points (the first axis of the `per_point` arrays
-    and of every output) split over the CPUs: the compiled kernel releases the GIL, so
-    slices run at once in a thread pool. (A pool of threads that sleep while they wait,
-    rather than numba's parallel loops, whose threads spin: they would take turns with
-    OpenCV's threads on a busy machine.)"""
-    n = len(per_point[0])
-    parts = min(numba.config.NUMBA_NUM_THREADS, n // MIN_POINTS_PER_THREAD)
-    if parts <= 1:
-        return kernel(*per_point, *shared)
-    bounds = np.linspace(0, n, parts + 1).astype(int)
-    futures = [
-        _pool().submit(kernel, *(a[lo:hi] for a in per_point), *shared)
-        for lo, hi in zip(bounds[:-1], bounds[1:])
-    ]
-    results = [future.result() for future in futures]
-    return tuple(np.concatenate(outputs) for outputs in zip(*results))
-
-
-@functools.cache
-def _pool() -> ThreadPoolExecutor:
-    """This process's thread pool (a forked child starts its own: its parent's threads are
-    not copied)."""
-    return ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="metricdepth-align")
-
-
-os.register_at_fork(after_in_child=_pool.cache_clear)
-
-
 @dataclass
 class Templates:
     """Per-point anchor templates (N points, P = (2 half + 1)^2 window pixels).
@@ -499,7 +464,7 @@ class AffineAligner:
         CONVERGED_PX)."""
         if len(xy) == 0:
             return xy, warp, np.zeros(0, np.float32)
-        centre, m, ncc = _over_threads(
+        centre, m, ncc = split_points(
             _align_kernel,
             (
                 templates.patch,
@@ -509,6 +474,7 @@ class AffineAligner:
                 np.ascontiguousarray(warp, np.float32),
             ),
             (np.ascontiguousarray(grey), self.ox, self.oy, self.weights[0], iterations),
+            MIN_POINTS_PER_THREAD,
         )
         ncc[~templates.ok] = 0.0
         return centre, m, ncc

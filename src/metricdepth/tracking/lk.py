@@ -37,12 +37,15 @@ from scipy.spatial import cKDTree
 from .._numba import numba
 from ..io.sidecars import FrameTracks
 from .affine import AffineAligner, Templates
+from .threads import split_rows
 
 # Lucas-Kanade termination: at most this many iterations or this step (pixels).
 LK_MAX_ITERATIONS = 30
 LK_EPSILON_PX = 0.003
 # Structure-tensor window (pixels) of the corner measure used for seeding.
 EIGEN_BLOCK_PX = 7
+# The corner measure is split over the CPUs in strips of at least this many rows.
+MIN_STRIP_ROWS = 64
 # cv2.cornerSubPix: half window (pixels) and termination.
 SUBPIX_HALF_WINDOW_PX = 3
 SUBPIX_MAX_ITERATIONS = 20
@@ -137,8 +140,15 @@ def to_grey(frame: np.ndarray) -> np.ndarray:
 
 
 def texture_map(grey: np.ndarray) -> np.ndarray:
-    """(H, W) float32: minimum eigenvalue of the structure tensor of (H, W) uint8 grey."""
-    return cv2.cornerMinEigenVal(grey, EIGEN_BLOCK_PX)
+    """(H, W) float32: minimum eigenvalue of the structure tensor of (H, W) uint8 grey
+    (cv2.cornerMinEigenVal, which runs on one CPU: here in row strips over the CPUs; a
+    value depends on the rows within EIGEN_BLOCK_PX // 2 + 1, Sobel's included)."""
+    return split_rows(
+        lambda rows: cv2.cornerMinEigenVal(rows, EIGEN_BLOCK_PX),
+        grey,
+        EIGEN_BLOCK_PX // 2 + 1,
+        MIN_STRIP_ROWS,
+    )
 
 
 @dataclass
