@@ -8,9 +8,9 @@ which would otherwise land on the user's first run. ``install.sh`` runs this mod
     .venv/bin/python -m metricdepth.compile_ahead
 
 It runs the real steps on a tiny synthetic clip in a temporary folder, so every kernel is
-compiled for exactly the array types real runs pass: step 6 with parallel eyes (scanline
-path) and stabilised (general mesh path), step 7 classical with depth and poses. Prints
-the seconds it took.
+compiled for exactly the array types real runs pass: step 3's LK tracker (affine
+alignment, seeding), step 6 with parallel eyes (scanline path) and stabilised (general
+mesh path), step 7 classical with depth and poses. Prints the seconds it took.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from .infill.step import InfillConfig, infill
 from .stereo.step import StereoConfig, stereo_rerender
 from .synthetic import make_scene
 from .synthetic.export import write_clip
+from .tracking.step import TrackConfig, track_points
 
-WIDTH, HEIGHT, FRAMES, XFOV = 48, 32, 3, 60.0
+WIDTH, HEIGHT, FRAMES, XFOV = 64, 48, 3, 60.0
 
 
 def compile_ahead(folder: Path) -> None:
-    """Run steps 6 and 7 on a tiny clip written into `folder` (which must be empty)."""
+    """Run steps 3, 6 and 7 on a tiny clip written into `folder` (which must be empty)."""
     paths = write_clip(make_scene(0, WIDTH, HEIGHT, FRAMES, XFOV), folder / "clip.mkv")
+    track_points(TrackConfig(color_video=str(paths["colour"]), depth_video=str(paths["depth"]), backend="lk"))
     parallel = StereoConfig(color_video=paths["colour"], depth_video=paths["depth"], xfov=XFOV)
     stabilised = dataclasses.replace(parallel, transformation_file=paths["transformations"])
     stereo_rerender(stabilised)  # the general (mesh) path
