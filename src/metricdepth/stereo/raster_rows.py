@@ -119,21 +119,25 @@ def _draw_row(
     counts references at each such call)."""
     width = row_iz.shape[0]
     last_x = width - 1
-    pos = np.empty(width)  # x' of every vertex, in one loop that vectorises
+    # per vertex, in loops that vectorise: its x', the first pixel centre at or right of
+    # it and one past the last at or left of it (both within the row; unsigned: indexing
+    # with them skips the test for negative indices)
+    pos = np.empty(width)
+    first_at = np.empty(width, np.uint64)
+    end_at = np.empty(width, np.uint64)
     for v in range(width):
         pos[v] = v + shift + gain * row_iz[v]
+    for v in range(width):
+        first_at[v] = max(int(math.ceil(pos[v])), 0)
+        end_at[v] = max(min(int(math.floor(pos[v])), last_x) + 1, 0)
     iza, a = row_iz[0], pos[0]  # inverse depth and x' of vertex x
     b = izb = 0.0  # x' and inverse depth of vertex x + 1
     for x in range(-1, width):  # -1: the left border; x: the edge (x, x + 1); W - 1: the right border
         if 0 <= x < last_x and not cut[x]:  # a joined edge (most of them): no pieces
             izb, b = row_iz[x + 1], pos[x + 1]
             if b > a:
-                # the pixel centres in [a, b] and in the row, unsigned: indexing with them
-                # skips the test for negative indices (a tenth of the drawing time)
-                first = np.uint64(max(int(math.ceil(a)), 0))
-                end = np.uint64(max(min(int(math.floor(b)), last_x) + 1, 0))
                 scale = 1.0 / (b - a)
-                for X in range(first, end):
+                for X in range(first_at[x], end_at[x + 1]):  # the pixel centres in [a, b]
                     t = (X - a) * scale
                     iz = iza + t * (izb - iza)
                     if iz > zbuf[X]:
@@ -156,6 +160,7 @@ def _draw_row(
                 lo, hi, iz0, iz1, xa = b - (1.0 - outline[x]), b, izb, izb, x + 1
             if hi <= lo:
                 continue
+            # the pixel centres in [lo, hi] and in the row (unsigned, as first_at)
             first = np.uint64(max(int(math.ceil(lo)), 0))
             end = np.uint64(max(min(int(math.floor(hi)), last_x) + 1, 0))
             scale = 1.0 / (hi - lo)
