@@ -170,6 +170,34 @@ def test_sigkill_mid_chunk_then_resume_is_byte_identical(scene, tmp_path):
     assert all("frames/s" in line for line in lines)
 
 
+KILL_AT_JOIN = textwrap.dedent("""
+    import os, signal, sys
+    from metricdepth.io import chunked
+    def join(parts, out):
+        os.kill(os.getpid(), signal.SIGKILL)
+    chunked._concatenate = join
+    sys.argv = sys.argv[1:]
+    import runpy
+    runpy.run_path(sys.argv[0], run_name="__main__")
+""")
+
+
+def test_killed_while_joining_the_chunks_finishes_when_run_again(scene, tmp_path):
+    """Every chunk done, the join killed: the next run has no chunk to fill and joins them
+    (it failed with a traceback, planning work for no chunks)."""
+    stereo = _copy_inputs(scene, tmp_path)
+    flags = ["--sbs_color_video", str(stereo), "--chunk_frames", "5", "-q"]
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_JOIN, str(SCRIPT), *flags])
+    assert killed.returncode == -signal.SIGKILL
+    output = stereo.with_name(stereo.name + "_infilled.mkv")
+    work = output.with_name(output.name + ".chunks")
+    assert not output.exists() and len(list(work.glob("*.done.npz"))) == 4  # 16 frames, 5 a chunk
+    subprocess.run([sys.executable, str(SCRIPT), *flags], check=True, capture_output=True)
+    assert not work.exists()
+    with VideoReader(output) as video:
+        assert video.frame_count == FRAMES
+
+
 @pytest.mark.slow
 def test_devices_and_ray_give_the_same_bytes(scene, tmp_path):
     """Chunks spread over two workers, locally and on a local Ray instance."""

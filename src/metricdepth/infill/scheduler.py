@@ -157,6 +157,8 @@ def plan_units(task: VideoTask, job: ChunkedJob, workers: int) -> list[Unit]:
         pending = tuple(job.pending())
         return [Unit(task, pending)] if pending else []
     todo = [c for c in job.chunks() if not job.is_done(c)]
+    if not todo:  # every chunk done (stopped while joining them): nothing to run
+        return []
     runs = np.array_split(np.arange(len(todo)), min(workers, len(todo)))
     return [Unit(task, tuple(todo[i] for i in run)) for run in runs if len(run)]
 
