@@ -265,9 +265,11 @@ def test_killed_driver_finishes_when_run_again(movie, serial, cluster, workdir):
         assert driver.poll() is None, "the driver stopped by itself"
         assert not (scenes / "scene_004.mkv_depth.mkv_rescaled.mkv_stereo.mkv_infilled.mkv").exists()
         assert workers(in_session(driver.pid))  # found by session: its wait below is not void
-        os.kill(driver.pid, signal.SIGKILL)
+        # the driver, its local Ray and the workers all at once (a machine going down): left
+        # alone, a worker may finish its scene after the driver died, and the second run
+        # would then have nothing left to do
+        os.killpg(driver.pid, signal.SIGKILL)
         driver.wait()
-        # its workers die with it (Ray's own helper agents may linger: removed below)
         wait_for(lambda: not workers(in_session(driver.pid)), "the killed driver's workers to exit")
         result = run_in(folder, ray_address="local")
     finally:
