@@ -210,6 +210,8 @@ def test_a_scenes_input_error_stops_the_run_as_itself(movie, cluster, workdir):
     with pytest.raises(InputError) as error:
         run_in(folder, ray_address="local")
     assert type(error.value) is InputError and "scene_003" in str(error.value)
+    # the other scenes' tasks were stopped: nothing goes on writing after the run ended
+    assert not [p for p, c in descendants(os.getpid()).items() if c.startswith(SCENE_TASK)]
 
 
 def test_cuda_on_a_cluster_without_gpu_is_refused(movie, cluster, workdir):

@@ -17,6 +17,7 @@ finishes the job when run again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -37,6 +38,7 @@ from .summary import StepRecord
 
 log = logging.getLogger(__name__)
 
+STOP_WAIT_S = 30.0  # how long stopped scene tasks may take to end
 SCENE_RETRIES = 3  # runs of a scene's task after its worker died (the steps resume)
 CUDA = "cuda"
 USER_ERRORS = (InputError, OSError, MemoryError)  # what the scripts report in one line (cli.run)
@@ -149,7 +151,9 @@ def on_worker_gpu(config: PipelineConfig) -> PipelineConfig:
 
 def _gather(refs: list[Any], scenes: Sequence[Scene]) -> list[list[StepRecord]]:
     """The tasks' records in scene order, logging each scene as it finishes; a scene's
-    input, file-system or memory error is raised as itself (the script's one line)."""
+    input, file-system or memory error is raised as itself (the script's one line), once
+    the other scenes' tasks are stopped (left running, they would go on writing after the
+    run has ended)."""
     import ray
     from ray.exceptions import RayTaskError
 
@@ -164,9 +168,24 @@ def _gather(refs: list[Any], scenes: Sequence[Scene]) -> list[list[StepRecord]]:
             try:
                 records[k], where = ray.get(ready[0])
             except RayTaskError as error:
+                _stop(pending)
                 if isinstance(error.cause, USER_ERRORS):
                     raise error.cause from None
                 raise  # a bug: Ray's error shows the worker's traceback
+            except BaseException:  # Ctrl-C, or Ray itself failing
+                _stop(pending)
+                raise
             log.info("%s done on %s after %.1f s", scenes[k].label, where, time.perf_counter() - started)
             bar.update(1)
     return [records[k] for k in range(len(refs))]
+
+
+def _stop(refs: list[Any]) -> None:
+    """Stop the scene tasks `refs` and wait until they have (their partial files are swept
+    by the next run)."""
+    import ray
+
+    for ref in refs:
+        ray.cancel(ref, force=True)
+    with contextlib.suppress(Exception):  # a cancelled task's result is its cancellation
+        ray.wait(refs, num_returns=len(refs), timeout=STOP_WAIT_S)
