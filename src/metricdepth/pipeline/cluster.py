@@ -38,6 +38,20 @@ from .summary import StepRecord
 
 log = logging.getLogger(__name__)
 
+# A scene task holds one of Ray's CPUs, so its thread pools (numba, OpenCV, BLAS, the
+# tracker's) get one thread: Ray runs as many scenes at once as there are CPUs, and a
+# scene using every core would make them take turns. The bytes do not change
+# (tests/test_pipeline_ray.py compares with the serial run's).
+ONE_THREAD_ENV = {
+    name: "1"
+    for name in (
+        "NUMBA_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENCV_FOR_THREADS_NUM",
+    )
+}
 STOP_WAIT_S = 30.0  # how long stopped scene tasks may take to end
 SCENE_RETRIES = 3  # runs of a scene's task after its worker died (the steps resume)
 CUDA = "cuda"
@@ -96,7 +110,9 @@ def run_scenes(
                 f"the scenes' steps run on CUDA, but the Ray cluster ({config.ray_address}) "
                 "has no GPU; start its workers on machines with one, or use --device cpu",
             )
-        task = ray.remote(max_retries=SCENE_RETRIES, num_cpus=1)(_scene_task)
+        task = ray.remote(max_retries=SCENE_RETRIES, num_cpus=1, runtime_env={"env_vars": ONE_THREAD_ENV})(
+            _scene_task
+        )
         folder = Path.cwd()  # relative paths (video, depth frames, sections) mean this folder
         refs = [task.options(num_gpus=n).remote(run_scene, s, folder) for s, n in zip(scenes, gpus)]
         return _gather(refs, scenes)
