@@ -14,6 +14,7 @@ import pytest
 from metricdepth.io.video import VideoWriter
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TUM_DESK = SHARED_DATA / "rgbd" / "tum_fr1_desk_9frames"  # real RGB-D: rgb/ and depth/ PNGs
 
 
 def pattern_frames(count: int, width: int, height: int, seed: int = 0) -> np.ndarray:
@@ -54,3 +55,17 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} not present")
     return SHARED_DATA
+
+
+def tum_desk_frames() -> tuple[np.ndarray, np.ndarray]:
+    """The real TUM desk's (9, 480, 640, 3) uint8 RGB frames and (9, 480, 640) uint16 raw
+    depth codes (0: no depth), in frame order; skips the test when the data is absent."""
+    import cv2
+
+    if not TUM_DESK.is_dir():
+        pytest.skip("real TUM frames not present")
+    rgb = np.stack([cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
+                    for p in sorted((TUM_DESK / "rgb").glob("*.png"))])
+    raw = np.stack([cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+                    for p in sorted((TUM_DESK / "depth").glob("*.png"))])
+    return rgb, raw

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import write_video
+from conftest import TUM_DESK, tum_desk_frames, write_video
 from metricdepth.camera import Intrinsics, unproject_depth
 from metricdepth.depth.config import DepthConfig
 from metricdepth.depth.step import convert
@@ -28,19 +28,12 @@ XFOV = math.degrees(2 * math.atan(320 / 517.3))  # TUM fr1: fx 517.3 px, 640 px 
 @pytest.fixture(scope="module")
 def tum(tmp_path_factory):
     """(folder, colour (9, H, W, 3), sensor depth (9, H, W) metres, 0 = none, written paths)."""
-    from conftest import SHARED_DATA
-
-    source = SHARED_DATA / "rgbd" / "tum_fr1_desk_9frames"
-    if not source.is_dir():
-        pytest.skip("real TUM frames not present")
+    rgb, raw = tum_desk_frames()
+    truth = raw.astype(np.float64) * TUM_SCALE
     folder = tmp_path_factory.mktemp("tum")
-    rgb = np.stack([cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
-                    for p in sorted((source / "rgb").glob("*.png"))])
-    truth = np.stack([cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-                      for p in sorted((source / "depth").glob("*.png"))]).astype(np.float64) * TUM_SCALE
     video = write_video(folder / "tum.mkv", rgb)
     paths = convert(DepthConfig(color_video=str(video), backend="frames",
-                                depth_frames=str(source / "depth"), depth_scale=TUM_SCALE,
+                                depth_frames=str(TUM_DESK / "depth"), depth_scale=TUM_SCALE,
                                 max_depth=MAX_DEPTH, xfov=XFOV, save_depth_zip=True,
                                 save_ndjson=True, save_csv_every=4))
     return folder, rgb, truth, paths

@@ -4,11 +4,10 @@ leave the top rows, the right columns and object shadows at 0."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA, write_video
+from conftest import TUM_DESK, tum_desk_frames, write_video
 from metricdepth.depth.config import DepthConfig
 from metricdepth.depth.missing import FILLED_MASK_TAG
 from metricdepth.depth.step import convert
@@ -29,16 +28,10 @@ MAGENTA = (255, 0, 255)
 @pytest.fixture(scope="module")
 def tum(tmp_path_factory):
     """(folder, RGB frames (9, 480, 640, 3), raw sensor codes (9, 480, 640), step 1's paths)."""
-    source = SHARED_DATA / "rgbd" / "tum_fr1_desk_9frames"
-    if not source.is_dir():
-        pytest.skip("real TUM frames not present")
+    rgb, raw = tum_desk_frames()
     folder = tmp_path_factory.mktemp("tum_filled")
-    rgb = np.stack([cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB)
-                    for p in sorted((source / "rgb").glob("*.png"))])
-    raw = np.stack([cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-                    for p in sorted((source / "depth").glob("*.png"))])
     video = write_video(folder / "tum.mkv", rgb)
-    paths = convert(DepthConfig(color_video=str(video), backend="frames", depth_frames=str(source / "depth"),
+    paths = convert(DepthConfig(color_video=str(video), backend="frames", depth_frames=str(TUM_DESK / "depth"),
                                 depth_scale=TUM_SCALE, max_depth=MAX_DEPTH))
     return folder, rgb, raw, paths
 
