@@ -51,8 +51,8 @@ def check_address(address: str) -> None:
 @contextmanager
 def connected(address: str, cpus: int) -> Iterator[None]:
     """Ray initialised for the run: joined, started here with `cpus` worker slots
-    ("local"), or the caller's own; shut down afterwards if this call started it."""
-    check_address(address)
+    ("local"), or the caller's own; shut down afterwards if this call started it. The
+    caller has run `check_address` before any work."""
     import ray
 
     if ray.is_initialized():

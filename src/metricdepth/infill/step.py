@@ -247,6 +247,8 @@ def read_batch(path: Path) -> list[tuple[Path, Path | None]]:
 
 
 def _check_options(config: InfillConfig) -> None:
+    if config.ray_address is not None:
+        check_address(config.ray_address)  # Ray present, the cluster answers
     if config.chunk_frames < 0:
         raise InputError("--chunk_frames", f"must be >= 0, got {config.chunk_frames}")
     if config.backend == "stereocrafter":
@@ -339,8 +341,6 @@ def plan(config: InfillConfig) -> list[VideoTask]:
 def infill(config: InfillConfig) -> list[Path]:
     """Fill the holes of the stereo video(s) in `config`; return the outputs written
     (``S_infilled.mkv`` beside each stereo video S)."""
-    if config.ray_address is not None:
-        check_address(config.ray_address)  # before any work: Ray present, the cluster answers
     tasks = plan(config)
     if not tasks:
         return []
