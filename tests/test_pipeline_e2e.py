@@ -34,6 +34,7 @@ from metricdepth.io.depth_video import DepthVideoReader
 from metricdepth.io.exports import write_depth_exr
 from metricdepth.io.video import VideoReader, VideoWriter
 from metricdepth.pipeline import STEP_NAMES, build_config, run_pipeline
+from metricdepth.pipeline.cluster import ONE_THREAD_ENV
 from metricdepth.pipeline.steps import ClipFiles, step_named
 from metricdepth.evaluate.stereo_scores import psnr
 from metricdepth.synthetic import make_scene
@@ -189,8 +190,6 @@ def test_killed_run_finishes_without_redoing_steps(finished, tmp_path):
 
 
 FIRST_FIVE = STEP_NAMES[:5]  # depth, masks, tracks, camera, rescale
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "NUMBA_NUM_THREADS": "1", "OPENCV_FOR_THREADS_NUM": "1"}
 
 
 def test_steps_1_to_5_give_the_same_bytes_in_two_processes(tmp_path):
@@ -206,7 +205,7 @@ def test_steps_1_to_5_give_the_same_bytes_in_two_processes(tmp_path):
                               "--until", "rescale", "-q"], cwd=tmp_path / folder,
                              env={**os.environ, **env}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-            for folder, env in (("a", {}), ("b", ONE_THREAD))]
+            for folder, env in (("a", {}), ("b", ONE_THREAD_ENV))]
     for run in runs:
         _, stderr = run.communicate(timeout=300)
         assert run.returncode == 0, stderr
