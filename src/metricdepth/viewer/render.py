@@ -9,6 +9,7 @@ with --show_camera) moves through it.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..io.ply import PointCloud
 from ..progress import progress
 from .headless import HeadlessRenderer
 from .o3d_geometry import frame_geometries, tensor_points
-from .source import FrameSource
+from .source import FrameSource, parse_triple
 from .video_out import IMAGE_SUFFIX, check_render_output, open_video_writer, write_png
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,7 @@ DEFAULT_LOOK_DISTANCE_M = 1.0  # a fixed camera looks this far along +z if frame
 
 def _parse_point(text: str, flag: str) -> np.ndarray:
     """'X,Y,Z' (metres) -> (3,) float64."""
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) != 3 or not np.isfinite(values).all():
-        raise InputError(flag, f"expected three numbers 'X,Y,Z' in metres, got {text!r}")
-    return np.array(values)
+    return parse_triple(text, flag, float, math.isfinite, "three numbers 'X,Y,Z' in metres")
 
 
 class RenderCamera:

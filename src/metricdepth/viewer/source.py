@@ -10,6 +10,7 @@ opened per `FrameReader`, so a loader thread owns its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,15 +68,24 @@ def _xfovs(config: ViewerConfig, depth_path: Path, width: int, height: int, fram
     )
 
 
-def parse_rgb(text: str, flag: str) -> np.ndarray:
-    """'R,G,B' (integers 0-255) -> (3,) uint8."""
+def parse_triple(
+    text: str, flag: str, number: Callable[[str], float], valid: Callable[[float], bool], expected: str
+) -> np.ndarray:
+    """Three comma-separated numbers given to `flag` as (3,) `number`s, each passing
+    `valid`; InputError saying `expected` otherwise."""
     try:
-        values = [int(v) for v in text.split(",")]
+        values = [number(v) for v in text.split(",")]
     except ValueError:
         values = []
-    if len(values) != 3 or not all(0 <= v <= 255 for v in values):
-        raise InputError(flag, f"expected a colour 'R,G,B' of three integers 0-255, got {text!r}")
-    return np.array(values, np.uint8)
+    if len(values) != 3 or not all(valid(v) for v in values):
+        raise InputError(flag, f"expected {expected}, got {text!r}")
+    return np.array(values)
+
+
+def parse_rgb(text: str, flag: str) -> np.ndarray:
+    """'R,G,B' (integers 0-255) -> (3,) uint8."""
+    expected = "a colour 'R,G,B' of three integers 0-255"
+    return parse_triple(text, flag, int, lambda v: 0 <= v <= 255, expected).astype(np.uint8)
 
 
 def _filled_mask(depth_path: Path) -> Path:
