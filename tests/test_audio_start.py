@@ -80,3 +80,11 @@ def test_an_untagged_shorter_stereo_video_is_not_the_colour_videos(tmp_path):
     stereo = _stereo(tmp_path / "sbs.mkv", {TAG_LAYOUT: "full_sbs"})
     with pytest.raises(InputError, match="not its source"):
         compress(CompressConfig(sbs_color_video=stereo, color_video=colour, container="mkv"))
+
+
+def test_a_stereo_video_of_frames_the_colour_video_lacks_is_refused(tmp_path):
+    colour = _colour(tmp_path / "colour.mkv")  # 50 frames
+    stereo = _stereo(tmp_path / "sbs.mkv", {TAG_LAYOUT: "full_sbs", TAG_SOURCE_FRAMES: f"40:1:{COUNT}"})
+    with pytest.raises(InputError, match="holds frame 59 of the colour frames .* colour.mkv has 50"):
+        compress(CompressConfig(sbs_color_video=stereo, color_video=colour, container="mkv"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["colour.mkv", "sbs.mkv"]

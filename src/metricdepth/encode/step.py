@@ -21,7 +21,7 @@ from ..config import option
 from ..errors import InputError
 from ..io.atomic import AtomicFile
 from ..io.naming import output_path
-from ..io.source_frames import TAG_SOURCE_FRAMES, source_frames
+from ..io.source_frames import check_within, source_frames
 from ..io.stereo_tags import TAG_LAYOUT
 from ..io.video import VideoInfo, VideoReader, probe
 from ..logs import held_until_checked
@@ -185,12 +185,7 @@ def _colour(config: CompressConfig, stereo: VideoInfo) -> VideoInfo | None:
     colour = probe(config.color_video)
     numbers = source_frames(stereo)  # a stereo video of step 1's sampled depth
     if numbers:
-        if numbers[-1] >= colour.frame_count:
-            raise InputError(
-                colour.path,
-                f"has {colour.frame_count} frames, but {stereo.path.name} shows its frame "
-                f"{numbers[-1]} ({TAG_SOURCE_FRAMES} tag): not its source",
-            )
+        check_within(stereo, numbers, colour, "colour video")
     elif abs(colour.duration - stereo.duration) > 1 / float(stereo.fps):
         raise InputError(
             colour.path,

@@ -78,12 +78,7 @@ def pair_frames(depth: VideoInfo, other: VideoInfo, what: str) -> list[int] | No
         check_matching(depth, other, what)
         return None
     check_matching(replace(depth, fps=other.fps, frame_count=other.frame_count), other, what)
-    if numbers[-1] >= other.frame_count:
-        raise InputError(
-            depth.path,
-            f"holds frame {numbers[-1]} of the colour frames (its {TAG_SOURCE_FRAMES} tag), "
-            f"but {what} {other.path.name} has {other.frame_count}",
-        )
+    check_within(depth, numbers, other, what)
     shown = ", ".join(str(n) for n in numbers[:SHOWN_NUMBERS]) + (
         ", ..." if len(numbers) > SHOWN_NUMBERS else ""
     )
@@ -96,6 +91,17 @@ def pair_frames(depth: VideoInfo, other: VideoInfo, what: str) -> list[int] | No
         shown,
     )
     return numbers
+
+
+def check_within(video: VideoInfo, numbers: Sequence[int], other: VideoInfo, what: str) -> None:
+    """Refuse `video`, made from the colour frames `numbers` (its tag), when `other` (the
+    colour video, or one made from it) does not have them all."""
+    if numbers[-1] >= other.frame_count:
+        raise InputError(
+            video.path,
+            f"holds frame {numbers[-1]} of the colour frames (its {TAG_SOURCE_FRAMES} tag), "
+            f"but {what} {other.path.name} has {other.frame_count}",
+        )
 
 
 def check_every_frame(colour: VideoInfo, depth: VideoInfo) -> None:
