@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..config import option
+from ..config import option, validate_config
 from ..errors import InputError
 from ..io import naming
 from ..io.checks import check_matching
@@ -247,15 +247,12 @@ def read_batch(path: Path) -> list[tuple[Path, Path | None]]:
 
 
 def _check_options(config: InfillConfig) -> None:
+    validate_config(config)  # ranges of every number (chunk sizes, steps, widths)
     if config.ray_address is not None:
         check_address(config.ray_address)  # Ray present, the cluster answers
-    if config.chunk_frames < 0:
-        raise InputError("--chunk_frames", f"must be >= 0, got {config.chunk_frames}")
     if config.backend == "stereocrafter":
-        if not 0 <= config.overlap < config.frames_chunk:
+        if config.overlap >= config.frames_chunk:
             raise InputError("--overlap", f"must be in [0, --frames_chunk), got {config.overlap}")
-        if config.num_inference_steps < 1:
-            raise InputError("--num_inference_steps", "must be at least 1")
         window = config.frames_chunk - config.overlap
         if config.chunk_frames not in (0, window):
             raise InputError(
@@ -263,8 +260,6 @@ def _check_options(config: InfillConfig) -> None:
                 f"stereocrafter chunks are --frames_chunk - "
                 f"--overlap = {window} frames; leave --chunk_frames at 0",
             )
-        if config.infill_width < 64:
-            raise InputError("--infill_width", f"must be at least 64 pixels, got {config.infill_width}")
 
 
 def plan(config: InfillConfig) -> list[VideoTask]:
