@@ -269,10 +269,16 @@ def test_killed_driver_finishes_when_run_again(movie, serial, cluster, workdir):
         assert workers(in_session(driver.pid))  # found by session: its wait below is not void
         # the driver, its local Ray and the workers all at once (a machine going down): left
         # alone, a worker may finish its scene after the driver died, and the second run
-        # would then have nothing left to do
-        os.killpg(driver.pid, signal.SIGKILL)
+        # would then have nothing left to do. Ray puts some of its processes in process
+        # groups of their own, so every process of the driver's session is killed.
+        def kill_session() -> bool:
+            for pid in in_session(driver.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            return not workers(in_session(driver.pid))
+
+        wait_for(kill_session, "the killed driver's workers to exit")
         driver.wait()
-        wait_for(lambda: not workers(in_session(driver.pid)), "the killed driver's workers to exit")
         result = run_in(folder, ray_address="local")
     finally:
         for pid in in_session(driver.pid):
