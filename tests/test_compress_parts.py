@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from metricdepth.encode.encoders import ENCODERS, encoder_opens, select_encoder
+from metricdepth.encode.encoders import ENCODERS, encoder_opens, repair_dts, select_encoder
 from metricdepth.encode.mp4boxes import Mp4Error, add_video_boxes, st3d, sv3d_vr180, top_level_boxes
 from metricdepth.encode.size import fit, output_size
 from metricdepth.errors import InputError
@@ -132,3 +132,16 @@ def test_broken_box_sizes_are_one_line_errors(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(Mp4Error, match="'moov'.*does not fit"):
         add_video_boxes(path, st3d(2))
+
+
+@pytest.mark.parametrize("dts, repaired", [(-385377899977637888, 0), (None, 0), (4096, 0),
+                                           (-2 * 4096, -2 * 4096), (0, 0)])
+def test_an_impossible_first_dts_becomes_the_pts(dts, repaired):
+    """libx265 flushing a 1-frame clip can return an uninitialised dts (seen: huge negative
+    numbers, different each run) that the MP4 muxer refuses; a possible one is kept
+    (3 fps, time base 1/12288: 4096 ticks a frame)."""
+    packet = av.Packet(b"\0\0\1")
+    packet.time_base = Fraction(1, 12288)
+    packet.pts, packet.dts = 0, dts
+    repair_dts(packet, Fraction(3))
+    assert packet.dts == repaired

@@ -125,3 +125,19 @@ def select_encoder(requested: str, opens: Callable[[str], bool] = encoder_opens)
             "driver); use --encoder auto, libx265 or libx264",
         )
     return encoder
+
+
+MAX_REORDER_FRAMES = 16  # no encoder here decodes a frame this many frames before showing it
+
+
+def repair_dts(packet: av.Packet, fps: Fraction) -> None:
+    """Give the first packet of a stream a decode time the muxer takes, when the encoder's
+    is impossible: libx265 can hand back an uninitialised dts (a huge negative number, a
+    different one each run) when flushing a clip of one frame, which the MP4 muxer then
+    refuses ("patches welcome"). A dts after the pts, or more than `MAX_REORDER_FRAMES`
+    frames before it, becomes the pts."""
+    if packet.pts is None or packet.time_base is None:
+        return
+    frame_ticks = 1 / (fps * packet.time_base)
+    if packet.dts is None or not packet.pts - MAX_REORDER_FRAMES * frame_ticks <= packet.dts <= packet.pts:
+        packet.dts = packet.pts

@@ -28,7 +28,7 @@ from ..logs import held_until_checked
 from ..progress import progress
 from ..stereo.layouts import LAYOUT_HELP, LAYOUTS, REGISTRY, Layout, compose
 from .audio import AudioSource, audio_start, video_time
-from .encoders import ENCODER_CHOICES, NV_PRESETS, X26X_PRESETS, Encoder, select_encoder
+from .encoders import ENCODER_CHOICES, NV_PRESETS, X26X_PRESETS, Encoder, repair_dts, select_encoder
 from .mp4boxes import Mp4Error, add_video_boxes, st3d, sv3d_vr180
 from .mvhevc import MVHEVC_TAG, check_mvhevc_layouts, compress_mvhevc, refuse_mvhevc_flags
 from .size import HEIGHT_PRESETS, fit, output_size
@@ -311,6 +311,8 @@ def _encode(config: CompressConfig, p: _Plan, tmp: Path) -> str:
                 for packet in video.encode(av_frame):
                     out.mux(packet)
         for packet in video.encode(None):
+            if p.stereo.frame_count == 1:  # the only frame's packet (see repair_dts)
+                repair_dts(packet, p.stereo.fps)
             out.mux(packet)
         if audio is not None:
             audio.mux_until(None)
