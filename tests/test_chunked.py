@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -171,6 +172,29 @@ def test_dead_processes_leftovers_are_removed_live_ones_kept(tmp_path):
         (tmp_path / name).mkdir() if "mkv." in name else (tmp_path / name).write_bytes(b"x")
     _run(tmp_path / "out.mkv")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["out.mkv"])
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc (R, S, Z...)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_zombie_processes_leftovers_are_removed(tmp_path):
+    """A writer killed while its parent died too stays a zombie until init reaps it (late,
+    in some containers); its files are leftovers all the same (a Ray worker's, in CI)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while _state(child.pid) != "Z":  # exited, not reaped: Popen waits only when asked
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        os.kill(child.pid, 0)  # still "there" to a plain liveness check
+        (tmp_path / f"out.partial-{child.pid}.mkv").write_bytes(b"")
+        _run(tmp_path / "out.mkv")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mkv"]
+    finally:
+        child.wait()
 
 
 def test_job_failing_before_its_first_chunk_leaves_nothing(tmp_path):

@@ -62,13 +62,20 @@ def check_file_writable(final: str | Path, overwrite: bool) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process `pid` still runs. A zombie (exited, not yet reaped by its parent,
+    as in a container whose init reaps late) has stopped writing: it counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS), or it exited just now
+        return True
+    state = stat.rsplit(")", 1)[-1].split()[0]  # the field after "(command)"
+    return state not in ("Z", "X")
 
 
 def remove_dead_leftovers(final: str | Path) -> list[Path]:
