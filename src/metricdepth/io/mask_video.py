@@ -24,6 +24,14 @@ def encode_mask(mask: np.ndarray) -> np.ndarray:
     return pixels
 
 
+def _channel_spread(blue: np.ndarray, grey: np.ndarray, red: np.ndarray) -> int:
+    """The most grey levels by which blue or red differ from green (0 for our own masks,
+    checked first: a compare is cheaper than the differences)."""
+    if np.array_equal(blue, grey) and np.array_equal(red, grey):
+        return 0
+    return max(int(np.abs(other.astype(np.int16) - grey).max()) for other in (blue, red))
+
+
 class MaskVideoWriter(VideoWriter):
     """Writes (H, W) bool masks as a mask video, atomically."""
 
@@ -35,12 +43,10 @@ class MaskVideoWriter(VideoWriter):
 class MaskVideoReader(VideoReader):
     """Streams a mask video as (H, W) bool, True = subject; `chunks` gives (n, H, W)."""
 
-    def _decode(self, rgb: np.ndarray, index: int) -> np.ndarray:
-        grey = rgb[..., 1]
-        spread = max(
-            int(np.abs(rgb[..., 0].astype(np.int16) - grey).max()),
-            int(np.abs(rgb[..., 2].astype(np.int16) - grey).max()),
-        )
+    def _decode(self, bgr0: np.ndarray, index: int) -> np.ndarray:
+        """(H, W, 4) uint8 bgr0 pixels -> (H, W) bool."""
+        grey = bgr0[..., 1]
+        spread = _channel_spread(bgr0[..., 0], grey, bgr0[..., 2])
         if spread > MAX_CHANNEL_SPREAD:
             raise InputError(
                 self.path,
@@ -52,9 +58,9 @@ class MaskVideoReader(VideoReader):
     # decoded values, not pixels: no pixel_format to choose
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:  # type: ignore[override]
         """Yield (H, W) bool masks for frames `start` .. `stop - 1`."""
-        for index, rgb in enumerate(super().frames(start, stop), start):
-            yield self._decode(rgb, index)
+        for index, bgr0 in enumerate(super().frames(start, stop, pixel_format="bgr0"), start):
+            yield self._decode(bgr0, index)
 
     def read(self, index: int) -> np.ndarray:  # type: ignore[override]
         """Frame `index` as (H, W) bool."""
-        return self._decode(super().read(index), index)
+        return self._decode(super().read(index, pixel_format="bgr0"), index)
