@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,11 @@ from metricdepth.synthetic import make_scene
 REPO = Path(__file__).resolve().parents[1]
 XFOV = 60.0
 SEED = 3
+INPUT_VIDEO_FLAGS = ("--color_video", "--depth_video", "--mask_video", "--sbs_color_video",
+                     "--sbs_mask_video")
+# inputs a step names but whose frames it does not decode: step 4's colour video (only for
+# --debug_video), step 8's (its audio and frame count)
+NOT_DECODED = {("camera_track.py", "--color_video"), ("compress_video.py", "--color_video")}
 STEP_LINE = re.compile(r"^\s+(\w+)\s+ran\s+([\d.]+) s")
 
 
@@ -59,14 +66,17 @@ def clean_outputs(folder: Path) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+def pipeline_command(video: Path) -> list[str]:
+    return [sys.executable, str(REPO / "run_pipeline.py"), str(video), "--xfov", str(XFOV),
+            "--depth_backend", "frames", "--depth_frames", str(video.parent / "depth"),
+            "--track_backend", "lk", "--quiet"]
+
+
 def run_once(video: Path) -> tuple[float, dict[str, float]]:
     """Wall seconds of one `run_pipeline.py` process and each step's seconds."""
     clean_outputs(video.parent)
-    cmd = [sys.executable, str(REPO / "run_pipeline.py"), str(video), "--xfov", str(XFOV),
-           "--depth_backend", "frames", "--depth_frames", str(video.parent / "depth"),
-           "--track_backend", "lk", "--quiet"]
     start = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(pipeline_command(video), capture_output=True, text=True)
     wall = time.perf_counter() - start
     if out.returncode != 0:
         sys.exit(f"run_pipeline.py failed:\n{out.stdout}\n{out.stderr}")
@@ -85,6 +95,53 @@ def reference(video: Path) -> float:
                 for frame in reader.frames():
                     writer.write(np.concatenate([frame, frame], axis=1))
         return time.perf_counter() - start
+
+
+def video_reads(video: Path) -> Counter[Path]:
+    """How many times the steps read each video: the input videos on their command lines
+    (`--print_commands`; a step that reads a file twice counts once, so this is a floor)."""
+    out = subprocess.run(pipeline_command(video) + ["--print_commands"], capture_output=True,
+                         text=True, check=True, cwd=video.parent)
+    reads: Counter[Path] = Counter()
+    for line in out.stdout.splitlines():
+        words = shlex.split(line)
+        script = Path(words[1]).name
+        for flag, value in zip(words, words[1:]):
+            if flag in INPUT_VIDEO_FLAGS and (script, flag) not in NOT_DECODED:
+                reads[(video.parent / value).resolve()] += 1
+    return reads
+
+
+def decode_seconds(path: Path) -> float:
+    """Wall seconds to decode every frame of `path` as the steps do (threaded, bgr0)."""
+    start = time.perf_counter()
+    with VideoReader(path) as reader:
+        for _ in reader.frames(pixel_format="bgr0"):
+            pass
+    return time.perf_counter() - start
+
+
+def encode_seconds(path: Path) -> float:
+    """Wall seconds to write the frames of `path` again as the steps write them (FFV1):
+    one decode and re-encode pass less a decode-only pass."""
+    with tempfile.TemporaryDirectory() as tmp, VideoReader(path) as reader:
+        start = time.perf_counter()
+        with VideoWriter(Path(tmp) / path.name, reader.width, reader.height, reader.fps) as writer:
+            for pixels in reader.frames(pixel_format="bgr0"):
+                writer.write_bgr0(pixels)
+        both = time.perf_counter() - start
+    return max(both - decode_seconds(path), 0.0)
+
+
+def file_floor(video: Path) -> tuple[float, float, int, int]:
+    """(decode s, encode s, reads, videos written): the lossless intermediate videos' I/O
+    a run pays at least, timed on the files the run just wrote (the final MP4's encode
+    is not counted)."""
+    reads = video_reads(video)
+    written = [p for p in video.parent.glob("*.mkv") if p.name != video.name]
+    decoding = sum(count * decode_seconds(path) for path, count in reads.items())
+    encoding = sum(encode_seconds(path) for path in written)
+    return decoding, encoding, sum(reads.values()), len(written)
 
 
 def main() -> None:
@@ -107,6 +164,7 @@ def main() -> None:
             wall, steps = run_once(video)
             runs.append((wall, steps, (before + reference(video)) / 2))  # the load may change
         wall, steps, ref = min(runs, key=lambda r: r[0] / r[2])
+        decoding, encoding, reads, written = file_floor(video)
     n = args.frames
     print(f"{args.width}x{args.height}, {n} frames: whole pipeline {wall:.1f} s "
           f"({n / wall:.2f} frames/s); reference decode + side-by-side encode {ref:.1f} s "
@@ -115,6 +173,10 @@ def main() -> None:
         print(f"  {name:9s} {seconds:6.1f} s  {100 * seconds / wall:4.0f}%  {n / seconds:7.2f} frames/s"
               f"  {seconds / ref:5.2f}x reference")
     print(f"  {'other':9s} {wall - sum(steps.values()):6.1f} s  (start-up, imports, numba cache load)")
+    floor = decoding + encoding
+    print(f"lossless intermediates alone (FFV1, the file format): {reads} video reads {decoding:.1f} s"
+          f" + {written} videos written {encoding:.1f} s = {floor:.1f} s, {100 * floor / wall:.0f}% of"
+          f" the pipeline ({n / floor:.2f} frames/s if the steps computed nothing; timed after the run)")
 
 
 if __name__ == "__main__":
