@@ -75,6 +75,7 @@ class DepthBackend:
     metric: bool = True
     temporal: bool = False
     estimates_fov: bool = False
+    reads_colour: bool = True  # False: `infer` looks at the frames' size only (not decoded)
 
     def __init__(self, options: BackendOptions, description: str):
         self.options = options

@@ -134,6 +134,17 @@ def selected_frames(
             yield number, frame
 
 
+def blank_frames(
+    selection: Selection, size: tuple[int, int], start: int = 0
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(frame number, (H, W, 3) uint8 zeros) of output frames `start`, start + 1, ...:
+    the frames of `selected_frames` without decoding any, for a backend that reads only
+    their size; size = (width, height). The zeros are one read-only array."""
+    blank = np.broadcast_to(np.zeros(1, np.uint8), (size[1], size[0], 3))
+    for k in range(start, selection.count):
+        yield selection.index(k), blank
+
+
 def decode_keyframes(info: VideoInfo, numbers: Sequence[int]) -> Iterator[np.ndarray]:
     """(H, W, 3) uint8 RGB of the key frames `numbers` (ascending), each decoded from its
     own packet: the decoder is drained after the packet and reset, so no other packet is

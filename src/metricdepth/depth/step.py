@@ -50,7 +50,7 @@ from .max_res import cap_frames, restore_size
 from .metric_align import SKY_FRACTION, MetricAligner
 from .missing import FILLED_MASK_TAG, FILLED_RULE, FILLED_TAG, fill_missing_depth, filled_pixels
 from .registry import BACKENDS, build_backend, published_checkpoint
-from .sampling import SAMPLE_KEYFRAMES, Selection, select_frames, selected_frames
+from .sampling import SAMPLE_KEYFRAMES, Selection, blank_frames, select_frames, selected_frames
 from .stabilise import DEFAULT_SMOOTHING_LAG, Stabiliser
 
 log = logging.getLogger(__name__)
@@ -436,8 +436,11 @@ class _Run:
             size = (self.info.width, self.info.height)
             # one decode: the colour frames wait in the tee's buffer (a backend window at
             # most) until the chunk loop pairs them with the backend's outputs
-            to_backend, colours = itertools.tee(selected_frames(source, self.selection, done))
-            frames = cap_frames(to_backend, self.config.max_res)
+            if self.backend.reads_colour:
+                to_backend, colours = itertools.tee(selected_frames(source, self.selection, done))
+                frames = cap_frames(to_backend, self.config.max_res)
+            else:  # imported depth: nothing looks at the colour pixels, none is decoded
+                frames, colours = itertools.tee(blank_frames(self.selection, size, done))
             outputs = (restore_size(result, size) for result in self.backend.stream(frames))
             for chunk in self.job.pending():
                 held = None

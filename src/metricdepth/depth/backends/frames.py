@@ -12,7 +12,9 @@ refused with the file and pixel named.
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -70,6 +72,7 @@ class FramesBackend(DepthBackend):
     metric = True
     temporal = True  # measured depth: no stabiliser
     estimates_fov = False
+    reads_colour = False  # depth by frame number: the colour pixels are never looked at
 
     def __init__(self, folder: Path, options: BackendOptions):
         self.files = list_depth_frames(folder)
@@ -84,10 +87,12 @@ class FramesBackend(DepthBackend):
         super().__init__(options, f"frames:{folder} x {self.scale:g} m")
 
     def infer(self, frames: np.ndarray, indices: np.ndarray) -> list[DepthFrame]:
+        paths = [self.files[int(index)] for index in indices]
+        # the image libraries release the GIL while they decompress: a batch reads in parallel
+        with ThreadPoolExecutor(min(len(paths), os.cpu_count() or 1)) as pool:
+            read = list(pool.map(read_depth_frame, paths, [self.scale] * len(paths)))
         results = []
-        for frame, index in zip(frames, indices):
-            path = self.files[int(index)]
-            depth, invalid = read_depth_frame(path, self.scale)
+        for frame, path, (depth, invalid) in zip(frames, paths, read):
             if depth.shape != frame.shape[:2]:
                 raise InputError(
                     path,
