@@ -39,9 +39,11 @@ XFOV = 60.0
 SEED = 3
 INPUT_VIDEO_FLAGS = ("--color_video", "--depth_video", "--mask_video", "--sbs_color_video",
                      "--sbs_mask_video")
-# inputs a step names but whose frames it does not decode: step 4's colour video (only for
-# --debug_video), step 8's (its audio and frame count)
-NOT_DECODED = {("camera_track.py", "--color_video"), ("compress_video.py", "--color_video")}
+# inputs a step names but whose frames it does not decode: step 1's colour video (the
+# frames backend imports depth by frame number), step 4's (only for --debug_video) and
+# step 8's (its audio and frame count)
+NOT_DECODED = {("video_metric_convert.py", "--color_video"), ("camera_track.py", "--color_video"),
+               ("compress_video.py", "--color_video")}
 STEP_LINE = re.compile(r"^\s+(\w+)\s+ran\s+([\d.]+) s")
 
 

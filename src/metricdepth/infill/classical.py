@@ -137,6 +137,22 @@ class SceneFrames:
         self.frame_count = frame_count
         self._cache: dict[int, SourceFrame] = {}
 
+    def window(self, index: int) -> tuple[SourceFrame, list[SourceFrame]]:
+        """Frame `index` and its neighbours (`neighbour_offsets` order, inside the video).
+
+        Frames not yet decoded in the span they cover are decoded in ascending order
+        (all of it: the next frames need the frames between the neighbours), so the
+        readers decode on without seeking; a seek restarts the threaded decoders, which
+        cost half as much again per frame as decoding on."""
+        indices = [index] + [
+            index + k
+            for k in neighbour_offsets(self.inputs.neighbour_frames)
+            if 0 <= index + k < self.frame_count
+        ]
+        for other in range(min(indices), max(indices) + 1):
+            self.frame(other)
+        return self._cache[index], [self._cache[i] for i in indices[1:]]
+
     def frame(self, index: int) -> SourceFrame:
         if index not in self._cache:
             self._cache[index] = SourceFrame(
@@ -200,12 +216,7 @@ class ClassicalBackend:
         work = [image.astype(np.float32) for image in eyes]
         todo = [holes.copy() for holes, _ in decoded]
         if self.scene is not None and any(t.any() for t in todo):
-            source = self.scene.frame(index)
-            neighbours = [
-                self.scene.frame(index + k)
-                for k in neighbour_offsets(self.scene.inputs.neighbour_frames)
-                if 0 <= index + k < self.scene.frame_count
-            ]
+            source, neighbours = self.scene.window(index)
             offsets = self.scene.eye_offsets_m()
             marches = [
                 march_to_background(holes, direction, max_steps=max(holes.shape))

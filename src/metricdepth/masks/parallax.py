@@ -23,6 +23,7 @@ as static, without crossing a depth edge; holes are filled.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -126,6 +127,14 @@ def pixel_grid(h: int, w: int) -> np.ndarray:
     return np.stack([x, y], axis=-1)
 
 
+@functools.lru_cache(maxsize=2)
+def _grid(h: int, w: int) -> np.ndarray:
+    """`pixel_grid(h, w)`, made once per frame size (read-only)."""
+    grid = pixel_grid(h, w)
+    grid.flags.writeable = False
+    return grid
+
+
 def _normaliser(h: int, w: int, inverse: np.ndarray) -> np.ndarray:
     """(4, 4) float64 T with T @ (x, y, 1, 1/Z) well conditioned: pixels centred and
     scaled to about [-1, 1], inverse depth scaled by its median."""
@@ -211,6 +220,29 @@ def fit_projection(
 
 
 @dataclass
+class _View:
+    """What the pair scores need of one frame, computed once however many pairs it is in."""
+
+    grey: np.ndarray  # (H, W) uint8
+    depth: np.ndarray  # (H, W) float32 z-depth, metres (<= 0 or nan: unknown)
+    known: np.ndarray  # (H, W) bool: depth known
+    inverse: np.ndarray  # (H, W) float32 1/Z, 1/metres (0 where unknown)
+    textured: np.ndarray  # (H, W) bool: texture above the frame's 25th percentile
+    smooth: np.ndarray  # (H, W) float32 grey blurred by PHOTO_BLUR, for photometric tests
+
+    @classmethod
+    def of(cls, frame: np.ndarray, depth: np.ndarray) -> _View:
+        """The view of an (H, W, 3) uint8 RGB frame and its (H, W) float32 depth, metres."""
+        grey = to_grey(frame)
+        known = np.isfinite(depth) & (depth > 0)
+        inverse = np.where(known, 1 / np.where(known, depth, 1), 0).astype(np.float32)
+        texture = texture_map(grey)
+        textured = texture > np.percentile(texture, 25)
+        smooth = cv2.GaussianBlur(grey, (0, 0), PHOTO_BLUR).astype(np.float32)
+        return cls(grey, depth, known, inverse, textured, smooth)
+
+
+@dataclass
 class _Pair:
     """Everything about frames (a, b = a + baseline) the residuals need."""
 
@@ -233,69 +265,59 @@ class ParallaxMasker:
         self.settings = settings or ParallaxSettings()
         self.rng = np.random.default_rng(seed)
 
-    def pair_scores(
-        self, grey_a: np.ndarray, grey_b: np.ndarray, depth_a: np.ndarray, depth_b: np.ndarray
-    ) -> _Pair:
-        """Flows both ways and each view's residual score (residual / noise level) for
-        (H, W) uint8 greys and (H, W) float32 depths (metres, <= 0 or nan unknown)."""
-        forward, backward = dense_flow(grey_a, grey_b), dense_flow(grey_b, grey_a)
-        flow_a, photo_a = self._score(grey_a, depth_a, forward, backward, grey_b)
-        flow_b, photo_b = self._score(grey_b, depth_b, backward, forward, grey_a)
+    def pair_scores(self, a: _View, b: _View) -> _Pair:
+        """Flows both ways and each view's residual score (residual / noise level)."""
+        forward, backward = dense_flow(a.grey, b.grey), dense_flow(b.grey, a.grey)
+        flow_a, photo_a = self._score(a, b, forward, backward)
+        flow_b, photo_b = self._score(b, a, backward, forward)
         return _Pair(forward, backward, flow_a, flow_b, photo_a, photo_b)
 
     def _score(
-        self, grey: np.ndarray, depth: np.ndarray, flow: np.ndarray, back: np.ndarray, other: np.ndarray
+        self, view: _View, other: _View, flow: np.ndarray, back: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Flow and photometric scores, (H, W) float32 each (nan: unknown), of the pixels of
-        view a (`grey`, `depth`) given the flows a -> b (`flow`) and b -> a (`back`) and
-        view b's grey image `other`."""
+        `view` given the flows view -> other (`flow`) and other -> view (`back`)."""
         st = self.settings
-        h, w = grey.shape
-        grid = pixel_grid(h, w)
+        h, w = view.grey.shape
+        grid = _grid(h, w)
         target = grid + flow
-        round_trip = flow + sample_at(back, target)
-        fb = np.hypot(round_trip[..., 0], round_trip[..., 1])
-        valid_depth = np.isfinite(depth) & (depth > 0)
-        inverse = np.where(valid_depth, 1 / np.where(valid_depth, depth, 1), 0).astype(np.float32)
         inside = (
             (target[..., 0] >= 0)
             & (target[..., 0] <= w - 1)
             & (target[..., 1] >= 0)
             & (target[..., 1] <= h - 1)
         )
-        reliable = valid_depth & inside & (fb < st.fb_px)
-        texture = texture_map(grey)
-        textured = texture > np.percentile(texture, 25)
-        usable = reliable & textured
+        judged = view.known & inside
+        # the fit's samples: every `sample_step`-th pixel each way whose flow is
+        # forward-backward consistent, of known depth and textured
         step = st.sample_step
-        sub = np.zeros_like(usable)
-        sub[step // 2 :: step, step // 2 :: step] = True
-        ys, xs = np.nonzero(usable & sub)
+        sub = (slice(step // 2, None, step),) * 2
+        round_trip = flow[sub] + sample_at(back, target[sub])
+        fb = np.hypot(round_trip[..., 0], round_trip[..., 1])
+        usable = judged[sub] & (fb < st.fb_px) & view.textured[sub]
+        rows, cols = np.nonzero(usable)
+        ys, xs = rows * step + step // 2, cols * step + step // 2
         P = fit_projection(
             grid[ys, xs].astype(np.float64),
-            inverse[ys, xs].astype(np.float64),
+            view.inverse[ys, xs].astype(np.float64),
             target[ys, xs].astype(np.float64),
             st.inlier_px,
             (h, w),
             self.rng,
         )
-        score = np.full((h, w), np.nan, np.float32)
-        photo = score.copy()
+        nan = np.float32(np.nan)
         if P is None:
-            return score, photo
-        predicted = project_grid(P, grid, inverse)
+            return np.full((h, w), nan), np.full((h, w), nan)
+        predicted = project_grid(P, grid, view.inverse)
         miss = predicted - target
         residual = np.hypot(miss[..., 0], miss[..., 1])
         inl = residual[ys, xs]
         inl = inl[inl < st.inlier_px * 3]
         noise = 1.4826 * float(np.median(inl)) if len(inl) else st.min_residual_px
         scale = max(st.min_residual_px, st.noise_factor * noise)
-        judged = valid_depth & inside
-        score[judged] = np.minimum(residual[judged] / scale, SCORE_CAP)
+        score = np.where(judged, np.minimum(residual / scale, SCORE_CAP), nan)
         # photometric: does the other view, warped by the static-scene prediction, match?
-        smooth = cv2.GaussianBlur(grey, (0, 0), PHOTO_BLUR).astype(np.float32)
-        warped = sample_at(cv2.GaussianBlur(other, (0, 0), PHOTO_BLUR).astype(np.float32), predicted)
-        error = np.abs(smooth - warped)
+        error = np.abs(view.smooth - sample_at(other.smooth, predicted))
         photo_noise = 1.4826 * float(np.median(error[ys, xs])) if len(ys) else st.min_photo
         lands = (
             (predicted[..., 0] >= 0)
@@ -303,8 +325,8 @@ class ParallaxMasker:
             & (predicted[..., 1] >= 0)
             & (predicted[..., 1] <= h - 1)
         )
-        seen = valid_depth & lands
-        photo[seen] = error[seen] / max(st.min_photo, st.noise_factor * photo_noise)
+        seen = view.known & lands
+        photo = np.where(seen, error / max(st.min_photo, st.noise_factor * photo_noise), nan)
         return score, photo
 
     def run(self, frames: Iterator[np.ndarray], depths: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -312,7 +334,7 @@ class ParallaxMasker:
         matching (H, W) float32 z-depth in metres. Frame t is yielded once frame
         t + 2 * baseline is read (its own and its neighbours' scores need it)."""
         b = self.settings.baseline
-        store: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # grey, depth
+        store: dict[int, _View] = {}
         pairs: dict[int, _Pair] = {}  # keyed by the pair's first frame
         # the first `b` frames have no frame `b` before them: frame t + 1 stands in as a
         # second view after them (what t + b hides, t + 1 often shows); likewise t - 1 for
@@ -321,7 +343,7 @@ class ParallaxMasker:
         scores: dict[int, np.ndarray] = {}
         count = 0
         for n, (frame, depth) in enumerate(zip(frames, depths)):
-            store[n] = (to_grey(frame), depth)
+            store[n] = _View.of(frame, depth)
             count = n + 1
             if 1 < b and 1 <= n <= b:
                 ends[n - 1] = self._pair(store, n - 1, n)
@@ -333,23 +355,25 @@ class ParallaxMasker:
                 yield self._output(n - 2 * b, store, pairs, scores)
         for t in range(max(count - b, 0), count):
             last = self._pair(store, t - 1, t) if 1 < b and t >= 1 else None
-            scores[t] = _frame_score([pairs.get(t - b), last], [pairs.get(t), ends.get(t)], store[t][1].shape)
+            scores[t] = _frame_score(
+                [pairs.get(t - b), last], [pairs.get(t), ends.get(t)], store[t].depth.shape
+            )
         for t in range(max(count - 2 * b, 0), count):
             yield self._output(t, store, pairs, scores)
 
-    def _pair(self, store: dict[int, tuple[np.ndarray, np.ndarray]], a: int, b: int) -> _Pair:
-        return self.pair_scores(store[a][0], store[b][0], store[a][1], store[b][1])
+    def _pair(self, store: dict[int, _View], a: int, b: int) -> _Pair:
+        return self.pair_scores(store[a], store[b])
 
     def _output(
         self,
         t: int,
-        store: dict[int, tuple[np.ndarray, np.ndarray]],
+        store: dict[int, _View],
         pairs: dict[int, _Pair],
         scores: dict[int, np.ndarray],
     ) -> np.ndarray:
         """Frame t's mask; forgets what no later frame needs."""
         b = self.settings.baseline
-        mask = self._segment(store[t][1], _temporal(t, b, pairs, scores))
+        mask = self._segment(store[t].depth, _temporal(t, b, pairs, scores))
         for stored in (store, pairs, scores):
             stored.pop(t - b, None)
         return mask
@@ -398,7 +422,7 @@ def _temporal(t: int, b: int, pairs: dict[int, _Pair], scores: dict[int, np.ndar
     """(H, W, 2) float32: median of frame t's scores and its neighbours' (t - b, t + b)
     carried to it along the flow (nan: none known)."""
     own = scores[t]
-    grid = pixel_grid(*own.shape[:2])
+    grid = _grid(*own.shape[:2])
     stack = [own]
     if t - b in scores:
         stack.append(sample_at(scores[t - b], grid + pairs[t - b].backward))

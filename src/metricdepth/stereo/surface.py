@@ -84,13 +84,13 @@ def kept(
 def kept_along_x(
     step: float, before: float, after: float, cut_px: float, rel: float, rel_before: float, rel_after: float
 ) -> bool:
-    """`kept` for steps along the x axis only (the scanline renderer), pixels."""
+    """`kept` for steps along the x axis only (the scanline renderer), pixels. Without
+    branches (the same answers), so that a loop over a row's edges vectorises."""
     size = abs(step)
-    if size <= cut_px:
-        return _small_step_kept(rel, rel_before, rel_after)
-    if size > steep_px(cut_px):
-        return False
-    return min(abs(step - before), abs(step - after)) <= cut_px
+    small = size <= cut_px
+    smooth = (size <= steep_px(cut_px)) & (min(abs(step - before), abs(step - after)) <= cut_px)
+    rel_kept = not ((abs(rel) > REL_CUT) & (min(abs(rel - rel_before), abs(rel - rel_after)) > REL_CUT))
+    return (small & rel_kept) | (~small & smooth)
 
 
 @numba.njit(cache=True, inline="always")
