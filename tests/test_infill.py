@@ -20,8 +20,12 @@ from metricdepth.camera import invert_pose
 from metricdepth.evaluate.infill_truth import write_stereo_inputs
 from metricdepth.infill import warp
 from metricdepth.infill.holes import (
+    HOLE_LEVEL,
+    MIN_IMAGE_PLANE,
+    UNIT_TOLERANCE,
     background_band,
     decode_infill_mask,
+    default_direction,
     encode_infill_mask,
     march_to_background,
 )
@@ -91,6 +95,24 @@ def test_mask_encoding_round_trip_and_directions():
     ys, xs = march_to_background(holes, direction, 10)
     assert np.array_equal(xs[1:3, 2:4], [[1, 1], [1, 1]])
     assert background_band(holes, direction, 1, 10)[1:3, 1].all()
+
+
+def test_mask_directions_are_numpys_float32_bits_for_every_colour():
+    """The compiled decoder gives, for each of the 2^24 mask colours, the holes and the
+    direction bits of the numpy float32 formula it replaced (a lost bit moves a fill)."""
+    v = np.arange(1 << 24, dtype=np.uint32)
+    mask = np.stack([v >> 16, (v >> 8) & 255, v & 255], -1).astype(np.uint8).reshape(4096, 4096, 3)
+    holes = mask.max(axis=-1) > HOLE_LEVEL
+    n = mask[holes].astype(np.float32) / 127.5 - 1.0
+    norm2 = np.linalg.norm(n[:, :2], axis=-1)
+    known = (np.abs(np.linalg.norm(n, axis=-1) - 1.0) < UNIT_TOLERANCE) & (norm2 > MIN_IMAGE_PLANE)
+    for eye in ("left", "right"):
+        want = np.broadcast_to(np.float32(default_direction(eye)), (holes.sum(), 2)).copy()
+        want[known] = n[known, :2] / norm2[known, None]
+        decoded, direction = decode_infill_mask(mask, eye)
+        assert np.array_equal(decoded, holes)
+        assert not direction[~holes].any()
+        assert direction[holes].tobytes() == want.tobytes()
 
 
 def test_classical_beats_telea_on_exact_holes(scene, tmp_path):

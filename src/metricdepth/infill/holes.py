@@ -43,17 +43,37 @@ def decode_infill_mask(mask_rgb: np.ndarray, eye: Eye) -> tuple[np.ndarray, np.n
     (x right, y down) towards the background side, `default_direction(eye)` where the
     mask gives none, zeros outside holes.
     """
-    holes = np.maximum(np.maximum(mask_rgb[..., 0], mask_rgb[..., 1]), mask_rgb[..., 2]) > HOLE_LEVEL
-    hy, hx = np.nonzero(holes)
-    n = mask_rgb[hy, hx].astype(np.float32) / 127.5 - 1.0
-    norm3 = np.linalg.norm(n, axis=-1)
-    planar = n[:, :2]
-    norm2 = np.linalg.norm(planar, axis=-1)
-    known = (np.abs(norm3 - 1.0) < UNIT_TOLERANCE) & (norm2 > MIN_IMAGE_PLANE)
+    holes = np.zeros(mask_rgb.shape[:2], bool)
     direction = np.zeros((*holes.shape, 2), np.float32)
-    direction[hy, hx] = default_direction(eye)
-    direction[hy[known], hx[known]] = planar[known] / norm2[known][:, None]
+    _decode(mask_rgb, *default_direction(eye), holes, direction)
     return holes, direction
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode(
+    mask_rgb: np.ndarray, default_x: float, default_y: float, holes: np.ndarray, direction: np.ndarray
+) -> None:
+    """`decode_infill_mask` in one pass, into `holes` and `direction` (zeros on entry).
+    float32 arithmetic throughout, in numpy's order (sums of squares from the first
+    channel on), so the directions are the bits numpy computes."""
+    height, width = holes.shape
+    one, half_range = np.float32(1), np.float32(127.5)
+    unit_tolerance, min_image_plane = np.float32(UNIT_TOLERANCE), np.float32(MIN_IMAGE_PLANE)
+    for y in range(height):
+        for x in range(width):
+            r, g, b = mask_rgb[y, x, 0], mask_rgb[y, x, 1], mask_rgb[y, x, 2]
+            if max(r, g, b) <= HOLE_LEVEL:
+                continue
+            holes[y, x] = True
+            nx = np.float32(r) / half_range - one
+            ny = np.float32(g) / half_range - one
+            nz = np.float32(b) / half_range - one
+            planar = nx * nx + ny * ny
+            norm3, norm2 = np.sqrt(planar + nz * nz), np.sqrt(planar)
+            if abs(norm3 - one) < unit_tolerance and norm2 > min_image_plane:
+                direction[y, x, 0], direction[y, x, 1] = nx / norm2, ny / norm2
+            else:
+                direction[y, x, 0], direction[y, x, 1] = default_x, default_y
 
 
 def encode_infill_mask(holes: np.ndarray, normals: np.ndarray) -> np.ndarray:
