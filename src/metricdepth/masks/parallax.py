@@ -151,10 +151,11 @@ def _dlt(X: np.ndarray, x: np.ndarray) -> np.ndarray:
     X: (S, N, 4) homogeneous sources; x: (S, N, 2) targets (normalised pixels).
     Returns (S, 3, 4) float64 (unit Frobenius norm)."""
     s, n = X.shape[:2]
-    zeros = np.zeros_like(X)
-    rows_x = np.concatenate([X, zeros, -x[..., :1] * X], axis=-1)
-    rows_y = np.concatenate([zeros, X, -x[..., 1:] * X], axis=-1)
-    A = np.concatenate([rows_x, rows_y], axis=1)  # (S, 2N, 12)
+    A = np.zeros((s, 2 * n, 12))  # rows (X, 0, -x X) then (0, X, -y X)
+    A[:, :n, :4] = X
+    A[:, n:, 4:8] = X
+    np.multiply(-x[..., :1], X, out=A[:, :n, 8:])
+    np.multiply(-x[..., 1:], X, out=A[:, n:, 8:])
     _, vectors = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)  # ascending eigenvalues
     return vectors[..., 0].reshape(s, 3, 4)
 
@@ -166,6 +167,19 @@ def project_points(P: np.ndarray, X: np.ndarray) -> np.ndarray:
     w = h[..., 2:]
     w = np.where(np.abs(w) < 1e-12, 1e-12, w)
     return h[..., :2] / w
+
+
+def _inliers(P: np.ndarray, X: np.ndarray, x: np.ndarray, s: float, inlier_px: float) -> np.ndarray:
+    """(..., N) bool: |P X - x| / s < inlier_px, i.e. within `inlier_px` pixels, for P
+    (3, 4) or (S, 3, 4), X (..., N, 4) and x (..., N, 2) in normalised units (`s` of them
+    a pixel). `project_points` and the norm written out per coordinate: the same values,
+    without broadcasting a length-1 axis or summing over a length-2 one, both slow."""
+    h = X @ np.swapaxes(P, -1, -2)
+    w = h[..., 2]
+    w = np.where(np.abs(w) < 1e-12, 1e-12, w)
+    dx = h[..., 0] / w - x[..., 0]
+    dy = h[..., 1] / w - x[..., 1]
+    return np.sqrt(dx * dx + dy * dy) / s < inlier_px
 
 
 def project_grid(P: np.ndarray, grid: np.ndarray, inverse: np.ndarray) -> np.ndarray:
@@ -206,14 +220,14 @@ def fit_projection(
     picks = rng.integers(0, n, (RANSAC_ITERATIONS, RANSAC_POINTS))
     candidates = _dlt(X[picks], x[picks])
     judge = rng.choice(n, min(n, RANSAC_JUDGES), replace=False)
-    errors = np.linalg.norm(project_points(candidates, X[judge][None]) - x[judge][None], axis=-1) / s
-    P = candidates[np.argmax((errors < inlier_px).sum(axis=1))]
-    best = np.linalg.norm(project_points(P, X) - x, axis=-1) / s < inlier_px
+    votes = _inliers(candidates, X[judge][None], x[judge][None], s, inlier_px).sum(axis=1)
+    P = candidates[np.argmax(votes)]
+    best = _inliers(P, X, x, s, inlier_px)
     for _ in range(3):  # refit on the inliers, re-select
         if best.sum() < MIN_SAMPLES:
             return None
         P = _dlt(X[best][None], x[best][None])[0]
-        best = np.linalg.norm(project_points(P, X) - x, axis=-1) / s < inlier_px
+        best = _inliers(P, X, x, s, inlier_px)
     # back to pixels: x_px = x / s + shift, X_norm = T X_px
     back = np.array([[1 / s, 0, shift[0]], [0, 1 / s, shift[1]], [0, 0, 1]])
     return back @ P @ T
