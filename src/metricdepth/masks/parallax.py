@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from ..tracking.lk import texture_map, to_grey
+from .ahead import run_ahead
 
 MIN_SAMPLES = 50  # fewer usable flow samples than this in a pair: no model, no residual
 RANSAC_ITERATIONS = 300
@@ -38,6 +39,7 @@ RANSAC_JUDGES = 500  # candidates are compared on this many of the samples
 RANSAC_POINTS = 6  # a 3x4 projection matrix (11 unknowns) from 6 correspondences
 PHOTO_BLUR = 1.0  # Gaussian sigma, pixels, before photometric comparisons
 SCORE_CAP = 10.0  # scores (residual / noise) are capped here before the temporal median
+AHEAD = 2  # frames read and flows computed ahead of the scoring, on a thread of their own
 WORK_LONG_SIDE = 640  # pixels: larger frames are shrunk to this first (tested up to 640x480)
 
 
@@ -113,6 +115,11 @@ def dense_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(H, W, 2) float32 flow (dx, dy pixels) from (H, W) uint8 grey `a` to `b`."""
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
     return dis.calc(a, b, None)
+
+
+def pair_flows(a: _View, b: _View) -> tuple[np.ndarray, np.ndarray]:
+    """The dense flows a -> b and b -> a between two frames' views."""
+    return dense_flow(a.grey, b.grey), dense_flow(b.grey, a.grey)
 
 
 def sample_at(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
@@ -279,9 +286,10 @@ class ParallaxMasker:
         self.settings = settings or ParallaxSettings()
         self.rng = np.random.default_rng(seed)
 
-    def pair_scores(self, a: _View, b: _View) -> _Pair:
-        """Flows both ways and each view's residual score (residual / noise level)."""
-        forward, backward = dense_flow(a.grey, b.grey), dense_flow(b.grey, a.grey)
+    def pair_scores(self, a: _View, b: _View, flows: tuple[np.ndarray, np.ndarray]) -> _Pair:
+        """Each view's residual score (residual / noise level), given the pair's `flows`
+        (a -> b, b -> a; `pair_flows`)."""
+        forward, backward = flows
         flow_a, photo_a = self._score(a, b, forward, backward)
         flow_b, photo_b = self._score(b, a, backward, forward)
         return _Pair(forward, backward, flow_a, flow_b, photo_a, photo_b)
@@ -346,37 +354,58 @@ class ParallaxMasker:
     def run(self, frames: Iterator[np.ndarray], depths: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         """Yield one (H, W) bool mask per (H, W, 3) uint8 RGB frame; `depths` gives the
         matching (H, W) float32 z-depth in metres. Frame t is yielded once frame
-        t + 2 * baseline is read (its own and its neighbours' scores need it)."""
+        t + 2 * baseline is read (its own and its neighbours' scores need it). The frames
+        are read, and the optical flows computed, on a thread running AHEAD frames ahead."""
         b = self.settings.baseline
         store: dict[int, _View] = {}
         pairs: dict[int, _Pair] = {}  # keyed by the pair's first frame
-        # the first `b` frames have no frame `b` before them: frame t + 1 stands in as a
-        # second view after them (what t + b hides, t + 1 often shows); likewise t - 1 for
-        # the last `b` frames
         ends: dict[int, _Pair] = {}
         scores: dict[int, np.ndarray] = {}
         count = 0
-        for n, (frame, depth) in enumerate(zip(frames, depths)):
-            store[n] = _View.of(frame, depth)
+        for n, (view, flows) in enumerate(run_ahead(self._views(frames, depths), AHEAD, "parallax-flow")):
+            if view is None:  # past the last frame: `flows` holds the closing pairs'
+                break
+            store[n] = view
             count = n + 1
             if 1 < b and 1 <= n <= b:
-                ends[n - 1] = self._pair(store, n - 1, n)
+                ends[n - 1] = self.pair_scores(store[n - 1], view, flows[n - 1, n])
             if n >= b:
                 t = n - b
-                pairs[t] = self._pair(store, t, n)
-                scores[t] = _frame_score([pairs.get(t - b)], [pairs[t], ends.get(t)], depth.shape)
+                pairs[t] = self.pair_scores(store[t], view, flows[t, n])
+                scores[t] = _frame_score([pairs.get(t - b)], [pairs[t], ends.get(t)], view.depth.shape)
             if n >= 2 * b:
                 yield self._output(n - 2 * b, store, pairs, scores)
         for t in range(max(count - b, 0), count):
-            last = self._pair(store, t - 1, t) if 1 < b and t >= 1 else None
+            last = self.pair_scores(store[t - 1], store[t], flows[t - 1, t]) if (t - 1, t) in flows else None
             scores[t] = _frame_score(
                 [pairs.get(t - b), last], [pairs.get(t), ends.get(t)], store[t].depth.shape
             )
         for t in range(max(count - 2 * b, 0), count):
             yield self._output(t, store, pairs, scores)
 
-    def _pair(self, store: dict[int, _View], a: int, b: int) -> _Pair:
-        return self.pair_scores(store[a], store[b])
+    def _views(
+        self, frames: Iterator[np.ndarray], depths: Iterator[np.ndarray]
+    ) -> Iterator[tuple[_View | None, dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]]]:
+        """For each frame n: its view and the flows (`pair_flows`) of the pairs (a, b)
+        that `run` scores once frame n is read: (n - baseline, n), and (n - 1, n) for the
+        first frames; then (None, the flows of the pairs (t - 1, t) it scores after the
+        last frame). Deterministic (no random draws), so it can run ahead on a thread.
+
+        The first `baseline` frames have no frame `baseline` before them: frame t + 1
+        stands in as a second view after them (what t + b hides, t + 1 often shows);
+        likewise t - 1 for the last `baseline` frames."""
+        b = self.settings.baseline
+        recent: dict[int, _View] = {}
+        count = 0
+        for n, (frame, depth) in enumerate(zip(frames, depths)):
+            view = recent[n] = _View.of(frame, depth)
+            recent.pop(n - b - 1, None)
+            count = n + 1
+            wanted = [(n - 1, n)] if 1 < b and 1 <= n <= b else []
+            wanted += [(n - b, n)] if n >= b else []
+            yield view, {(a, n): pair_flows(recent[a], view) for a, _ in wanted}
+        closing = [(t - 1, t) for t in range(max(count - b, 1), count)] if 1 < b else []
+        yield None, {(a, t): pair_flows(recent[a], recent[t]) for a, t in closing}
 
     def _output(
         self,
