@@ -32,6 +32,8 @@ from .infill_mask import finish_row, finish_whole_rows
 from .outline import outline_at
 from .surface import border_inv_depth, kept_along_x, relative_step
 
+_ONE, _TWO, _THREE = np.uint64(1), np.uint64(2), np.uint64(3)  # unsigned flat-index offsets
+
 
 @numba.njit(cache=True)
 def _row_steps(row_iz: np.ndarray, diz: np.ndarray, rel: np.ndarray) -> None:
@@ -79,6 +81,28 @@ def row_cuts(inv_depth: np.ndarray, gains: np.ndarray, cut_px: float) -> np.ndar
 
 
 @numba.njit(cache=True)
+def _row_outlines(
+    inv_depth: np.ndarray, y: int, cuts: np.ndarray, cut_any: np.ndarray, outline: np.ndarray
+) -> None:
+    """The outline estimate (outline.outline_at) at each edge of row y that some eye
+    cuts. cuts: (E, W - 1) bool (_row_cut); cut_any: (W - 1 rounded up to a multiple of
+    8,) uint8 scratch, 0 beyond W - 1; outline: (W - 1,) float64 out, set at the cut
+    edges only. Cut edges are rare: the row is searched for them 8 edges at a time."""
+    edges = cuts.shape[1]
+    cut_any[:edges] = 0
+    for e in range(cuts.shape[0]):
+        for x in range(edges):
+            cut_any[x] |= cuts[e, x]
+    words = cut_any.view(np.uint64)
+    for w in range(words.shape[0]):
+        if words[w] == 0:
+            continue
+        for x in range(8 * w, 8 * w + 8):
+            if cut_any[x]:
+                outline[x] = outline_at(inv_depth, y, x)
+
+
+@numba.njit(cache=True)
 def _colour_steps(src: np.ndarray, base: np.ndarray, step: np.ndarray) -> None:
     """A source row's colours as the scanlines interpolate them, shared by every eye.
     src: (W, 3) uint8; base: (W, 3) float64 out, the colours; step: (W, 3) float64 out,
@@ -92,7 +116,7 @@ def _colour_steps(src: np.ndarray, base: np.ndarray, step: np.ndarray) -> None:
     step_flat[max(size - 3, 0) :] = 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _draw_row(
     base: np.ndarray,
     step: np.ndarray,
@@ -115,10 +139,13 @@ def _draw_row(
     folds behind itself) and is not drawn. The other pieces, from x' = lo to hi, have one
     pixel's colour: the two caps of a cut edge and the border vertices' half pixels.
     Nearer wins. Joined edges, nearly all of them, take a loop of their own (a tenth
-    faster than one loop over all pieces), and no helper taking arrays is called (numba
-    counts references at each such call)."""
+    faster than one loop over all pieces) that indexes flat rows with unsigned integers
+    (no tests for negative indices), and no helper taking arrays is called (numba counts
+    references at each such call). Every division is by a positive length (numpy's error
+    model: no test for zero)."""
     width = row_iz.shape[0]
     last_x = width - 1
+    base_flat, step_flat, out_flat = base.ravel(), step.ravel(), out.ravel()
     # per vertex, in loops that vectorise: its x', the first pixel centre at or right of
     # it and one past the last at or left of it (both within the row; unsigned: indexing
     # with them skips the test for negative indices)
@@ -134,16 +161,23 @@ def _draw_row(
     b = izb = 0.0  # x' and inverse depth of vertex x + 1
     for x in range(-1, width):  # -1: the left border; x: the edge (x, x + 1); W - 1: the right border
         if 0 <= x < last_x and not cut[x]:  # a joined edge (most of them): no pieces
-            izb, b = row_iz[x + 1], pos[x + 1]
+            ux = np.uint64(x)
+            izb, b = row_iz[ux + _ONE], pos[ux + _ONE]
             if b > a:
                 scale = 1.0 / (b - a)
-                for X in range(first_at[x], end_at[x + 1]):  # the pixel centres in [a, b]
+                diz = izb - iza
+                src = ux * _THREE  # vertex x's colour, flat
+                c0, c1, c2 = base_flat[src], base_flat[src + _ONE], base_flat[src + _TWO]
+                d0, d1, d2 = step_flat[src], step_flat[src + _ONE], step_flat[src + _TWO]
+                for X in range(first_at[ux], end_at[ux + _ONE]):  # the pixel centres in [a, b]
                     t = (X - a) * scale
-                    iz = iza + t * (izb - iza)
+                    iz = iza + t * diz
                     if iz > zbuf[X]:
                         zbuf[X] = iz
-                        for ch in range(3):
-                            out[X, ch] = np.uint8(int(base[x, ch] + t * step[x, ch] + 0.5))
+                        dst = X * _THREE
+                        out_flat[dst] = np.uint8(int(c0 + t * d0 + 0.5))
+                        out_flat[dst + _ONE] = np.uint8(int(c1 + t * d1 + 0.5))
+                        out_flat[dst + _TWO] = np.uint8(int(c2 + t * d2 + 0.5))
             a, iza = b, izb
             continue
         if x == -1:
@@ -216,6 +250,7 @@ def render_rows(
         rel = np.empty(width + 1)
         cuts = np.empty((eyes, max(width - 1, 0)), np.bool_)
         outline = np.empty(max(width - 1, 0))
+        cut_any = np.zeros(-(-max(width - 1, 0) // 8) * 8, np.uint8)  # whole 64-bit words
         base = np.empty((width, 3))
         step = np.empty((width, 3))
         dir_x = np.zeros(width, np.float32)  # no cut directions needed: the row rule
@@ -225,11 +260,7 @@ def render_rows(
             _row_steps(row_iz, diz, rel)
             for e in range(eyes):
                 _row_cut(diz, rel, gains[e], cut_px, cuts[e])
-            for x in range(width - 1):
-                for e in range(eyes):
-                    if cuts[e, x]:
-                        outline[x] = outline_at(inv_depth, y, x)
-                        break
+            _row_outlines(inv_depth, y, cuts, cut_any, outline)
             _colour_steps(colour[y], base, step)
             for e in range(eyes):
                 zbuf, out = out_inv_depth[e, y], out_colour[e, y]
