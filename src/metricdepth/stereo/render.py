@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._numba import numba
 from ..camera import Intrinsics, make_pose
 from .outline import outline_positions
 from .raster_mesh import render_mesh
@@ -157,8 +158,8 @@ def render_eyes(
     """
     _check(colour, depth, intr, eyes, cut_px)
     colour = np.ascontiguousarray(colour)
-    depth = np.maximum(np.asarray(depth, np.float32), np.float32(MIN_SOURCE_DEPTH_M))
-    inv_depth = np.float32(1.0) / depth
+    depth = np.ascontiguousarray(depth, np.float32)
+    inv_depth = _clamped_inverse(depth, MIN_SOURCE_DEPTH_M)
     fill = not black_holes
     params = [_scanline_params(eye, intr) for eye in eyes]
     views: list[EyeView | None] = [None] * len(eyes)
@@ -171,6 +172,8 @@ def render_eyes(
         for (i, _), view in zip(fast, rendered):
             views[i] = view
     src = np.array([intr.fx, intr.fy, intr.cx, intr.cy])
+    if any(view is None for view in views):
+        depth = np.maximum(depth, np.float32(MIN_SOURCE_DEPTH_M))
     for i, eye in enumerate(eyes):
         if views[i] is not None:
             continue
@@ -196,6 +199,19 @@ def render_eyes(
         )
         views[i] = EyeView(out_colour, out_mask, out_iz)
     return [view for view in views if view is not None]  # every eye is rendered by now
+
+
+@numba.njit(parallel=True, cache=True)
+def _clamped_inverse(depth: np.ndarray, min_depth: float) -> np.ndarray:
+    """(H, W) float32 depth, metres -> (H, W) float32 1 / max(depth, min_depth), 1/metres
+    (NaN stays NaN, as with np.maximum), row by row on all threads."""
+    floor = np.float32(min_depth)
+    out = np.empty(depth.shape, np.float32)
+    for y in numba.prange(depth.shape[0]):
+        for x in range(depth.shape[1]):
+            d = depth[y, x]
+            out[y, x] = np.float32(1.0) / (floor if d < floor else d)
+    return out
 
 
 def _rows_cpu(
