@@ -122,24 +122,18 @@ def pair_flows(a: _View, b: _View) -> tuple[np.ndarray, np.ndarray]:
     return dense_flow(a.grey, b.grey), dense_flow(b.grey, a.grey)
 
 
-def sample_at(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """(H, W, ...) float32 `image` sampled bilinearly at (H, W, 2) float32 positions
-    (x, y); positions outside the image take the nearest border value."""
-    return cv2.remap(image, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def pixel_grid(h: int, w: int) -> np.ndarray:
-    """(H, W, 2) float32 pixel positions (x, y)."""
-    x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return np.stack([x, y], axis=-1)
+def sample_at(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(H, W, ...) float32 `image` sampled bilinearly at the (H', W') float32 positions
+    `x`, `y` (pixels); positions outside the image take the nearest border value."""
+    return cv2.remap(image, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 @functools.lru_cache(maxsize=2)
-def _grid(h: int, w: int) -> np.ndarray:
-    """`pixel_grid(h, w)`, made once per frame size (read-only)."""
-    grid = pixel_grid(h, w)
-    grid.flags.writeable = False
-    return grid
+def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) float32 x and y of every pixel; made once per frame size, read-only."""
+    x, y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
 
 
 def _normaliser(h: int, w: int, inverse: np.ndarray) -> np.ndarray:
@@ -189,17 +183,18 @@ def _inliers(P: np.ndarray, X: np.ndarray, x: np.ndarray, s: float, inlier_px: f
     return np.sqrt(dx * dx + dy * dy) / s < inlier_px
 
 
-def project_grid(P: np.ndarray, grid: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-    """(H, W, 2) float32 pixels P (x, y, 1, 1/Z) of every pixel: P (3, 4) float64,
-    `grid` (H, W, 2) float32 pixel positions, `inverse` (H, W) float32 1/Z. Float32
-    throughout (pixel positions to about 1e-4 px), which `project_points` on the whole
-    frame in float64 is several times slower at."""
-    x, y = grid[..., 0], grid[..., 1]
+def project_grid(
+    P: np.ndarray, x: np.ndarray, y: np.ndarray, inverse: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(H, W) float32 x and y, pixels, of P (x, y, 1, 1/Z) for every pixel: P (3, 4)
+    float64, `x`, `y` (H, W) float32 pixel positions (`pixel_grid`), `inverse` (H, W)
+    float32 1/Z. Float32 throughout (pixel positions to about 1e-4 px), which
+    `project_points` on the whole frame in float64 is several times slower at."""
     m = P.astype(np.float32)
     rows = [m[i, 0] * x + m[i, 1] * y + m[i, 3] * inverse + m[i, 2] for i in range(3)]
     w = rows[2]
     w = np.where(np.abs(w) < 1e-12, np.float32(1e-12), w)
-    return np.stack([rows[0] / w, rows[1] / w], axis=-1)
+    return rows[0] / w, rows[1] / w
 
 
 def fit_projection(
@@ -250,9 +245,11 @@ class _View:
     inverse: np.ndarray  # (H, W) float32 1/Z, 1/metres (0 where unknown)
     textured: np.ndarray  # (H, W) bool: texture above the frame's 25th percentile
     smooth: np.ndarray  # (H, W) float32 grey blurred by PHOTO_BLUR, for photometric tests
+    edges: np.ndarray  # (H, W) bool: `depth_edges`
+    near_edges: np.ndarray  # (H, W) bool: within `edge_band` pixels of them
 
     @classmethod
-    def of(cls, frame: np.ndarray, depth: np.ndarray) -> _View:
+    def of(cls, frame: np.ndarray, depth: np.ndarray, settings: ParallaxSettings) -> _View:
         """The view of an (H, W, 3) uint8 RGB frame and its (H, W) float32 depth, metres."""
         grey = to_grey(frame)
         known = np.isfinite(depth) & (depth > 0)
@@ -260,7 +257,9 @@ class _View:
         texture = texture_map(grey)
         textured = texture > np.percentile(texture, 25)
         smooth = cv2.GaussianBlur(grey, (0, 0), PHOTO_BLUR).astype(np.float32)
-        return cls(grey, depth, known, inverse, textured, smooth)
+        edges = depth_edges(depth, settings.edge_step)
+        near = _widen(edges, settings.edge_band)
+        return cls(grey, depth, known, inverse, textured, smooth, edges, near)
 
 
 @dataclass
@@ -301,28 +300,23 @@ class ParallaxMasker:
         `view` given the flows view -> other (`flow`) and other -> view (`back`)."""
         st = self.settings
         h, w = view.grey.shape
-        grid = _grid(h, w)
-        target = grid + flow
-        inside = (
-            (target[..., 0] >= 0)
-            & (target[..., 0] <= w - 1)
-            & (target[..., 1] >= 0)
-            & (target[..., 1] <= h - 1)
-        )
+        x, y = pixel_grid(h, w)
+        tx, ty = x + flow[..., 0], y + flow[..., 1]  # where the flow takes each pixel
+        inside = (tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)
         judged = view.known & inside
         # the fit's samples: every `sample_step`-th pixel each way whose flow is
         # forward-backward consistent, of known depth and textured
         step = st.sample_step
         sub = (slice(step // 2, None, step),) * 2
-        round_trip = flow[sub] + sample_at(back, target[sub])
+        round_trip = flow[sub] + sample_at(back, tx[sub], ty[sub])
         fb = np.hypot(round_trip[..., 0], round_trip[..., 1])
         usable = judged[sub] & (fb < st.fb_px) & view.textured[sub]
         rows, cols = np.nonzero(usable)
         ys, xs = rows * step + step // 2, cols * step + step // 2
         P = fit_projection(
-            grid[ys, xs].astype(np.float64),
+            np.column_stack([x[ys, xs], y[ys, xs]]).astype(np.float64),
             view.inverse[ys, xs].astype(np.float64),
-            target[ys, xs].astype(np.float64),
+            np.column_stack([tx[ys, xs], ty[ys, xs]]).astype(np.float64),
             st.inlier_px,
             (h, w),
             self.rng,
@@ -330,23 +324,17 @@ class ParallaxMasker:
         nan = np.float32(np.nan)
         if P is None:
             return np.full((h, w), nan), np.full((h, w), nan)
-        predicted = project_grid(P, grid, view.inverse)
-        miss = predicted - target
-        residual = np.hypot(miss[..., 0], miss[..., 1])
+        px, py = project_grid(P, x, y, view.inverse)
+        residual = np.hypot(px - tx, py - ty)
         inl = residual[ys, xs]
         inl = inl[inl < st.inlier_px * 3]
         noise = 1.4826 * float(np.median(inl)) if len(inl) else st.min_residual_px
         scale = max(st.min_residual_px, st.noise_factor * noise)
         score = np.where(judged, np.minimum(residual / scale, SCORE_CAP), nan)
         # photometric: does the other view, warped by the static-scene prediction, match?
-        error = np.abs(view.smooth - sample_at(other.smooth, predicted))
+        error = np.abs(view.smooth - sample_at(other.smooth, px, py))
         photo_noise = 1.4826 * float(np.median(error[ys, xs])) if len(ys) else st.min_photo
-        lands = (
-            (predicted[..., 0] >= 0)
-            & (predicted[..., 0] <= w - 1)
-            & (predicted[..., 1] >= 0)
-            & (predicted[..., 1] <= h - 1)
-        )
+        lands = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
         seen = view.known & lands
         photo = np.where(seen, error / max(st.min_photo, st.noise_factor * photo_noise), nan)
         return score, photo
@@ -398,7 +386,7 @@ class ParallaxMasker:
         recent: dict[int, _View] = {}
         count = 0
         for n, (frame, depth) in enumerate(zip(frames, depths)):
-            view = recent[n] = _View.of(frame, depth)
+            view = recent[n] = _View.of(frame, depth, self.settings)
             recent.pop(n - b - 1, None)
             count = n + 1
             wanted = [(n - 1, n)] if 1 < b and 1 <= n <= b else []
@@ -416,31 +404,32 @@ class ParallaxMasker:
     ) -> np.ndarray:
         """Frame t's mask; forgets what no later frame needs."""
         b = self.settings.baseline
-        mask = self._segment(store[t].depth, _temporal(t, b, pairs, scores))
+        mask = self._segment(store[t], _temporal(t, b, pairs, scores))
         for stored in (store, pairs, scores):
             stored.pop(t - b, None)
         return mask
 
-    def _segment(self, depth: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """(H, W) bool mask from (H, W, 2) float32 flow and photometric scores (nan:
-        unknown) and (H, W) float32 depth, metres: seeds (flow score above `strong`, away
-        from depth edges, parts of at least `min_area`) grow through pixels whose flow
-        score is above 1 and whose photometric score is not below 1, within the regions
-        depth edges bound; the edges' nearer pixels next to the mask join it; holes fill."""
+    def _segment(self, view: _View, scores: np.ndarray) -> np.ndarray:
+        """(H, W) bool mask of a frame (`view`) from its (H, W, 2) float32 flow and
+        photometric scores (nan: unknown): seeds (flow score above `strong`, away from
+        depth edges, parts of at least `min_area`) grow through pixels whose flow score is
+        above 1 and whose photometric score is not below 1 (an unknown one is not), within
+        the regions depth edges bound; the edges' nearer pixels next to the mask join it;
+        holes fill."""
         st = self.settings
-        h, w = depth.shape
+        h, w = view.depth.shape
         score, photo = scores[..., 0], scores[..., 1]
-        strong = np.nan_to_num(score, nan=0.0) > st.strong
-        strong &= ~near_depth_edge(depth, st.edge_step, st.edge_band)
+        strong = score > st.strong  # nan: no
+        strong &= ~view.near_edges
         count, labels, stats, _ = cv2.connectedComponentsWithStats(strong.astype(np.uint8))
         big = stats[:, cv2.CC_STAT_AREA] >= max(st.min_area * h * w, 1)
         big[0] = False
         seeds = big[labels]
         if not seeds.any():
             return seeds
-        edge = depth_edges(depth, st.edge_step)
-        allowed = ~edge & (np.nan_to_num(score, nan=0.0) > 1)
-        allowed &= ~(np.nan_to_num(photo, nan=np.inf) < 1)
+        edge = view.edges
+        allowed = ~edge & (score > 1)
+        allowed &= ~(photo < 1)
         count, labels = cv2.connectedComponents(allowed.astype(np.uint8), connectivity=4)
         keep = np.zeros(count, bool)
         keep[np.unique(labels[seeds & allowed])] = True
@@ -465,29 +454,33 @@ def _temporal(t: int, b: int, pairs: dict[int, _Pair], scores: dict[int, np.ndar
     """(H, W, 2) float32: median of frame t's scores and its neighbours' (t - b, t + b)
     carried to it along the flow (nan: none known)."""
     own = scores[t]
-    grid = _grid(*own.shape[:2])
-    stack = [own]
+    x, y = pixel_grid(*own.shape[:2])
+    values = [own]
     if t - b in scores:
-        stack.append(sample_at(scores[t - b], grid + pairs[t - b].backward))
+        back = pairs[t - b].backward
+        values.append(sample_at(scores[t - b], x + back[..., 0], y + back[..., 1]))
     if t + b in scores:
-        stack.append(sample_at(scores[t + b], grid + pairs[t].forward))
-    return nan_median(np.stack(stack))
+        ahead = pairs[t].forward
+        values.append(sample_at(scores[t + b], x + ahead[..., 0], y + ahead[..., 1]))
+    return nan_median(values)
 
 
-def nan_median(stack: np.ndarray) -> np.ndarray:
-    """Median along axis 0 of a (K, ...) float32 stack of K <= 3, nan ignored (the mean
-    of the two when two are known; nan where none is): `np.nanmedian`'s values, without
-    its masked-array path or a sort along the short axis, both slow here."""
-    if len(stack) > 3:
-        raise ValueError("nan_median takes at most 3 values per element")
-    known = (~np.isnan(stack)).sum(axis=0)
-    low, high = np.fmin.reduce(stack), np.fmax.reduce(stack)  # nan only where none known
-    if len(stack) < 3:
-        middle = low
-    else:
-        a, b, c = stack
-        middle = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))  # nan if any is
-    return np.where(known == 3, middle, np.where(known == 2, (low + high) / 2, low)).astype(np.float32)
+def nan_median(values: list[np.ndarray]) -> np.ndarray:
+    """Elementwise median of K <= 3 float32 arrays of one shape, nan ignored (the mean of
+    the two when two are known; nan where none is): `np.nanmedian`'s values (for values
+    far from float32's overflow, as scores are), without its masked-array path or a sort
+    along the short axis, both slow here."""
+    if not 1 <= len(values) <= 3:
+        raise ValueError("nan_median takes 1 to 3 values per element")
+    low, high = values[0], values[0]
+    for v in values[1:]:
+        low, high = np.fmin(low, v), np.fmax(high, v)  # nan only where none known
+    mean = (low + high) / 2  # of the two known; the one known (v + v) / 2 = v; or nan
+    if len(values) < 3:
+        return mean
+    a, b, c = values
+    middle = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))  # nan if any is
+    return np.where(np.isnan(middle), mean, middle)
 
 
 def depth_edges(depth: np.ndarray, step: float) -> np.ndarray:
@@ -506,13 +499,12 @@ def depth_edges(depth: np.ndarray, step: float) -> np.ndarray:
     return edge
 
 
-def near_depth_edge(depth: np.ndarray, step: float, band: int) -> np.ndarray:
-    """(H, W) bool: pixels within `band` pixels of `depth_edges`."""
-    edge = depth_edges(depth, step)
+def _widen(mask: np.ndarray, band: int) -> np.ndarray:
+    """(H, W) bool: pixels within `band` pixels (a disc) of the (H, W) bool `mask`."""
     if band == 0:
-        return edge
+        return mask
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1,) * 2)
-    return cv2.dilate(edge.astype(np.uint8), kernel) > 0
+    return cv2.dilate(mask.astype(np.uint8), kernel) > 0
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
