@@ -22,7 +22,7 @@ from ..config import option
 from ..errors import InputError
 from ..io.atomic import check_writable
 from ..io.depth_video import DepthVideoReader
-from ..io.mask_video import MaskVideoWriter
+from ..io.mask_video import MaskVideoWriter, encode_mask
 from ..io.naming import DEPTH, MASK, output_path, sidecar_beside
 from ..io.source_frames import check_every_frame
 from ..io.video import VideoInfo, VideoReader, VideoWriter, probe
@@ -226,10 +226,10 @@ def finish_mask(mask: np.ndarray, dilate: int, invert: bool) -> np.ndarray:
 def matte_pixels(matte: np.ndarray) -> np.ndarray:
     """(H, W, 4) uint8 bgr0 pixels of an (H, W) uint8 matte or bool mask, grey replicated
     to B, G, R (255 = subject): the mask video's format, soft edges kept."""
-    grey = matte if matte.dtype == np.uint8 else matte.astype(np.uint8) * np.uint8(255)
-    pixels = np.zeros((*grey.shape, 4), np.uint8)
-    pixels[..., :3] = grey[..., None]
-    return pixels
+    if matte.dtype != np.uint8:
+        return encode_mask(matte)
+    words = matte.astype("<u4") * np.uint32(0x00010101)  # one pixel a word: bytes B, G, R, 0
+    return words.view(np.uint8).reshape(*matte.shape, 4)
 
 
 def _depth_for_motion(config: MaskConfig, info: VideoInfo, backend: str) -> DepthVideoReader | None:
