@@ -19,6 +19,7 @@ from conftest import file_digest, write_video
 from metricdepth.camera import invert_pose
 from metricdepth.evaluate.infill_truth import write_stereo_inputs
 from metricdepth.infill import warp
+from metricdepth.infill.blend import to_uint8
 from metricdepth.infill.holes import (
     HOLE_LEVEL,
     MIN_IMAGE_PLANE,
@@ -28,6 +29,7 @@ from metricdepth.infill.holes import (
     default_direction,
     encode_infill_mask,
     march_to_background,
+    mask_pixels,
 )
 from metricdepth.infill.step import InfillConfig, infill
 from metricdepth.infill.warp import SourceFrame
@@ -113,6 +115,19 @@ def test_mask_directions_are_numpys_float32_bits_for_every_colour():
         assert np.array_equal(decoded, holes)
         assert not direction[~holes].any()
         assert direction[holes].tobytes() == want.tobytes()
+
+
+def test_compiled_helpers_equal_numpy():
+    """`mask_pixels` is `np.nonzero` and `to_uint8` numpy's round-clip-cast, bit for bit."""
+    rng = np.random.default_rng(0)
+    for density in (0.0, 0.01, 0.5, 1.0):
+        mask = rng.random((37, 53)) < density
+        for got, want in zip(mask_pixels(mask), np.nonzero(mask)):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert all(np.array_equal(g, w) for g, w in zip(mask_pixels(mask[:, ::2]), np.nonzero(mask[:, ::2])))
+    image = np.concatenate([rng.uniform(-300, 600, 3000), np.arange(-2, 258, 0.5)]).astype(np.float32)
+    image = image[: len(image) // 3 * 3].reshape(-1, 1, 3)
+    assert np.array_equal(to_uint8(image), np.clip(np.rint(image), 0, 255).astype(np.uint8))
 
 
 def test_classical_beats_telea_on_exact_holes(scene, tmp_path):

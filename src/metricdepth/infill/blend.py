@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from .._numba import numba
-from .holes import background_band
+from .holes import background_band, mask_pixels
 
 HALO_WIDTH_PX = 2  # depth of the background-side band where renderers leave halos
 SEAM_SIGMA_PX = 1.0  # Gaussian sigma of the blur that softens fill streaks and seams
@@ -26,7 +26,7 @@ def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float, where
     """
     radius = max(int(round(4 * sigma_px)), 1)
     kernel = cv2.getGaussianKernel(2 * radius + 1, sigma_px, cv2.CV_32F).ravel()
-    ys, xs = np.nonzero(where)
+    ys, xs = mask_pixels(where)
     out = image.copy()
     _blur_at(image, weight, kernel, ys, xs, out)
     return out
@@ -65,6 +65,23 @@ def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray, max
     band = background_band(holes, direction, HALO_WIDTH_PX, max_steps)
     region = holes | band
     return masked_blur_at(image, region, SEAM_SIGMA_PX, region)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """(H, W, C) float32 `image` rounded (half to even) and clipped to 0..255, as uint8:
+    `np.clip(np.rint(image), 0, 255).astype(np.uint8)` in one compiled pass."""
+    out = np.empty(image.shape, np.uint8)
+    _to_uint8(image, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _to_uint8(image: np.ndarray, out: np.ndarray) -> None:
+    height, width, channels = image.shape
+    for y in range(height):
+        for x in range(width):
+            for c in range(channels):
+                out[y, x, c] = np.uint8(min(max(np.rint(image[y, x, c]), np.float32(0)), np.float32(255)))
 
 
 def match_colour(generated: np.ndarray, original: np.ndarray, holes: np.ndarray) -> np.ndarray:

@@ -29,8 +29,8 @@ from ..io.mask_video import MaskVideoReader
 from ..io.sidecars import read_transformations
 from ..io.video import VideoInfo, VideoReader
 from .backend import ChunkInput, State
-from .blend import soften_fill
-from .holes import EYES, decode_infill_mask, march_to_background, split_eyes
+from .blend import soften_fill, to_uint8
+from .holes import EYES, decode_infill_mask, march_to_background, mask_pixels, split_eyes
 from .warp import SourceFrame, eye_depths, fill_from_neighbours
 
 LEFTOVER_RADIUS_PX = 3  # cv2.inpaint radius for the rare holes with no background on their line
@@ -50,7 +50,7 @@ def directional_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray
         return out
     height, width = holes.shape
     ys, xs = march_to_background(holes, direction, max_steps=max(height, width))
-    hy, hx = np.nonzero(holes)
+    hy, hx = mask_pixels(holes)
     sy, sx = ys[hy, hx], xs[hy, hx]
     reached = sy >= 0
     hy, hx = hy[reached], hx[reached]
@@ -222,16 +222,16 @@ class ClassicalBackend:
                 march_to_background(holes, direction, max_steps=max(holes.shape))
                 for holes, direction in decoded
             ]
+            reached = [mask_pixels(ys >= 0) for ys, _ in marches]
             targets = []  # each hole's background-side pixel: where its depth is read
-            for ys, xs in marches:
+            for (ys, xs), (hy, hx) in zip(marches, reached):
                 target = np.zeros(ys.shape, bool)
-                target[ys[ys >= 0], xs[ys >= 0]] = True
+                target[ys[hy, hx], xs[hy, hx]] = True
                 targets.append(target)
             seen = eye_depths(source, offsets, targets)
             backgrounds = []
-            for (ys, xs), depth in zip(marches, seen):
+            for (ys, xs), (hy, hx), depth in zip(marches, reached, seen):
                 background = np.full(ys.shape, np.inf, np.float32)
-                hy, hx = np.nonzero(ys >= 0)
                 background[hy, hx] = depth[ys[hy, hx], xs[hy, hx]]
                 backgrounds.append(background)
             filled = fill_from_neighbours(
@@ -246,7 +246,7 @@ class ClassicalBackend:
                 continue
             fill = directional_fill(fill, t, direction)
             fill = soften_fill(fill, t, direction, max_steps=max(holes.shape))
-            out.append(np.clip(np.rint(fill), 0, 255).astype(np.uint8))
+            out.append(to_uint8(fill))
         return out
 
     def infill_chunk(self, chunk: ChunkInput, state: State | None) -> tuple[np.ndarray, dict]:

@@ -76,6 +76,30 @@ def _decode(
                 direction[y, x, 0], direction[y, x, 1] = default_x, default_y
 
 
+def mask_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns, (N,) int64 each, of the True pixels of (H, W) bool `mask` in
+    row-major order: `np.nonzero`, compiled (a quarter of its time on sparse 720p masks,
+    and the step calls it a dozen times a frame)."""
+    return _mask_pixels(mask)
+
+
+@numba.njit(cache=True, nogil=True)
+def _mask_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    height, width = mask.shape
+    count = 0
+    for y in range(height):
+        for x in range(width):
+            count += mask[y, x]
+    ys, xs = np.empty(count, np.int64), np.empty(count, np.int64)
+    k = 0
+    for y in range(height):
+        for x in range(width):
+            if mask[y, x]:
+                ys[k], xs[k] = y, x
+                k += 1
+    return ys, xs
+
+
 def encode_infill_mask(holes: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """The mask pixels for one eye.
 
@@ -144,7 +168,7 @@ def background_band(holes: np.ndarray, direction: np.ndarray, width_px: int, max
     """
     band = np.zeros_like(holes)
     ys, xs = march_to_background(holes, direction, max_steps)
-    hy, hx = np.nonzero(holes & (ys >= 0))
+    hy, hx = mask_pixels(holes & (ys >= 0))
     d = direction[hy, hx]
     for step in range(width_px):
         x = np.clip(np.rint(xs[hy, hx] + d[:, 0] * step), 0, holes.shape[1] - 1).astype(int)

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._numba import numba
 from ..camera import Intrinsics, invert_pose
+from .holes import mask_pixels
 
 HIDDEN_TOLERANCE = 0.02  # relative: a point is hidden in a frame when it is this much behind
 SAME_POINT_TOLERANCE = 0.02  # relative depth difference still counted as the same point
@@ -402,7 +403,7 @@ def fill_from_neighbours(
     offsets = np.asarray(offsets_m, np.float64)
     s_cam = _camera(source.intrinsics)
     cam_from_world = invert_pose(source.world_from_cam)
-    holes_at = [np.nonzero(h) for h in holes]
+    holes_at = [mask_pixels(h) for h in holes]
     wanted = _integral(holes)
     best = [np.full(h.shape, np.inf, np.float32) for h in holes]
     for neighbour in neighbours:
