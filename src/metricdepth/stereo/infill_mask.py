@@ -59,18 +59,20 @@ def _encode(v: float) -> np.uint8:
     return np.uint8(int((v * 0.5 + 0.5) * 255.0 + 0.5))
 
 
-@numba.njit(cache=True)
-def write_hole(mask_px: np.ndarray, nx: float, ny: float, green: bool) -> None:
-    """Write one hole pixel. mask_px: (3,) uint8 view; (nx, ny): unit direction in the
-    image plane; green: write GREEN instead of the direction."""
+@numba.njit(cache=True, inline="always")
+def write_hole(mask: np.ndarray, i: int, nx: float, ny: float, green: bool) -> None:
+    """Write hole pixel i of a mask row. mask: (W, 3) uint8; (nx, ny): unit direction in
+    the image plane; green: write GREEN instead of the direction. (The row and an index,
+    inlined: a pixel's view, or a call with the row, costs an atomic reference count on
+    the whole frame's array, which the threads rendering its other rows contend for.)"""
     if green:
-        mask_px[0] = 0
-        mask_px[1] = 255
-        mask_px[2] = 0
+        mask[i, 0] = 0
+        mask[i, 1] = 255
+        mask[i, 2] = 0
     else:
-        mask_px[0] = _encode(nx)
-        mask_px[1] = _encode(ny)
-        mask_px[2] = _encode(0.0)
+        mask[i, 0] = _encode(nx)
+        mask[i, 1] = _encode(ny)
+        mask[i, 2] = _encode(0.0)
 
 
 @numba.njit(cache=True)
@@ -134,7 +136,7 @@ def finish_row(
             if nx == 0.0 and ny == 0.0:
                 unresolved += 1  # left black for finish_whole_rows
                 continue
-            write_hole(mask[i], nx, ny, green)
+            write_hole(mask, i, nx, ny, green)
     return unresolved
 
 
@@ -163,6 +165,7 @@ def finish_whole_rows(inv_depth: np.ndarray, mask: np.ndarray, green: bool) -> N
             continue
         above = y < first if first >= 0 else y < height // 2
         n = BORDER_TOP if above else BORDER_BOTTOM
+        row = mask[y]
         for x in range(width):
-            if mask[y, x, 0] == 0 and mask[y, x, 1] == 0 and mask[y, x, 2] == 0:
-                write_hole(mask[y, x], n[0], n[1], green)
+            if row[x, 0] == 0 and row[x, 1] == 0 and row[x, 2] == 0:
+                write_hole(row, x, n[0], n[1], green)
