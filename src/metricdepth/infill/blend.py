@@ -16,27 +16,28 @@ SEAM_SIGMA_PX = 1.0  # Gaussian sigma of the blur that softens fill streaks and 
 COLOUR_RING_PX = 6  # width of the ring around holes whose colours a fill is matched to
 
 
-def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float, where: np.ndarray) -> np.ndarray:
-    """Gaussian blur of `image` that averages only pixels where `weight` is True,
-    evaluated at the pixels `where` only (the others keep their value).
+def masked_blur_at(image: np.ndarray, weight: np.ndarray, sigma_px: float, where: np.ndarray) -> None:
+    """Gaussian blur of `image`, in place, that averages only pixels where `weight` is
+    True, evaluated at the pixels `where` only (the others keep their value).
 
     image: (H, W, C) float32. weight, where: (H, W) bool. The kernel is OpenCV's for
     `sigma_px` (cv2.getGaussianKernel, radius 4 sigma), the image's edge repeated beyond
-    it; pixels with no weighted neighbour keep their value. Returns (H, W, C) float32.
+    it; pixels with no weighted neighbour keep their value. Every pixel is blurred from
+    the values before the call.
     """
     radius = max(int(round(4 * sigma_px)), 1)
     kernel = cv2.getGaussianKernel(2 * radius + 1, sigma_px, cv2.CV_32F).ravel()
     ys, xs = mask_pixels(where)
-    out = image.copy()
-    _blur_at(image, weight, kernel, ys, xs, out)
-    return out
+    blurred = np.empty((len(ys), image.shape[2]), np.float32)
+    _blur_at(image, weight, kernel, ys, xs, blurred)
+    image[ys, xs] = blurred
 
 
 @numba.njit(cache=True, nogil=True)
 def _blur_at(
     image: np.ndarray, weight: np.ndarray, kernel: np.ndarray, ys: np.ndarray, xs: np.ndarray, out: np.ndarray
 ) -> None:
-    """`masked_blur_at` at pixels (ys, xs), written into `out`."""
+    """`masked_blur_at` at pixels (ys, xs): out[k] is pixel k's value, (N, C) float32."""
     height, width, channels = image.shape
     radius = len(kernel) // 2
     acc = np.zeros(channels, np.float32)
@@ -53,18 +54,17 @@ def _blur_at(
                     total += g
                     for c in range(channels):
                         acc[c] += g * image[v, u, c]
-        if total > 1e-4:
-            for c in range(channels):
-                out[y, x, c] = acc[c] / total
+        for c in range(channels):
+            out[k, c] = acc[c] / total if total > 1e-4 else image[y, x, c]
 
 
-def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray, max_steps: int) -> np.ndarray:
+def soften_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray, max_steps: int) -> None:
     """Blur filled holes together with their background-side band (never the foreground),
-    so that streaks and the seam to the background disappear and halos left by the
-    renderer on the background edge are averaged away. Changes holes and band only."""
+    in place, so that streaks and the seam to the background disappear and halos left by
+    the renderer on the background edge are averaged away. Changes holes and band only."""
     band = background_band(holes, direction, HALO_WIDTH_PX, max_steps)
     region = holes | band
-    return masked_blur_at(image, region, SEAM_SIGMA_PX, region)
+    masked_blur_at(image, region, SEAM_SIGMA_PX, region)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:

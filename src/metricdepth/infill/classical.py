@@ -36,8 +36,8 @@ from .warp import SourceFrame, eye_depths, fill_from_neighbours
 LEFTOVER_RADIUS_PX = 3  # cv2.inpaint radius for the rare holes with no background on their line
 
 
-def directional_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Fill `holes` of `image` from their background side.
+def directional_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray) -> None:
+    """Fill `holes` of `image`, in place, from their background side.
 
     image: (H, W, 3) float32 RGB 0..255 (hole pixels ignored). holes: (H, W) bool.
     direction: (H, W, 2) float32 unit (x, y) vectors towards the background side.
@@ -45,27 +45,24 @@ def directional_fill(image: np.ndarray, holes: np.ndarray, direction: np.ndarray
     of them measured worse on the synthetic scenes: it blurs texture that the seam blur
     then blurs again); pixels whose line holds no background are inpainted from around.
     """
-    out = image.copy()
     if not holes.any():
-        return out
+        return
     height, width = holes.shape
     ys, xs = march_to_background(holes, direction, max_steps=max(height, width))
     hy, hx = mask_pixels(holes)
     sy, sx = ys[hy, hx], xs[hy, hx]
     reached = sy >= 0
-    hy, hx = hy[reached], hx[reached]
-    out[hy, hx] = image[sy[reached], sx[reached]]
-    leftover = holes.copy()
-    leftover[hy, hx] = False
-    if leftover.any():
+    image[hy[reached], hx[reached]] = image[sy[reached], sx[reached]]  # never a hole: no chains
+    if not reached.all():
+        leftover = np.zeros_like(holes)
+        leftover[hy[~reached], hx[~reached]] = True
         patched = cv2.inpaint(
-            np.clip(out, 0, 255).astype(np.uint8),
+            np.clip(image, 0, 255).astype(np.uint8),
             leftover.astype(np.uint8),
             LEFTOVER_RADIUS_PX,
             cv2.INPAINT_TELEA,
         )
-        out[leftover] = patched[leftover]
-    return out
+        image[leftover] = patched[leftover]
 
 
 @dataclass(frozen=True)
@@ -244,8 +241,8 @@ class ClassicalBackend:
             if not holes.any():
                 out.append(image)
                 continue
-            fill = directional_fill(fill, t, direction)
-            fill = soften_fill(fill, t, direction, max_steps=max(holes.shape))
+            directional_fill(fill, t, direction)
+            soften_fill(fill, t, direction, max_steps=max(holes.shape))
             out.append(to_uint8(fill))
         return out
 

@@ -130,8 +130,8 @@ def march_to_background(
     the inner side). Step k lands on the pixel nearest to (x, y) + k * direction (the
     offset rounded to float32, as the fill has always computed it).
     """
-    found_y = np.full(holes.shape, -1, np.int32)
-    found_x = np.full(holes.shape, -1, np.int32)
+    found_y = np.empty(holes.shape, np.int32)
+    found_x = np.empty(holes.shape, np.int32)
     _march(holes, np.asarray(direction, np.float32), int(max_steps), found_y, found_x)
     return found_y, found_x
 
@@ -140,10 +140,12 @@ def march_to_background(
 def _march(
     holes: np.ndarray, direction: np.ndarray, max_steps: int, found_y: np.ndarray, found_x: np.ndarray
 ) -> None:
-    """`march_to_background`'s walks, one hole pixel at a time; fills found_y, found_x."""
+    """`march_to_background`'s walks, one hole pixel at a time; fills every pixel of
+    found_y, found_x (-1 where no walk found one)."""
     height, width = holes.shape
     for py in range(height):
         for px in range(width):
+            found_y[py, px], found_x[py, px] = -1, -1
             if not holes[py, px]:
                 continue
             for sign in (np.float32(1), np.float32(-1)):

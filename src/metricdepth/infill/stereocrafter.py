@@ -310,7 +310,7 @@ class StereoCrafterBackend:
             original = frames[i].astype(np.float32)
             big = match_colour(big, original, holes[i])
             work = np.where(holes[i][..., None], big, original)
-            work = soften_fill(work, holes[i], decoded[i][1], max_steps=max(height, width))
+            soften_fill(work, holes[i], decoded[i][1], max_steps=max(height, width))
             out[i] = np.clip(np.rint(work), 0, 255).astype(np.uint8)
         return out, new_tail
 

@@ -295,7 +295,11 @@ def _splat_tiles(
 
 def _integral(masks: list[np.ndarray]) -> np.ndarray:
     """(E, H + 1, W + 1) int32 integral images of per-eye (H, W) bool masks."""
-    return np.stack([cv2.integral(m.view(np.uint8)) for m in masks])
+    height, width = masks[0].shape
+    out = np.empty((len(masks), height + 1, width + 1), np.int32)
+    for mask, integral in zip(masks, out):
+        cv2.integral(mask.view(np.uint8), sum=integral, sdepth=cv2.CV_32S)
+    return out
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
