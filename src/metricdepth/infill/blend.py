@@ -71,17 +71,18 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     """(H, W, C) float32 `image` rounded (half to even) and clipped to 0..255, as uint8:
     `np.clip(np.rint(image), 0, 255).astype(np.uint8)` in one compiled pass."""
     out = np.empty(image.shape, np.uint8)
-    _to_uint8(image, out)
+    _to_uint8(np.ascontiguousarray(image).reshape(-1), out.reshape(-1))
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _to_uint8(image: np.ndarray, out: np.ndarray) -> None:
-    height, width, channels = image.shape
-    for y in range(height):
-        for x in range(width):
-            for c in range(channels):
-                out[y, x, c] = np.uint8(min(max(np.rint(image[y, x, c]), np.float32(0)), np.float32(255)))
+def _to_uint8(values: np.ndarray, out: np.ndarray) -> None:
+    """Clipped first, then rounded half to even by adding and taking away 2^23 in float32
+    (exact on 0..255, and the same as rounding first: the bounds are integers); a flat
+    loop, which the compiler vectorises (a quarter of numpy's time)."""
+    low, high, shift = np.float32(0), np.float32(255), np.float32(1 << 23)
+    for i in range(len(values)):
+        out[i] = np.uint8((min(max(values[i], low), high) + shift) - shift)
 
 
 def match_colour(generated: np.ndarray, original: np.ndarray, holes: np.ndarray) -> np.ndarray:
